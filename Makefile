@@ -1,0 +1,70 @@
+# padim — common tasks. `make help` lists them.
+GO        ?= go
+PADIM     := bin/padim
+PADIM_DATA ?= $(abspath ../shared/data)
+export PADIM_DATA
+# Packages that start goroutines; tested again under the race detector.
+RACE_PKGS := ./internal/... ./padim/... ./spade/... ./eval/... ./experiments/... ./backbones/...
+
+.PHONY: help build test test-purego test-race vet bench reproduce reproduce-quick fetch fuzz fixtures clean
+
+help:
+	@echo "make build            build bin/padim (OpenBLAS; add GOFLAGS=-tags=purego for pure Go)"
+	@echo "make test             vet + all tests (OpenBLAS) + pure-Go backend tests + race detector"
+	@echo "make bench            backbone and end-to-end benchmarks -> reports/bench*.md"
+	@echo "make reproduce        regenerate the paper's tables and figures -> reports/"
+	@echo "make reproduce-quick  the same, quick variants (minutes)"
+	@echo "make fetch            download MVTec AD and the ImageNet weights (needs internet)"
+	@echo "make fuzz             run every fuzzer for FUZZTIME (default 60s each)"
+	@echo "make fixtures         regenerate the PyTorch/PIL/scipy reference fixtures (needs python3-torch)"
+
+build:
+	$(GO) build -o $(PADIM) ./cmd/padim
+
+vet:
+	$(GO) vet ./...
+	$(GO) vet -tags purego ./...
+
+# The README's test command. CI runs it through .ci/run.
+test: vet
+	$(GO) test -count=1 -timeout 40m ./...
+	$(GO) test -count=1 -timeout 20m -tags purego ./internal/... ./padim/...
+	$(GO) test -count=1 -timeout 20m -race -short $(RACE_PKGS)
+
+test-purego:
+	CGO_ENABLED=0 $(GO) test -count=1 ./...
+
+test-race:
+	$(GO) test -count=1 -race -short $(RACE_PKGS)
+
+bench: build
+	$(PADIM) bench backbones --out reports/bench-backbones.md
+	$(PADIM) bench end-to-end --out reports/bench.md
+
+reproduce: build
+	$(PADIM) reproduce --data "$(PADIM_DATA)" --out reports
+
+reproduce-quick: build
+	$(PADIM) reproduce --quick --data "$(PADIM_DATA)" --out reports/quick
+
+fetch: build
+	$(PADIM) fetch weights resnet18
+	$(PADIM) fetch weights wide_resnet50_2
+	$(PADIM) fetch weights efficientnet_b5
+	$(PADIM) fetch mvtec
+
+FUZZTIME ?= 60s
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzPth -fuzztime $(FUZZTIME) ./internal/statedict
+	$(GO) test -run '^$$' -fuzz FuzzSafetensors -fuzztime $(FUZZTIME) ./internal/statedict
+	$(GO) test -run '^$$' -fuzz FuzzNpyRead -fuzztime $(FUZZTIME) ./internal/npy
+	$(GO) test -run '^$$' -fuzz FuzzNpyRoundTrip -fuzztime $(FUZZTIME) ./internal/npy
+	$(GO) test -run '^$$' -fuzz FuzzModelFile -fuzztime $(FUZZTIME) ./padim
+	$(GO) test -run '^$$' -fuzz FuzzDecodeImage -fuzztime $(FUZZTIME) ./datasets
+
+PYTHON ?= /usr/bin/python3
+fixtures:
+	@for s in scripts/*_fixtures.py scripts/stc_fixture.py; do echo "== $$s"; $(PYTHON) $$s || exit 1; done
+
+clean:
+	rm -rf bin
