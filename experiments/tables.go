@@ -1,0 +1,262 @@
+package experiments
+
+import "fmt"
+
+// Options shape the declared tables.
+type Options struct {
+	// Quick shrinks every table for tests and smoke runs: few images, small d,
+	// one seed, synthetic and real data alike.
+	Quick bool
+	// SyntheticCategories are the categories of the generated dataset used
+	// where real data is missing (filled by the caller from the generator).
+	SyntheticCategories []string
+}
+
+// Backbone settings the paper uses.
+var (
+	r18Layers   = []string{"layer1", "layer2", "layer3"}
+	wr50Layers  = []string{"layer1", "layer2", "layer3"}
+	effb5Layers = []string{"block7", "block20", "block26"}
+)
+
+func padimR18(dims int, seed int64) ModelSpec {
+	return ModelSpec{Method: "padim", Backbone: "resnet18", Layers: r18Layers, Dims: dims, Reduce: "random", Seed: seed, Combine: "joint"}
+}
+
+func padimWR50(dims int, seed int64) ModelSpec {
+	return ModelSpec{Method: "padim", Backbone: "wide_resnet50_2", Layers: wr50Layers, Dims: dims, Reduce: "random", Seed: seed, Combine: "joint"}
+}
+
+func padimEffB5() ModelSpec {
+	return ModelSpec{Method: "padim", Backbone: "efficientnet_b5", Layers: effb5Layers, Reduce: "none", Combine: "joint"}
+}
+
+// spadeWR50 is SPADE as published: Wide-ResNet-50-2, images pooled after layer4.
+func spadeWR50() ModelSpec {
+	return ModelSpec{Method: "spade", Backbone: "wide_resnet50_2", Layers: wr50Layers, K: 50, PoolLayer: "layer4"}
+}
+
+// spadeR18 is SPADE on the only ImageNet weights available offline here: the
+// shared ResNet-18 file stops at layer3, so images are pooled after layer3.
+func spadeR18() ModelSpec {
+	return ModelSpec{Method: "spade", Backbone: "resnet18", Layers: r18Layers, K: 50, PoolLayer: "layer3"}
+}
+
+const defaultSeed = 1024
+
+// Tables returns every declared experiment.
+func Tables(o Options) []Table {
+	return []Table{
+		localization(o), detection(o), layerAblation(o), dimAblation(o), rdMVTec(o), stc(o), magneticTile(o), synthetic(o), cost(o),
+	}
+}
+
+// Lookup returns the named tables, or an error naming the valid ones.
+func Lookup(o Options, only []string) ([]Table, error) {
+	all := Tables(o)
+	if len(only) == 0 {
+		return all, nil
+	}
+	var out []Table
+	for _, name := range only {
+		found := false
+		for _, t := range all {
+			if t.Name == name {
+				out = append(out, t)
+				found = true
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("no experiment %q (have: %s)", name, names(all))
+		}
+	}
+	return out, nil
+}
+
+func (o Options) limit() int {
+	if o.Quick {
+		return 12
+	}
+	return 0
+}
+
+func (o Options) mvtecCategories() []string {
+	if o.Quick {
+		return []string{"bottle"}
+	}
+	return MVTecCategories
+}
+
+func (o Options) dims(d int) int {
+	if o.Quick && d > 20 {
+		return 20
+	}
+	return d
+}
+
+func mvtec(cat string, o Options) DatasetSpec {
+	return DatasetSpec{Kind: "mvtec", Category: cat, Limit: o.limit()}
+}
+
+// syntheticAndTile are the datasets with pixel masks available offline: the
+// ablations run on them as extra rows beside the paper's MVTec AD rows.
+func (o Options) extraDatasets() []DatasetSpec {
+	ds := []DatasetSpec{{Kind: "magnetic-tile", Limit: o.limit()}}
+	for _, c := range o.SyntheticCategories {
+		ds = append(ds, DatasetSpec{Kind: "synthetic", Category: c, Limit: o.limit()})
+	}
+	return ds
+}
+
+func localization(o Options) Table {
+	t := Table{Name: "localization", Title: "Anomaly localization on MVTec AD (pixel AUROC, PRO)", PaperTable: "localization",
+		Metrics: []string{"pixel_auroc", "pro", "image_auroc"}}
+	for _, c := range o.mvtecCategories() {
+		t.Runs = append(t.Runs,
+			Run{Row: "PaDiM-R18-Rd100", Dataset: mvtec(c, o), Model: padimR18(o.dims(100), defaultSeed)},
+			Run{Row: "PaDiM-WR50-Rd550", Dataset: mvtec(c, o), Model: padimWR50(o.dims(550), defaultSeed)},
+			Run{Row: "SPADE", Dataset: mvtec(c, o), Model: spadeWR50()},
+			Run{Row: "SPADE-R18 (pooled on layer3)", Dataset: mvtec(c, o), Model: spadeR18()},
+		)
+	}
+	t.Notes = append(t.Notes, "SPADE as published pools Wide-ResNet-50-2 features after layer4; the row SPADE-R18 uses the shared ResNet-18 weights, which stop at layer3, so its images are pooled after layer3.")
+	return t
+}
+
+func detection(o Options) Table {
+	t := Table{Name: "detection", Title: "Anomaly detection on MVTec AD (image AUROC)", PaperTable: "detection",
+		Metrics: []string{"image_auroc"}}
+	for _, c := range o.mvtecCategories() {
+		t.Runs = append(t.Runs,
+			Run{Row: "PaDiM-R18-Rd100", Dataset: mvtec(c, o), Model: padimR18(o.dims(100), defaultSeed)},
+			Run{Row: "PaDiM-WR50-Rd550", Dataset: mvtec(c, o), Model: padimWR50(o.dims(550), defaultSeed)},
+			Run{Row: "PaDiM-EfficientNet-B5", Dataset: mvtec(c, o), Model: padimEffB5()},
+			Run{Row: "SPADE", Dataset: mvtec(c, o), Model: spadeWR50()},
+			Run{Row: "SPADE-R18 (pooled on layer3)", Dataset: mvtec(c, o), Model: spadeR18()},
+		)
+	}
+	return t
+}
+
+func (o Options) ablationDatasets() []DatasetSpec {
+	var ds []DatasetSpec
+	for _, c := range o.mvtecCategories() {
+		ds = append(ds, mvtec(c, o))
+	}
+	return append(ds, o.extraDatasets()...)
+}
+
+func layerAblation(o Options) Table {
+	t := Table{Name: "layers", Title: "Layer ablation, ResNet-18, all channels (pixel AUROC, PRO)", PaperTable: "layers",
+		Metrics: []string{"pixel_auroc", "pro", "image_auroc"}}
+	single := func(l string) ModelSpec {
+		return ModelSpec{Method: "padim", Backbone: "resnet18", Layers: []string{l}, Reduce: "none", Combine: "joint"}
+	}
+	for _, d := range o.ablationDatasets() {
+		t.Runs = append(t.Runs,
+			Run{Row: "PaDiM-R18 layer1", Dataset: d, Model: single("layer1")},
+			Run{Row: "PaDiM-R18 layer2", Dataset: d, Model: single("layer2")},
+			Run{Row: "PaDiM-R18 layer3", Dataset: d, Model: single("layer3")},
+			Run{Row: "PaDiM-R18 sum of layer1,2,3 maps", Dataset: d, Model: ModelSpec{Method: "padim", Backbone: "resnet18", Layers: r18Layers, Reduce: "none", Combine: "sum"}},
+			Run{Row: "PaDiM-R18 layer1+2+3 (one Gaussian)", Dataset: d, Model: ModelSpec{Method: "padim", Backbone: "resnet18", Layers: r18Layers, Reduce: "none", Combine: "joint"}},
+		)
+	}
+	return t
+}
+
+func dimAblation(o Options) Table {
+	t := Table{Name: "dims", Title: "Dimension reduction, ResNet-18 layers 1-3: random subset vs PCA (pixel AUROC, PRO)", PaperTable: "dims",
+		Metrics: []string{"pixel_auroc", "pro", "image_auroc"}, AverageSeeds: true}
+	dims := []int{10, 50, 100, 200, 300}
+	seeds := []int64{1, 2, 3}
+	if o.Quick {
+		dims, seeds = []int{5, 10}, []int64{1}
+	}
+	for _, ds := range o.ablationDatasets() {
+		for _, d := range dims {
+			for _, s := range seeds {
+				t.Runs = append(t.Runs, Run{Row: fmt.Sprintf("PaDiM-R18 random d=%d", d), Dataset: ds, Model: padimR18(d, s)})
+			}
+			pca := padimR18(d, 0)
+			pca.Reduce = "pca"
+			t.Runs = append(t.Runs, Run{Row: fmt.Sprintf("PaDiM-R18 PCA d=%d", d), Dataset: ds, Model: pca})
+		}
+		if !o.Quick {
+			all := padimR18(0, 0)
+			all.Reduce = "none"
+			t.Runs = append(t.Runs, Run{Row: "PaDiM-R18 all 448", Dataset: ds, Model: all})
+		}
+	}
+	t.Notes = append(t.Notes, "Random rows average the seeds 1, 2 and 3 of the channel draw.")
+	return t
+}
+
+func rdMVTec(o Options) Table {
+	t := Table{Name: "rd-mvtec", Title: "Rd-MVTec AD: random rotation (±10°) and random 224 crop of train and test images", PaperTable: "rd-mvtec",
+		Metrics: []string{"pixel_auroc", "pro", "image_auroc"}, AverageSeeds: true}
+	seeds := []int64{1, 2, 3, 4, 5}
+	if o.Quick {
+		seeds = []int64{1}
+	}
+	for _, c := range o.mvtecCategories() {
+		for _, s := range seeds {
+			d := DatasetSpec{Kind: "rd-mvtec", Category: c, Seed: s, Limit: o.limit()}
+			t.Runs = append(t.Runs,
+				Run{Row: "PaDiM-R18-Rd100", Dataset: d, Model: padimR18(o.dims(100), defaultSeed)},
+				Run{Row: "PaDiM-WR50-Rd550", Dataset: d, Model: padimWR50(o.dims(550), defaultSeed)},
+				Run{Row: "SPADE", Dataset: d, Model: spadeWR50()},
+				Run{Row: "SPADE-R18 (pooled on layer3)", Dataset: d, Model: spadeR18()},
+			)
+		}
+	}
+	t.Notes = append(t.Notes, "Each row averages the 5 seeded versions of the dataset (1 in --quick).")
+	return t
+}
+
+func stc(o Options) Table {
+	d := DatasetSpec{Kind: "stc", Limit: o.limit()}
+	return Table{Name: "stc", Title: "ShanghaiTech Campus (pixel AUROC)", PaperTable: "stc",
+		Metrics: []string{"pixel_auroc", "image_auroc"},
+		Runs: []Run{
+			{Row: "PaDiM-R18-Rd100", Dataset: d, Model: padimR18(o.dims(100), defaultSeed)},
+			{Row: "SPADE", Dataset: d, Model: spadeWR50()},
+			{Row: "SPADE-R18 (pooled on layer3)", Dataset: d, Model: spadeR18()},
+		}}
+}
+
+func magneticTile(o Options) Table {
+	d := DatasetSpec{Kind: "magnetic-tile", Limit: o.limit()}
+	return Table{Name: "magnetic-tile", Title: "Magnetic Tile Defects (extra; protocol in the data README)",
+		Metrics: []string{"image_auroc", "pixel_auroc", "pro"},
+		Runs: []Run{
+			{Row: "PaDiM-R18-Rd100", Dataset: d, Model: padimR18(o.dims(100), defaultSeed)},
+			{Row: "SPADE-R18 (pooled on layer3)", Dataset: d, Model: spadeR18()},
+		}}
+}
+
+func synthetic(o Options) Table {
+	t := Table{Name: "synthetic", Title: "Synthetic MVTec-style categories (extra; generated, exact masks)",
+		Metrics: []string{"image_auroc", "pixel_auroc", "pro"}}
+	for _, c := range o.SyntheticCategories {
+		d := DatasetSpec{Kind: "synthetic", Category: c, Limit: o.limit()}
+		t.Runs = append(t.Runs,
+			Run{Row: "PaDiM-R18-Rd100", Dataset: d, Model: padimR18(o.dims(100), defaultSeed)},
+			Run{Row: "SPADE-R18 (pooled on layer3)", Dataset: d, Model: spadeR18()},
+		)
+	}
+	return t
+}
+
+func cost(o Options) Table {
+	cat := "bottle"
+	d := DatasetSpec{Kind: "mvtec", Category: cat, Limit: o.limit()}
+	return Table{Name: "cost", Title: "Inference time per image and model memory", PaperTable: "cost",
+		Metrics: []string{"inference_seconds", "model_bytes"},
+		Runs: []Run{
+			{Row: "PaDiM-R18-Rd100", Dataset: d, Model: padimR18(o.dims(100), defaultSeed)},
+			{Row: "PaDiM-WR50-Rd550", Dataset: d, Model: padimWR50(o.dims(550), defaultSeed)},
+			{Row: "PaDiM-EfficientNet-B5", Dataset: d, Model: padimEffB5()},
+			{Row: "SPADE", Dataset: d, Model: spadeWR50()},
+			{Row: "SPADE-R18 (pooled on layer3)", Dataset: d, Model: spadeR18()},
+		}}
+}
