@@ -1,0 +1,142 @@
+package experiments
+
+import (
+	"bytes"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"io"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
+
+	"github.com/padim-go/padim/internal/atomicfile"
+)
+
+// Series is one named curve.
+type Series struct {
+	Name string
+	X, Y []float64
+}
+
+// PlotLines writes a line plot of the series as a PNG.
+func PlotLines(path, title, xLabel, yLabel string, series []Series, xMax float64) error {
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = xLabel
+	p.Y.Label.Text = yLabel
+	p.Add(plotter.NewGrid())
+	for i, s := range series {
+		pts := make(plotter.XYs, len(s.X))
+		for j := range s.X {
+			pts[j].X, pts[j].Y = s.X[j], s.Y[j]
+		}
+		l, err := plotter.NewLine(pts)
+		if err != nil {
+			return fmt.Errorf("%s: series %s: %w", path, s.Name, err)
+		}
+		l.Color = plotutil.Color(i)
+		l.Dashes = plotutil.Dashes(i)
+		l.Width = vg.Points(1.5)
+		p.Add(l)
+		p.Legend.Add(s.Name, l)
+	}
+	p.Legend.Top = false
+	p.Legend.Left = false
+	p.Y.Min, p.Y.Max = 0, 1.02
+	if xMax > 0 {
+		p.X.Min, p.X.Max = 0, xMax
+	}
+	wt, err := p.WriterTo(6*vg.Inch, 4.5*vg.Inch, "png")
+	if err != nil {
+		return err
+	}
+	return atomicfile.Write(path, func(w io.Writer) error {
+		_, err := wt.WriteTo(w)
+		return err
+	})
+}
+
+// HeatmapPanel is one test image for a heatmap grid: the preprocessed image
+// (RGB, 8 bit), its mask (nil when none) and the anomaly map, all H x W.
+type HeatmapPanel struct {
+	RGB   []uint8 // H*W*3
+	Mask  []bool  // H*W or nil
+	Map   []float32
+	H, W  int
+	Label string
+}
+
+// WriteHeatmapGrid writes one row per panel: image | ground truth | anomaly
+// map over the image. Maps share one colour scale (lo..hi) so rows compare.
+func WriteHeatmapGrid(path string, panels []HeatmapPanel, lo, hi float32) error {
+	if len(panels) == 0 {
+		return fmt.Errorf("%s: no panels", path)
+	}
+	h, w := panels[0].H, panels[0].W
+	const gap = 4
+	img := image.NewRGBA(image.Rect(0, 0, 3*w+2*gap, len(panels)*(h+gap)-gap))
+	for i := range img.Pix {
+		img.Pix[i] = 255
+	}
+	for r, p := range panels {
+		if p.H != h || p.W != w {
+			return fmt.Errorf("%s: panel %d is %dx%d, want %dx%d", path, r, p.H, p.W, h, w)
+		}
+		y0 := r * (h + gap)
+		for y := 0; y < h; y++ {
+			for x := 0; x < w; x++ {
+				o := (y*w + x) * 3
+				pix := color.RGBA{p.RGB[o], p.RGB[o+1], p.RGB[o+2], 255}
+				img.SetRGBA(x, y0+y, pix)
+				m := color.RGBA{0, 0, 0, 255}
+				if p.Mask != nil && p.Mask[y*w+x] {
+					m = color.RGBA{255, 255, 255, 255}
+				}
+				img.SetRGBA(w+gap+x, y0+y, m)
+				t := float32(0)
+				if hi > lo {
+					t = (p.Map[y*w+x] - lo) / (hi - lo)
+				}
+				j := jet(t)
+				img.SetRGBA(2*(w+gap)+x, y0+y, color.RGBA{
+					uint8((int(pix.R) + int(j.R)) / 2), uint8((int(pix.G) + int(j.G)) / 2), uint8((int(pix.B) + int(j.B)) / 2), 255})
+			}
+		}
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		return err
+	}
+	return atomicfile.WriteBytes(path, buf.Bytes())
+}
+
+// jet maps t in [0,1] to the usual blue-cyan-yellow-red colour scale.
+func jet(t float32) color.RGBA {
+	if t < 0 {
+		t = 0
+	}
+	if t > 1 {
+		t = 1
+	}
+	c := func(x float32) uint8 {
+		if x < 0 {
+			x = 0
+		}
+		if x > 1 {
+			x = 1
+		}
+		return uint8(x*255 + 0.5)
+	}
+	return color.RGBA{c(1.5 - abs32(4*t-3)), c(1.5 - abs32(4*t-2)), c(1.5 - abs32(4*t-1)), 255}
+}
+
+func abs32(v float32) float32 {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
