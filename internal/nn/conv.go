@@ -35,6 +35,32 @@ func (c *Conv2D) OutSize(h, w int) (int, int) {
 	return (h+2*c.PadH-c.KH)/c.Stride + 1, (w+2*c.PadW-c.KW)/c.Stride + 1
 }
 
+// Validate reports whether the fields describe a convolution Forward can
+// run: positive sizes, channels divisible by Groups, and Weight and Bias
+// of the lengths the shape implies. Weight loaders should call it once,
+// so that a malformed checkpoint is an error rather than a panic later.
+func (c *Conv2D) Validate() error {
+	switch {
+	case c.InC <= 0 || c.OutC <= 0:
+		return fmt.Errorf("nn: conv has %d input and %d output channels, both must be positive", c.InC, c.OutC)
+	case c.Groups <= 0 || c.InC%c.Groups != 0 || c.OutC%c.Groups != 0:
+		return fmt.Errorf("nn: conv %d->%d cannot be split in %d groups", c.InC, c.OutC, c.Groups)
+	case c.KH <= 0 || c.KW <= 0:
+		return fmt.Errorf("nn: conv kernel %dx%d is empty", c.KH, c.KW)
+	case c.Stride <= 0:
+		return fmt.Errorf("nn: conv stride %d must be positive", c.Stride)
+	case c.PadH < 0 || c.PadW < 0:
+		return fmt.Errorf("nn: conv padding %dx%d is negative", c.PadH, c.PadW)
+	}
+	if want := c.OutC * (c.InC / c.Groups) * c.KH * c.KW; len(c.Weight) != want {
+		return fmt.Errorf("nn: conv weight has %d values, shape %v needs %d", len(c.Weight), c.WeightShape(), want)
+	}
+	if c.Bias != nil && len(c.Bias) != c.OutC {
+		return fmt.Errorf("nn: conv bias has %d values, want %d", len(c.Bias), c.OutC)
+	}
+	return nil
+}
+
 // FoldBatchNorm folds an eval-mode BatchNorm2d that follows the convolution
 // into its weights and bias: y = gamma*(conv(x)-mean)/sqrt(var+eps) + beta.
 // Folding happens once at load time, so inference runs one kernel per conv.
@@ -60,49 +86,59 @@ func (c *Conv2D) FoldBatchNorm(gamma, beta, mean, variance []float32, eps float6
 }
 
 // Forward applies the convolution to x (N x InC x H x W).
-func (c *Conv2D) Forward(x *tensor.Tensor) *tensor.Tensor {
+// It panics if x has the wrong channel count or is smaller than the
+// kernel, or if the fields fail Validate: those are programming errors
+// that a backbone's loader rules out beforehand.
+func (c *Conv2D) Forward(x *tensor.Tensor) *tensor.Tensor { return c.ForwardAct(x, ActNone) }
+
+// ForwardAct is Forward followed by act, with bias and activation applied
+// to each output tile right after its GEMM, while it is still in cache,
+// instead of in two more passes over the output. ResNet's conv-bn-relu and
+// EfficientNet's conv-bn-silu map to one call each.
+//
+// Kernels by shape:
+//   - depthwise (Groups == InC == OutC): a direct kernel over a padded,
+//     stride-deinterleaved copy of each plane, so every inner loop is a
+//     contiguous multiply-add with no bounds tests;
+//   - 1x1, stride 1, no padding: one Sgemm per column tile straight on the
+//     input, Weight (OutC x InC) times input (InC x H*W);
+//   - everything else: im2col of one column tile into a pooled buffer,
+//     then Sgemm, per image and group.
+//
+// Tiles are spread over Threads() goroutines.
+func (c *Conv2D) ForwardAct(x *tensor.Tensor, act Activation) *tensor.Tensor {
+	out := c.newOutput(x)
+	if c.isDepthwise() {
+		convDepthwise(c, x, out, act)
+	} else {
+		convGemm(c, x, out, act)
+	}
+	return out
+}
+
+// newOutput checks the convolution against x and allocates its output.
+func (c *Conv2D) newOutput(x *tensor.Tensor) *tensor.Tensor {
+	if err := c.Validate(); err != nil {
+		panic(err.Error())
+	}
 	if x.C != c.InC {
 		panic(fmt.Sprintf("nn: conv expects %d channels, got %v", c.InC, x))
 	}
 	oh, ow := c.OutSize(x.H, x.W)
-	out := tensor.New(x.N, c.OutC, oh, ow)
-	conv2DReference(c, x, out)
-	return out
+	if oh <= 0 || ow <= 0 {
+		panic(fmt.Sprintf("nn: %v is smaller than the %dx%d kernel with padding %dx%d", x, c.KH, c.KW, c.PadH, c.PadW))
+	}
+	return tensor.New(x.N, c.OutC, oh, ow)
 }
 
-// conv2DReference is the direct seven-loop convolution: slow, obviously
-// correct, and the yardstick for the fast kernels.
-func conv2DReference(c *Conv2D, x, out *tensor.Tensor) {
-	icg, ocg := c.InC/c.Groups, c.OutC/c.Groups
-	for n := 0; n < x.N; n++ {
-		for o := 0; o < c.OutC; o++ {
-			g := o / ocg
-			var b float32
-			if c.Bias != nil {
-				b = c.Bias[o]
-			}
-			for oy := 0; oy < out.H; oy++ {
-				for ox := 0; ox < out.W; ox++ {
-					sum := b
-					for i := 0; i < icg; i++ {
-						ic := g*icg + i
-						for ky := 0; ky < c.KH; ky++ {
-							iy := oy*c.Stride - c.PadH + ky
-							if iy < 0 || iy >= x.H {
-								continue
-							}
-							for kx := 0; kx < c.KW; kx++ {
-								ix := ox*c.Stride - c.PadW + kx
-								if ix < 0 || ix >= x.W {
-									continue
-								}
-								sum += x.At(n, ic, iy, ix) * c.Weight[((o*icg+i)*c.KH+ky)*c.KW+kx]
-							}
-						}
-					}
-					out.Set(n, o, oy, ox, sum)
-				}
-			}
-		}
+// isDepthwise reports whether each output channel sees exactly its own
+// input channel, the case the direct kernel handles.
+func (c *Conv2D) isDepthwise() bool { return c.Groups == c.InC && c.OutC == c.InC }
+
+// bias returns the bias of output channel o (0 without bias).
+func (c *Conv2D) bias(o int) float32 {
+	if c.Bias == nil {
+		return 0
 	}
+	return c.Bias[o]
 }

@@ -9,119 +9,155 @@ import (
 
 func sqrt64(v float64) float64 { return math.Sqrt(v) }
 
-// ReLU clamps x at zero in place and returns it.
-func ReLU(x *tensor.Tensor) *tensor.Tensor {
-	for i, v := range x.Data {
-		if v < 0 {
-			x.Data[i] = 0
-		}
-	}
-	return x
-}
-
-// Sigmoid applies 1/(1+exp(-v)) in place and returns x.
-func Sigmoid(x *tensor.Tensor) *tensor.Tensor {
-	for i, v := range x.Data {
-		x.Data[i] = float32(1 / (1 + math.Exp(-float64(v))))
-	}
-	return x
-}
-
-// SiLU applies v*sigmoid(v) (a.k.a. swish) in place and returns x.
-func SiLU(x *tensor.Tensor) *tensor.Tensor {
-	for i, v := range x.Data {
-		x.Data[i] = v * float32(1/(1+math.Exp(-float64(v))))
-	}
-	return x
-}
-
 // Add adds src to dst element-wise in place (a residual connection) and returns dst.
 func Add(dst, src *tensor.Tensor) *tensor.Tensor {
 	if !dst.SameShape(src) {
 		panic(fmt.Sprintf("nn: add %v and %v", dst, src))
 	}
-	for i, v := range src.Data {
-		dst.Data[i] += v
-	}
+	parallelRange(len(dst.Data), elementwiseChunk, func(lo, hi int) {
+		d, s := dst.Data[lo:hi], src.Data[lo:hi]
+		s = s[:len(d)]
+		for i := range d {
+			d[i] += s[i]
+		}
+	})
 	return dst
 }
 
-// MaxPool2D is torch.nn.MaxPool2d(k, stride, pad): padding counts as -inf.
+// AddReLU is ReLU(Add(dst, src)) in one pass: the end of a ResNet block.
+func AddReLU(dst, src *tensor.Tensor) *tensor.Tensor {
+	if !dst.SameShape(src) {
+		panic(fmt.Sprintf("nn: add %v and %v", dst, src))
+	}
+	parallelRange(len(dst.Data), elementwiseChunk, func(lo, hi int) {
+		d, s := dst.Data[lo:hi], src.Data[lo:hi]
+		s = s[:len(d)]
+		for i := range d {
+			d[i] = relu32(d[i] + s[i])
+		}
+	})
+	return dst
+}
+
+// poolOutSize is the output size of a k x k pooling window along a side of n.
+func poolOutSize(n, k, stride, pad int) int { return (n+2*pad-k)/stride + 1 }
+
+// checkPool panics on a pooling geometry torch would reject.
+func checkPool(x *tensor.Tensor, k, stride, pad int) (oh, ow int) {
+	if k <= 0 || stride <= 0 || pad < 0 || 2*pad > k {
+		panic(fmt.Sprintf("nn: pooling with kernel %d, stride %d, padding %d", k, stride, pad))
+	}
+	oh, ow = poolOutSize(x.H, k, stride, pad), poolOutSize(x.W, k, stride, pad)
+	if oh <= 0 || ow <= 0 {
+		panic(fmt.Sprintf("nn: %v is smaller than the %dx%d pooling window", x, k, k))
+	}
+	return oh, ow
+}
+
+// MaxPool2D is torch.nn.MaxPool2d(k, stride, pad): padding counts as -inf,
+// and a NaN in a window makes that output NaN, as in torch.
+//
+// It is separable: each output row first takes the column-wise maximum of
+// its k input rows into a scratch row, then the maximum of k neighbours
+// along that row. Windows wholly inside the row take a loop without
+// bounds tests, with k = 3 (ResNet's stem, 3x3 stride 2) unrolled.
 func MaxPool2D(x *tensor.Tensor, k, stride, pad int) *tensor.Tensor {
-	oh, ow := (x.H+2*pad-k)/stride+1, (x.W+2*pad-k)/stride+1
+	oh, ow := checkPool(x, k, stride, pad)
 	out := tensor.New(x.N, x.C, oh, ow)
-	for n := 0; n < x.N; n++ {
-		for c := 0; c < x.C; c++ {
-			in, dst := x.Channel(n, c), out.Channel(n, c)
-			for oy := 0; oy < oh; oy++ {
-				for ox := 0; ox < ow; ox++ {
-					m := float32(math.Inf(-1))
-					for ky := 0; ky < k; ky++ {
-						iy := oy*stride - pad + ky
-						if iy < 0 || iy >= x.H {
-							continue
-						}
-						for kx := 0; kx < k; kx++ {
-							ix := ox*stride - pad + kx
-							if ix < 0 || ix >= x.W {
-								continue
-							}
-							if v := in[iy*x.W+ix]; v > m {
-								m = v
-							}
-						}
-					}
-					dst[oy*ow+ox] = m
+	negInf := float32(math.Inf(-1))
+	// Output columns whose window lies inside [0, W).
+	lo := min(ceilDiv(pad, stride), ow)
+	hi := max(min(floorDiv(x.W-k+pad, stride)+1, ow), lo)
+	parallelFor(x.N*x.C, func(_, pi int) {
+		buf := getScratch(x.W)
+		colMax := *buf
+		in, dst := x.Data[pi*x.H*x.W:(pi+1)*x.H*x.W], out.Data[pi*oh*ow:(pi+1)*oh*ow]
+		for oy := 0; oy < oh; oy++ {
+			y0, y1 := max(oy*stride-pad, 0), min(oy*stride-pad+k, x.H)
+			copy(colMax, in[y0*x.W:(y0+1)*x.W])
+			for y := y0 + 1; y < y1; y++ {
+				r := in[y*x.W : (y+1)*x.W]
+				r = r[:len(colMax)]
+				for i, v := range r {
+					colMax[i] = max(colMax[i], v)
 				}
 			}
+			d := dst[oy*ow : (oy+1)*ow]
+			edge := func(ox int) {
+				m := negInf
+				for ix := max(ox*stride-pad, 0); ix < min(ox*stride-pad+k, x.W); ix++ {
+					m = max(m, colMax[ix])
+				}
+				d[ox] = m
+			}
+			for ox := 0; ox < lo; ox++ {
+				edge(ox)
+			}
+			if hi <= lo {
+				// No window fits inside the row: the edges cover it all.
+			} else if k == 3 {
+				src := colMax[lo*stride-pad:]
+				for i := range d[lo:hi] {
+					j := i * stride
+					t := src[j : j+3 : j+3]
+					d[lo+i] = max(t[0], t[1], t[2])
+				}
+			} else {
+				for ox := lo; ox < hi; ox++ {
+					w := colMax[ox*stride-pad : ox*stride-pad+k]
+					m := w[0]
+					for _, v := range w[1:] {
+						m = max(m, v)
+					}
+					d[ox] = m
+				}
+			}
+			for ox := hi; ox < ow; ox++ {
+				edge(ox)
+			}
 		}
-	}
+		putScratch(buf)
+	})
 	return out
 }
 
 // AvgPool2D is torch.nn.AvgPool2d(k, stride, pad) with count_include_pad=True.
 func AvgPool2D(x *tensor.Tensor, k, stride, pad int) *tensor.Tensor {
-	oh, ow := (x.H+2*pad-k)/stride+1, (x.W+2*pad-k)/stride+1
+	oh, ow := checkPool(x, k, stride, pad)
 	out := tensor.New(x.N, x.C, oh, ow)
 	inv := 1 / float32(k*k)
-	for n := 0; n < x.N; n++ {
-		for c := 0; c < x.C; c++ {
-			in, dst := x.Channel(n, c), out.Channel(n, c)
-			for oy := 0; oy < oh; oy++ {
-				for ox := 0; ox < ow; ox++ {
-					var s float32
-					for ky := 0; ky < k; ky++ {
-						iy := oy*stride - pad + ky
-						if iy < 0 || iy >= x.H {
-							continue
-						}
-						for kx := 0; kx < k; kx++ {
-							ix := ox*stride - pad + kx
-							if ix >= 0 && ix < x.W {
-								s += in[iy*x.W+ix]
-							}
-						}
+	parallelFor(x.N*x.C, func(_, pi int) {
+		in, dst := x.Data[pi*x.H*x.W:(pi+1)*x.H*x.W], out.Data[pi*oh*ow:(pi+1)*oh*ow]
+		for oy := 0; oy < oh; oy++ {
+			for ox := 0; ox < ow; ox++ {
+				var s float32
+				for iy := max(oy*stride-pad, 0); iy < min(oy*stride-pad+k, x.H); iy++ {
+					for ix := max(ox*stride-pad, 0); ix < min(ox*stride-pad+k, x.W); ix++ {
+						s += in[iy*x.W+ix]
 					}
-					dst[oy*ow+ox] = s * inv
 				}
+				dst[oy*ow+ox] = s * inv
 			}
 		}
-	}
+	})
 	return out
 }
 
 // GlobalAvgPool averages each channel plane: N x C x H x W -> N x C x 1 x 1.
+// Sums run in float64, so the mean is the correctly rounded float32 of the
+// plane's exact mean for any plane size a backbone produces.
 func GlobalAvgPool(x *tensor.Tensor) *tensor.Tensor {
 	out := tensor.New(x.N, x.C, 1, 1)
-	for n := 0; n < x.N; n++ {
-		for c := 0; c < x.C; c++ {
+	plane := x.H * x.W
+	parallelRange(x.N*x.C, max(1, elementwiseChunk/max(plane, 1)), func(lo, hi int) {
+		for pi := lo; pi < hi; pi++ {
 			var s float64
-			for _, v := range x.Channel(n, c) {
+			for _, v := range x.Data[pi*plane : (pi+1)*plane] {
 				s += float64(v)
 			}
-			out.Data[n*x.C+c] = float32(s / float64(x.H*x.W))
+			out.Data[pi] = float32(s / float64(plane))
 		}
-	}
+	})
 	return out
 }
 
@@ -133,15 +169,19 @@ type SqueezeExcite struct {
 
 // Forward scales x in place and returns it.
 func (s *SqueezeExcite) Forward(x *tensor.Tensor) *tensor.Tensor {
-	scale := Sigmoid(s.Expand.Forward(SiLU(s.Reduce.Forward(GlobalAvgPool(x)))))
-	for n := 0; n < x.N; n++ {
-		for c := 0; c < x.C; c++ {
-			f := scale.Data[n*x.C+c]
-			p := x.Channel(n, c)
+	scale := s.Expand.ForwardAct(s.Reduce.ForwardAct(GlobalAvgPool(x), ActSiLU), ActSigmoid)
+	if scale.C != x.C {
+		panic(fmt.Sprintf("nn: squeeze-excite produces %d scales for %d channels", scale.C, x.C))
+	}
+	plane := x.H * x.W
+	parallelRange(x.N*x.C, max(1, elementwiseChunk/max(plane, 1)), func(lo, hi int) {
+		for pi := lo; pi < hi; pi++ {
+			f := scale.Data[pi]
+			p := x.Data[pi*plane : (pi+1)*plane]
 			for i := range p {
 				p[i] *= f
 			}
 		}
-	}
+	})
 	return x
 }

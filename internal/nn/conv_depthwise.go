@@ -1,0 +1,109 @@
+package nn
+
+import "github.com/padim-go/padim/internal/tensor"
+
+// convDepthwise runs a convolution with one input channel per output
+// channel directly, one (image, channel) plane per work item.
+//
+// Each plane is first copied into a zero-padded buffer whose rows are
+// split into Stride phases: phase q holds padded columns q, q+s, q+2s, ...
+// Output column ox under tap kx reads padded column ox*s+kx, which is
+// element ox+kx/s of phase kx%s, so for every tap the inputs of a whole
+// output row are one contiguous slice. The inner loops are then plain
+// multiply-adds over equal-length slices: no padding tests, no strided
+// indexing, and bounds checks hoisted out by the compiler.
+func convDepthwise(c *Conv2D, x, out *tensor.Tensor, act Activation) {
+	s := c.Stride
+	hp, wp := x.H+2*c.PadH, x.W+2*c.PadW
+	phaseLen := ceilDiv(wp, s)
+	rowLen := s * phaseLen
+	parallelFor(x.N*c.InC, func(_, pi int) {
+		ch := pi % c.InC
+		buf := getScratch(hp * rowLen)
+		padded := *buf
+		padPhased(padded, x.Data[pi*x.H*x.W:(pi+1)*x.H*x.W], x.H, x.W, c.PadH, c.PadW, s, phaseLen)
+		kernel := c.Weight[ch*c.KH*c.KW : (ch+1)*c.KH*c.KW]
+		dst := out.Data[pi*out.H*out.W : (pi+1)*out.H*out.W]
+		b := c.bias(ch)
+		for oy := 0; oy < out.H; oy++ {
+			d := dst[oy*out.W : (oy+1)*out.W]
+			for i := range d {
+				d[i] = b
+			}
+			for ky := 0; ky < c.KH; ky++ {
+				row := padded[(oy*s+ky)*rowLen : (oy*s+ky+1)*rowLen]
+				tap := func(kx int) []float32 {
+					off := (kx%s)*phaseLen + kx/s
+					return row[off : off+len(d)]
+				}
+				wrow := kernel[ky*c.KW : (ky+1)*c.KW]
+				switch c.KW {
+				case 3:
+					dwRow3(d, tap(0), tap(1), tap(2), wrow[0], wrow[1], wrow[2])
+				case 5:
+					dwRow5(d, tap(0), tap(1), tap(2), tap(3), tap(4), wrow[0], wrow[1], wrow[2], wrow[3], wrow[4])
+				default:
+					for kx, wv := range wrow {
+						dwRow1(d, tap(kx), wv)
+					}
+				}
+			}
+			applyAct(d, act)
+		}
+		putScratch(buf)
+	})
+}
+
+// padPhased copies the h x w plane src into dst with pad rows/columns of
+// zeros around it, each padded row stored as s phases of phaseLen values
+// (see convDepthwise).
+func padPhased(dst, src []float32, h, w, padH, padW, s, phaseLen int) {
+	rowLen := s * phaseLen
+	wp := w + 2*padW
+	clear(dst[:padH*rowLen])
+	clear(dst[(padH+h)*rowLen:])
+	for y := 0; y < h; y++ {
+		in := src[y*w : (y+1)*w]
+		out := dst[(padH+y)*rowLen : (padH+y+1)*rowLen]
+		if s == 1 {
+			clear(out[:padW])
+			copy(out[padW:], in)
+			clear(out[padW+w:])
+			continue
+		}
+		for q := 0; q < s; q++ {
+			ph := out[q*phaseLen : (q+1)*phaseLen]
+			i := 0
+			for pc := q; pc < wp; pc += s {
+				if ix := pc - padW; ix >= 0 && ix < w {
+					ph[i] = in[ix]
+				} else {
+					ph[i] = 0
+				}
+				i++
+			}
+			clear(ph[i:])
+		}
+	}
+}
+
+func dwRow1(d, a []float32, w float32) {
+	a = a[:len(d)]
+	for i := range d {
+		d[i] += w * a[i]
+	}
+}
+
+func dwRow3(d, a0, a1, a2 []float32, w0, w1, w2 float32) {
+	a0, a1, a2 = a0[:len(d)], a1[:len(d)], a2[:len(d)]
+	for i := range d {
+		d[i] += w0*a0[i] + w1*a1[i] + w2*a2[i]
+	}
+}
+
+func dwRow5(d, a0, a1, a2, a3, a4 []float32, w0, w1, w2, w3, w4 float32) {
+	a0, a1, a2, a3, a4 = a0[:len(d)], a1[:len(d)], a2[:len(d)], a3[:len(d)], a4[:len(d)]
+	for i := range d {
+		d[i] += w0*a0[i] + w1*a1[i] + w2*a2[i] + w3*a3[i] + w4*a4[i]
+	}
+}

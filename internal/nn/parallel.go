@@ -1,0 +1,127 @@
+package nn
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/padim-go/padim/internal/blas"
+)
+
+// threads is how many goroutines a kernel splits its work into.
+var threads atomic.Int32
+
+func init() { SetThreads(0) }
+
+// SetThreads sets how many goroutines the kernels split each call into
+// (n <= 0 means runtime.GOMAXPROCS) and returns the previous value.
+//
+// The convolutions cut every GEMM into independent column tiles and give
+// each goroutine its own tiles, each tile one single-threaded Sgemm call.
+// OpenBLAS is therefore set to one thread here: if it also spawned n threads
+// per call the machine would run n*n busy threads. Measured on the
+// project's 2-core machine, tiling in Go with single-threaded OpenBLAS was
+// faster than one whole-image GEMM with OpenBLAS's own threads (see
+// BenchmarkConvThreading). Code that calls blas directly with large
+// matrices and wants OpenBLAS's threads back may call blas.SetThreads after
+// this; nn itself never calls Sgemm concurrently with a multi-threaded
+// setting it did not choose.
+func SetThreads(n int) int {
+	if n <= 0 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	old := int(threads.Swap(int32(n)))
+	blas.SetThreads(1)
+	return old
+}
+
+// Threads reports the number of goroutines the kernels use.
+func Threads() int { return int(threads.Load()) }
+
+// parallelFor runs body(worker, i) for i in [0, n) on up to Threads()
+// goroutines. Items are handed out one at a time from a shared counter, so
+// unequal items balance themselves; worker is in [0, workers) and lets the
+// body index per-goroutine scratch.
+func parallelFor(n int, body func(worker, i int)) {
+	w := Threads()
+	if w > n {
+		w = n
+	}
+	if w <= 1 {
+		for i := 0; i < n; i++ {
+			body(0, i)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	wg.Add(w - 1)
+	run := func(worker int) {
+		for {
+			i := int(next.Add(1) - 1)
+			if i >= n {
+				return
+			}
+			body(worker, i)
+		}
+	}
+	for k := 1; k < w; k++ {
+		go func(k int) {
+			defer wg.Done()
+			run(k)
+		}(k)
+	}
+	run(0)
+	wg.Wait()
+}
+
+// parallelRange splits [0, n) into about Threads() contiguous chunks of at
+// least minChunk elements and runs body(lo, hi) on each concurrently. It is
+// for element-wise kernels, where a chunk must be big enough to pay for a
+// goroutine.
+func parallelRange(n, minChunk int, body func(lo, hi int)) {
+	w := Threads()
+	if minChunk < 1 {
+		minChunk = 1
+	}
+	if c := n / minChunk; c < w {
+		w = c
+	}
+	if w <= 1 {
+		body(0, n)
+		return
+	}
+	chunk := (n + w - 1) / w
+	var wg sync.WaitGroup
+	wg.Add(w - 1)
+	for k := 1; k < w; k++ {
+		lo, hi := k*chunk, min((k+1)*chunk, n)
+		go func() {
+			defer wg.Done()
+			if lo < hi {
+				body(lo, hi)
+			}
+		}()
+	}
+	body(0, min(chunk, n))
+	wg.Wait()
+}
+
+// scratchPool recycles the float32 buffers of im2col tiles and padded
+// planes, which are large (megabytes) and needed on every call.
+var scratchPool sync.Pool
+
+// getScratch returns a buffer of length n (contents undefined).
+func getScratch(n int) *[]float32 {
+	if p, ok := scratchPool.Get().(*[]float32); ok {
+		if cap(*p) >= n {
+			*p = (*p)[:n]
+			return p
+		}
+		scratchPool.Put(p)
+	}
+	b := make([]float32, n)
+	return &b
+}
+
+func putScratch(p *[]float32) { scratchPool.Put(p) }
