@@ -1,0 +1,143 @@
+package backbones
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/padim-go/padim/internal/nn"
+	"github.com/padim-go/padim/internal/tensor"
+)
+
+// effnetBNEps is the eps torchvision 0.14 gives every BatchNorm of
+// EfficientNet-B0..B7 (norm_layer = partial(BatchNorm2d, eps=0.001,
+// momentum=0.01); the momentum only matters in training).
+const effnetBNEps = 1e-3
+
+// effnetStem is features.0: 3x3/2 conv + BN + SiLU.
+type effnetStem struct{ conv *convUnit }
+
+func (s *effnetStem) units() []*convUnit                      { return []*convUnit{s.conv} }
+func (s *effnetStem) outChannels() int                        { return s.conv.conv.OutC }
+func (s *effnetStem) forward(x *tensor.Tensor) *tensor.Tensor { return nn.SiLU(s.conv.forward(x)) }
+func (s *effnetStem) flops(h, w int) (float64, int, int)      { return s.conv.flops(h, w) }
+
+// mbconv is torchvision's MBConv block: optional 1x1 expansion (+BN+SiLU),
+// depthwise kxk with the stride (+BN+SiLU), squeeze-and-excitation, 1x1
+// projection (+BN), and the residual when shape is kept. Stochastic depth
+// is the identity in eval mode, so it does not appear.
+type mbconv struct {
+	expand   *convUnit // nil when the expand ratio is 1
+	dw       *convUnit
+	fc1, fc2 *convUnit // SE reduce / expand, 1x1 with bias
+	project  *convUnit
+	residual bool
+}
+
+func (b *mbconv) units() []*convUnit {
+	var us []*convUnit
+	if b.expand != nil {
+		us = append(us, b.expand)
+	}
+	return append(us, b.dw, b.fc1, b.fc2, b.project)
+}
+
+func (b *mbconv) outChannels() int { return b.project.conv.OutC }
+
+func (b *mbconv) forward(x *tensor.Tensor) *tensor.Tensor {
+	h := x
+	if b.expand != nil {
+		h = nn.SiLU(b.expand.forward(h))
+	}
+	h = nn.SiLU(b.dw.forward(h))
+	se := nn.SqueezeExcite{Reduce: b.fc1.conv, Expand: b.fc2.conv}
+	h = b.project.forward(se.Forward(h))
+	if b.residual {
+		nn.Add(h, x)
+	}
+	return h
+}
+
+func (b *mbconv) flops(h, w int) (float64, int, int) {
+	var total float64
+	if b.expand != nil {
+		f, _, _ := b.expand.flops(h, w)
+		total += f
+	}
+	f, oh, ow := b.dw.flops(h, w)
+	total += f
+	f1, _, _ := b.fc1.flops(1, 1)
+	f2, _, _ := b.fc2.flops(1, 1)
+	fp, _, _ := b.project.flops(oh, ow)
+	return total + f1 + f2 + fp, oh, ow
+}
+
+// makeDivisible is torchvision's _make_divisible(v, 8): round to the
+// nearest multiple of 8, never below 8 or below 90% of v.
+func makeDivisible(v float64) int {
+	const d = 8
+	n := max(d, int(v+d/2)/d*d)
+	if float64(n) < 0.9*v {
+		n += d
+	}
+	return n
+}
+
+// effnetStage is one row of the EfficientNet-B0 table (Tan & Le 2019,
+// Table 1) as torchvision's _efficientnet_conf lists it.
+type effnetStage struct {
+	expand, kernel, stride, in, out, layers int
+}
+
+var effnetB0Stages = []effnetStage{
+	{1, 3, 1, 32, 16, 1},
+	{6, 3, 2, 16, 24, 2},
+	{6, 5, 2, 24, 40, 2},
+	{6, 3, 2, 40, 80, 3},
+	{6, 5, 1, 80, 112, 3},
+	{6, 5, 2, 112, 192, 4},
+	{6, 3, 1, 192, 320, 1},
+}
+
+// newEfficientNet lays out torchvision's EfficientNet scaled by width and
+// depth (B5: 1.6, 2.2) up to features.7; features.8 (the 1x1 head conv)
+// and the classifier are not needed for feature extraction. Layers are
+// block0..blockN (every MBConv output, flattened over features.1..7, from
+// 0) and stage1..stage7 (the output of features.1..7, which equals its last
+// block).
+func newEfficientNet(name string, width, depth float64) *network {
+	n := &network{name: name}
+	stem := makeDivisible(32 * width)
+	n.steps = append(n.steps, &effnetStem{newUnit("features.0.0", "features.0.1", effnetBNEps, 3, stem, 3, 2, 1)})
+	k := 0
+	for si, st := range effnetB0Stages {
+		in, out := makeDivisible(float64(st.in)*width), makeDivisible(float64(st.out)*width)
+		layers := int(math.Ceil(float64(st.layers) * depth))
+		for bi := 0; bi < layers; bi++ {
+			stride := st.stride
+			if bi > 0 {
+				in, stride = out, 1
+			}
+			p := fmt.Sprintf("features.%d.%d.block.", si+1, bi)
+			exp := makeDivisible(float64(in * st.expand))
+			sq := max(1, in/4)
+			b := &mbconv{residual: stride == 1 && in == out}
+			i := 0
+			if st.expand != 1 {
+				b.expand = newUnit(fmt.Sprintf("%s%d.0", p, i), fmt.Sprintf("%s%d.1", p, i), effnetBNEps, in, exp, 1, 1, 1)
+				i++
+			}
+			b.dw = newUnit(fmt.Sprintf("%s%d.0", p, i), fmt.Sprintf("%s%d.1", p, i), effnetBNEps, exp, exp, st.kernel, stride, exp)
+			i++
+			b.fc1 = newUnit(fmt.Sprintf("%s%d.fc1", p, i), "", 0, exp, sq, 1, 1, 1)
+			b.fc2 = newUnit(fmt.Sprintf("%s%d.fc2", p, i), "", 0, sq, exp, 1, 1, 1)
+			b.fc1.bias, b.fc2.bias = true, true
+			i++
+			b.project = newUnit(fmt.Sprintf("%s%d.0", p, i), fmt.Sprintf("%s%d.1", p, i), effnetBNEps, exp, out, 1, 1, 1)
+			n.steps = append(n.steps, b)
+			n.addLayer(fmt.Sprintf("block%d", k))
+			k++
+		}
+		n.addLayer(fmt.Sprintf("stage%d", si+1))
+	}
+	return n
+}
