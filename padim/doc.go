@@ -1,0 +1,25 @@
+// Package padim implements PaDiM (Defard et al., "PaDiM: a Patch
+// Distribution Modeling Framework for Anomaly Detection and Localization",
+// ICPR 2021): every patch position of a fixed image grid gets a multivariate
+// Gaussian fitted to the CNN features of normal training images at that
+// position, and a test patch's anomaly score is its Mahalanobis distance to
+// that Gaussian.
+//
+// Read gaussian.go first: it is the paper's Section 3 in code (embedding,
+// per-position Gaussian, Mahalanobis distance). The rest is plumbing:
+//
+//   - channels.go: which d of the concatenated channels are kept (seeded
+//     random draw as in the paper, an explicit index file, or PCA).
+//   - pipeline.go: Fit streams training images through a backbone into the
+//     Gaussian accumulators; Model.Score turns test images into anomaly
+//     maps (upsample, Gaussian blur sigma 4) and image scores (map maximum).
+//   - modelfile.go: the versioned, checksummed binary model file, read back
+//     through a memory map so a multi-gigabyte model is not copied.
+//
+// Memory: the fit never holds all training embeddings. It keeps, per grid
+// position, the float64 sum and packed upper triangle of the sum of outer
+// products (P*d*(d+1)/2*8 bytes: 3.8 GB for Wide-ResNet-50-2, d=550,
+// 56x56 positions), plus a bounded buffer of embeddings for
+// FitConfig.AccumulateImages images. The fitted model stores float32 means
+// and packed float32 inverse covariances (1.9 GB for the same setting).
+package padim

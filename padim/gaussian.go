@@ -1,0 +1,398 @@
+package padim
+
+// This file is Section 3 of the PaDiM paper in code:
+//
+//   3.1 Embedding extraction: each patch position (i, j) of the first
+//       layer's grid gets one vector made of the activations of every used
+//       layer at the cell that covers (i, j), reduced to d channels.
+//   3.2 Learning of the normality: for each position, a Gaussian
+//       N(mu_ij, Sigma_ij) over the N training vectors, with
+//       Sigma_ij = 1/(N-1) sum_k (x_k - mu)(x_k - mu)^T + eps I, eps = 0.01.
+//   3.3 Inference: the anomaly score of a test patch is the Mahalanobis
+//       distance M(x) = sqrt((x - mu)^T Sigma^-1 (x - mu)).
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/padim-go/padim/backbones"
+	"github.com/padim-go/padim/internal/blas"
+)
+
+// ---------------------------------------------------------------------------
+// 3.1 Embedding
+
+// channelRef names one channel of one backbone layer, with the layer's
+// stride relative to the embedding grid.
+type channelRef struct {
+	layer   string
+	channel int
+}
+
+// embedding describes how feature maps become patch embedding vectors: which
+// layers are joined and which of their concatenated channels are kept.
+type embedding struct {
+	layers   []string // layers in concatenation order, shallowest first
+	channels []int    // per layer, its channel count
+	refs     []channelRef
+}
+
+// newEmbedding checks the requested layers against the backbone and maps
+// the kept global channel indices (0-based over the concatenation
+// layer1 | layer2 | layer3) to (layer, channel) pairs.
+func newEmbedding(available []backbones.Layer, layers []string, keep []int) (*embedding, error) {
+	if len(layers) == 0 {
+		return nil, fmt.Errorf("padim: no layers to embed")
+	}
+	byName := make(map[string]int, len(available))
+	for _, l := range available {
+		byName[l.Name] = l.Channels
+	}
+	e := &embedding{layers: layers}
+	seen := map[string]bool{}
+	total := 0
+	for _, name := range layers {
+		c, ok := byName[name]
+		if !ok {
+			return nil, fmt.Errorf("padim: backbone has no layer %q", name)
+		}
+		if seen[name] {
+			return nil, fmt.Errorf("padim: layer %q listed twice", name)
+		}
+		seen[name] = true
+		e.channels = append(e.channels, c)
+		total += c
+	}
+	if keep == nil {
+		keep = make([]int, total)
+		for i := range keep {
+			keep[i] = i
+		}
+	}
+	if err := validateChannels(keep, total); err != nil {
+		return nil, err
+	}
+	for _, g := range keep {
+		l := 0
+		for g >= e.channels[l] {
+			g -= e.channels[l]
+			l++
+		}
+		e.refs = append(e.refs, channelRef{layer: layers[l], channel: g})
+	}
+	return e, nil
+}
+
+// total is the width of the full concatenated embedding.
+func (e *embedding) total() int {
+	t := 0
+	for _, c := range e.channels {
+		t += c
+	}
+	return t
+}
+
+// grid validates a backbone output against the embedding and returns the
+// batch size and the embedding grid (the first layer's H x W). Every deeper
+// layer must tile the grid exactly: its cell (i, j) covers the s x s block
+// of first-layer cells (s*i .. s*i+s-1, s*j .. s*j+s-1), which is what the
+// reference code's unfold/concat/fold computes.
+func (e *embedding) grid(f backbones.Features) (n, h, w int, err error) {
+	for k, name := range e.layers {
+		t, ok := f[name]
+		if !ok || t == nil {
+			return 0, 0, 0, fmt.Errorf("padim: backbone returned no %q features", name)
+		}
+		if t.C != e.channels[k] {
+			return 0, 0, 0, fmt.Errorf("padim: layer %q has %d channels, backbone declared %d", name, t.C, e.channels[k])
+		}
+		if k == 0 {
+			n, h, w = t.N, t.H, t.W
+			if h == 0 || w == 0 {
+				return 0, 0, 0, fmt.Errorf("padim: layer %q has an empty %dx%d grid", name, h, w)
+			}
+			continue
+		}
+		if t.N != n {
+			return 0, 0, 0, fmt.Errorf("padim: layer %q has batch %d, layer %q has %d", name, t.N, e.layers[0], n)
+		}
+		if t.H == 0 || t.W == 0 || h%t.H != 0 || w%t.W != 0 || h/t.H != w/t.W {
+			return 0, 0, 0, fmt.Errorf("padim: layer %q grid %dx%d does not tile layer %q grid %dx%d by one integer factor",
+				name, t.H, t.W, e.layers[0], h, w)
+		}
+	}
+	return n, h, w, nil
+}
+
+// gather writes the embedding of image b of the batch f into dst: the
+// vector of grid position p = y*w + x starts at dst[p*stride] and holds
+// len(refs) values in refs order. Each value is the activation of its layer
+// at the cell covering (y, x) (nearest association, no interpolation).
+func gather[T float32 | float64](f backbones.Features, refs []channelRef, b, h, w int, dst []T, stride int) {
+	for j, r := range refs {
+		t := f[r.layer]
+		s := h / t.H
+		plane := t.Channel(b, r.channel)
+		for y := 0; y < h; y++ {
+			src := plane[(y/s)*t.W : (y/s+1)*t.W]
+			out := dst[y*w*stride+j:]
+			for x := 0; x < w; x++ {
+				out[x*stride] = T(src[x/s])
+			}
+		}
+	}
+}
+
+// ---------------------------------------------------------------------------
+// 3.2 The per-position Gaussian
+
+// packedLen is the number of entries of the upper triangle of a d x d
+// matrix, stored row by row: (0,0) (0,1) .. (0,d-1) (1,1) .. (d-1,d-1).
+func packedLen(d int) int { return d * (d + 1) / 2 }
+
+// GaussianAccumulator streams embedding vectors into per-position
+// sufficient statistics, so a Gaussian can be fitted without holding the
+// training set: for each position p it keeps, in float64,
+//
+//	shift_p              the first vector seen at p,
+//	sum_p  = sum_k (x_k - shift_p),
+//	S_p    = sum_k (x_k - shift_p)(x_k - shift_p)^T  (packed upper triangle).
+//
+// Subtracting a shift leaves the covariance unchanged and avoids the
+// cancellation of the textbook S - N mu mu^T when the mean is large
+// relative to the spread.
+type GaussianAccumulator struct {
+	positions, dim int
+	workers        int
+	n              int
+	shift          []float64 // positions x dim
+	sum            []float64 // positions x dim
+	sxx            []float64 // positions x packedLen(dim)
+}
+
+// NewGaussianAccumulator prepares statistics for the given number of grid
+// positions and embedding dimension d. workers goroutines share the
+// positions (<= 0 means GOMAXPROCS); results do not depend on it.
+func NewGaussianAccumulator(positions, dim, workers int) (*GaussianAccumulator, error) {
+	if positions <= 0 || dim <= 0 {
+		return nil, fmt.Errorf("padim: accumulator needs positive positions and dimension, got %d and %d", positions, dim)
+	}
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	return &GaussianAccumulator{
+		positions: positions, dim: dim, workers: workers,
+		shift: make([]float64, positions*dim),
+		sum:   make([]float64, positions*dim),
+		sxx:   make([]float64, positions*packedLen(dim)),
+	}, nil
+}
+
+// N is the number of vectors accumulated per position.
+func (a *GaussianAccumulator) N() int { return a.n }
+
+// Add accumulates k vectors per position, laid out position-major:
+// vector i of position p is x[(p*k+i)*dim : (p*k+i+1)*dim]. x is used as
+// scratch and overwritten.
+func (a *GaussianAccumulator) Add(x []float64, k int) error {
+	d := a.dim
+	if k <= 0 || len(x) != a.positions*k*d {
+		return fmt.Errorf("padim: accumulator got %d values for %d positions x %d vectors x %d dims", len(x), a.positions, k, d)
+	}
+	first := a.n == 0
+	forPositions(a.positions, a.workers, func() func(p int) {
+		block := make([]float64, d*d) // this worker's full-square syrk output
+		return func(p int) {
+			xs := x[p*k*d : (p+1)*k*d]
+			shift := a.shift[p*d : (p+1)*d]
+			if first {
+				copy(shift, xs[:d])
+			}
+			sum := a.sum[p*d : (p+1)*d]
+			for i := 0; i < k; i++ {
+				v := xs[i*d : (i+1)*d]
+				for c := range v {
+					v[c] -= shift[c]
+					sum[c] += v[c]
+				}
+			}
+			// block = xs^T xs (upper triangle), then fold into packed S_p.
+			blas.Dsyrk(d, k, 1, xs, d, 0, block, d)
+			s := a.sxx[p*packedLen(d) : (p+1)*packedLen(d)]
+			off := 0
+			for r := 0; r < d; r++ {
+				row := block[r*d+r : r*d+d]
+				dst := s[off : off+len(row)]
+				for c, v := range row {
+					dst[c] += v
+				}
+				off += len(row)
+			}
+		}
+	})
+	a.n += k
+	return nil
+}
+
+// Finalize computes, for every position, the mean and the inverse of the
+// regularised covariance
+//
+//	mu    = shift + sum/N
+//	Sigma = (S - N m m^T)/(N-1) + eps I,   m = sum/N (the shifted mean),
+//
+// inverted once here by Cholesky (blas.InvertSPD) in float64 and stored as
+// float32: mean is positions x dim, invCov is positions x packedLen(dim),
+// the packed upper triangle of each symmetric inverse.
+//
+// N = 1 is an error: the unbiased covariance 1/(N-1) is undefined and a
+// model of one image would be eps I around it, which is not what the paper
+// fits. N < d is fine: eps I makes Sigma positive definite.
+func (a *GaussianAccumulator) Finalize(eps float64) (mean, invCov []float32, err error) {
+	if a.n < 2 {
+		return nil, nil, fmt.Errorf("padim: need at least 2 training images for a covariance, have %d", a.n)
+	}
+	if !(eps >= 0) {
+		return nil, nil, fmt.Errorf("padim: covariance regulariser %v must be >= 0", eps)
+	}
+	d, n := a.dim, float64(a.n)
+	mean = make([]float32, a.positions*d)
+	invCov = make([]float32, a.positions*packedLen(d))
+	var failed atomic.Int64
+	failed.Store(-1)
+	forPositions(a.positions, a.workers, func() func(p int) {
+		cov := make([]float64, d*d)
+		m := make([]float64, d)
+		return func(p int) {
+			sum := a.sum[p*d : (p+1)*d]
+			shift := a.shift[p*d : (p+1)*d]
+			for c := range m {
+				m[c] = sum[c] / n
+				mean[p*d+c] = float32(shift[c] + m[c])
+			}
+			s := a.sxx[p*packedLen(d) : (p+1)*packedLen(d)]
+			off := 0
+			for r := 0; r < d; r++ {
+				for c := r; c < d; c++ {
+					cov[r*d+c] = (s[off+c-r] - n*m[r]*m[c]) / (n - 1)
+				}
+				cov[r*d+r] += eps
+				off += d - r
+			}
+			if err := blas.InvertSPD(d, cov); err != nil {
+				failed.CompareAndSwap(-1, int64(p))
+				return
+			}
+			dst := invCov[p*packedLen(d) : (p+1)*packedLen(d)]
+			off = 0
+			for r := 0; r < d; r++ {
+				for c := r; c < d; c++ {
+					dst[off+c-r] = float32(cov[r*d+c])
+				}
+				off += d - r
+			}
+		}
+	})
+	if p := failed.Load(); p >= 0 {
+		return nil, nil, fmt.Errorf("padim: covariance at grid position %d is not positive definite (eps %v)", p, eps)
+	}
+	return mean, invCov, nil
+}
+
+// ---------------------------------------------------------------------------
+// 3.3 Mahalanobis distance
+
+// Mahalanobis returns the distance of k test vectors per position to each
+// position's Gaussian. x is position-major (vector i of position p at
+// x[(p*k+i)*dim:]); mean and invCov are as Finalize returns them. The result
+// is image-major: dist[i*positions+p].
+//
+// Per position it forms D = X - mu (k x d), computes D Sigma^-1 with one
+// float32 matrix product and takes the row sums of (D Sigma^-1) .* D, the
+// squared distances, clamped at 0 against rounding before the square root.
+func Mahalanobis(ctx context.Context, mean, invCov []float32, positions, dim int, x []float32, k, workers int) ([]float32, error) {
+	d := dim
+	if positions <= 0 || d <= 0 || k <= 0 {
+		return nil, fmt.Errorf("padim: Mahalanobis needs positive sizes, got %d positions, dim %d, %d vectors", positions, d, k)
+	}
+	if len(mean) != positions*d || len(invCov) != positions*packedLen(d) || len(x) != positions*k*d {
+		return nil, fmt.Errorf("padim: Mahalanobis got %d means, %d inverse entries, %d values for %d positions x %d vectors x %d dims",
+			len(mean), len(invCov), len(x), positions, k, d)
+	}
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	dist := make([]float32, k*positions)
+	forPositions(positions, workers, func() func(p int) {
+		inv := make([]float32, d*d)
+		diff := make([]float32, k*d)
+		prod := make([]float32, k*d)
+		return func(p int) {
+			if ctx.Err() != nil {
+				return
+			}
+			unpackSymmetric(invCov[p*packedLen(d):(p+1)*packedLen(d)], d, inv)
+			mu := mean[p*d : (p+1)*d]
+			xs := x[p*k*d : (p+1)*k*d]
+			for i := range diff {
+				diff[i] = xs[i] - mu[i%d]
+			}
+			blas.Sgemm(false, false, k, d, d, 1, diff, d, inv, d, 0, prod, d)
+			for i := 0; i < k; i++ {
+				var s float64
+				a, b := prod[i*d:(i+1)*d], diff[i*d:(i+1)*d]
+				for c := range a {
+					s += float64(a[c]) * float64(b[c])
+				}
+				dist[i*positions+p] = float32(math.Sqrt(math.Max(s, 0)))
+			}
+		}
+	})
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return dist, nil
+}
+
+// unpackSymmetric expands a packed upper triangle into a full d x d matrix.
+func unpackSymmetric(packed []float32, d int, full []float32) {
+	off := 0
+	for r := 0; r < d; r++ {
+		row := packed[off : off+d-r]
+		copy(full[r*d+r:r*d+d], row)
+		for c := 1; c < len(row); c++ {
+			full[(r+c)*d+r] = row[c]
+		}
+		off += d - r
+	}
+}
+
+// forPositions runs the function made by newWorker for every position
+// 0..positions-1 on up to workers goroutines. Each goroutine calls newWorker
+// once, so per-worker scratch lives in its closure. Positions are
+// independent, so results do not depend on the number of workers.
+func forPositions(positions, workers int, newWorker func() func(p int)) {
+	if workers > positions {
+		workers = positions
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			do := newWorker()
+			for {
+				p := int(next.Add(1) - 1)
+				if p >= positions {
+					return
+				}
+				do(p)
+			}
+		}()
+	}
+	wg.Wait()
+}

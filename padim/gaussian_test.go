@@ -1,0 +1,269 @@
+package padim
+
+import (
+	"context"
+	"math"
+	"testing"
+
+	"github.com/padim-go/padim/backbones"
+	"github.com/padim-go/padim/internal/tensor"
+)
+
+func tensorFrom(t *testing.T, m *fixtureManifest, name string) *tensor.Tensor {
+	t.Helper()
+	s := m.Arrays[name].Shape
+	x, err := tensor.FromData(s[0], s[1], s[2], s[3], m.array32(t, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return x
+}
+
+// The reference code's embedding_concat (unfold / cat / fold), applied to
+// layer1|layer2 and then to layer3, must equal our nearest-cell gather.
+func TestEmbeddingMatchesReferenceConcat(t *testing.T) {
+	m := loadManifest(t)
+	f := backbones.Features{
+		"layer1": tensorFrom(t, m, "concat_layer1"),
+		"layer2": tensorFrom(t, m, "concat_layer2"),
+		"layer3": tensorFrom(t, m, "concat_layer3"),
+	}
+	avail := []backbones.Layer{{Name: "layer1", Channels: 3, Stride: 4}, {Name: "layer2", Channels: 4, Stride: 8}, {Name: "layer3", Channels: 2, Stride: 16}}
+	want := m.array(t, "concat_embedding") // B x 9 x 8 x 8
+	for _, keep := range [][]int{nil, {0, 4, 8}, {8, 1, 5, 3}} {
+		e, err := newEmbedding(avail, []string{"layer1", "layer2", "layer3"}, keep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, h, w, err := e.grid(f)
+		if err != nil || n != 2 || h != 8 || w != 8 {
+			t.Fatalf("grid = %d %d %d %v", n, h, w, err)
+		}
+		cols := keep
+		if cols == nil {
+			cols = []int{0, 1, 2, 3, 4, 5, 6, 7, 8}
+		}
+		d := len(cols)
+		for b := 0; b < n; b++ {
+			got := make([]float32, h*w*d)
+			gather(f, e.refs, b, h, w, got, d)
+			for p := 0; p < h*w; p++ {
+				for j, c := range cols {
+					if wv := want[(b*9+c)*h*w+p]; float64(got[p*d+j]) != wv {
+						t.Fatalf("keep %v image %d position %d channel %d: %v, torch %v", keep, b, p, c, got[p*d+j], wv)
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestEmbeddingRejectsBadFeatures(t *testing.T) {
+	avail := []backbones.Layer{{Name: "layer1", Channels: 2, Stride: 4}, {Name: "layer2", Channels: 3, Stride: 8}}
+	e, err := newEmbedding(avail, []string{"layer1", "layer2"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, f := range map[string]backbones.Features{
+		"missing layer":  {"layer1": tensor.New(1, 2, 8, 8)},
+		"wrong channels": {"layer1": tensor.New(1, 2, 8, 8), "layer2": tensor.New(1, 4, 4, 4)},
+		"no tiling":      {"layer1": tensor.New(1, 2, 8, 8), "layer2": tensor.New(1, 3, 3, 3)},
+		"uneven factor":  {"layer1": tensor.New(1, 2, 8, 8), "layer2": tensor.New(1, 3, 4, 8)},
+		"batch mismatch": {"layer1": tensor.New(1, 2, 8, 8), "layer2": tensor.New(2, 3, 4, 4)},
+	} {
+		if _, _, _, err := e.grid(f); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+	for name, tc := range map[string]struct {
+		layers []string
+		keep   []int
+	}{
+		"unknown layer": {[]string{"layer9"}, nil},
+		"dup layer":     {[]string{"layer1", "layer1"}, nil},
+		"out of range":  {[]string{"layer1", "layer2"}, []int{5}},
+		"dup channel":   {[]string{"layer1", "layer2"}, []int{1, 1}},
+		"negative":      {[]string{"layer1"}, []int{-1}},
+	} {
+		if _, err := newEmbedding(avail, tc.layers, tc.keep); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+}
+
+// positionMajor reorders an N x P x d array into P x N x d float64.
+func positionMajor(x []float64, n, p, d int) []float64 {
+	out := make([]float64, len(x))
+	for i := 0; i < n; i++ {
+		for q := 0; q < p; q++ {
+			copy(out[(q*n+i)*d:(q*n+i+1)*d], x[(i*p+q)*d:(i*p+q+1)*d])
+		}
+	}
+	return out
+}
+
+// fitInChunks streams the N x P x d training vectors through an accumulator
+// chunk images at a time.
+func fitInChunks(t *testing.T, train []float64, n, p, d, chunk, workers int) ([]float32, []float32) {
+	t.Helper()
+	acc, err := NewGaussianAccumulator(p, d, workers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for s := 0; s < n; s += chunk {
+		k := min(chunk, n-s)
+		if err := acc.Add(positionMajor(train[s*p*d:(s+k)*p*d], k, p, d), k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if acc.N() != n {
+		t.Fatalf("N = %d, want %d", acc.N(), n)
+	}
+	mean, inv, err := acc.Finalize(0.01)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mean, inv
+}
+
+func relClose(got, want, tol float64) bool {
+	return math.Abs(got-want) <= tol*(1+math.Abs(want))
+}
+
+// Mean, regularised covariance inverse and Mahalanobis distance against
+// numpy (np.cov + 0.01 I, np.linalg.inv) and scipy.spatial.distance.mahalanobis.
+func TestGaussianMatchesNumpy(t *testing.T) {
+	m := loadManifest(t)
+	for _, name := range []string{"gauss_fit", "gauss_fit_n_lt_d"} {
+		c := m.Cases[name]
+		n, p, d, nt := int(c["n"]), int(c["positions"]), int(c["d"]), int(c["ntest"])
+		train := m.array(t, name+"_train")
+		wantMean, wantInv, wantDist := m.array(t, name+"_mean"), m.array(t, name+"_inv"), m.array(t, name+"_dist")
+		test32 := m.array32(t, name+"_test")
+		for _, chunk := range []int{1, 2, n} {
+			mean, inv := fitInChunks(t, train, n, p, d, chunk, 2)
+			for i, w := range wantMean {
+				if !relClose(float64(mean[i]), w, 1e-6) {
+					t.Fatalf("%s chunk %d: mean[%d] = %v, numpy %v", name, chunk, i, mean[i], w)
+				}
+			}
+			full := make([]float32, d*d)
+			for q := 0; q < p; q++ {
+				unpackSymmetric(inv[q*packedLen(d):(q+1)*packedLen(d)], d, full)
+				for i := 0; i < d*d; i++ {
+					if w := wantInv[q*d*d+i]; !relClose(float64(full[i]), w, 1e-5) {
+						t.Fatalf("%s chunk %d: position %d inverse[%d] = %v, numpy %v", name, chunk, q, i, full[i], w)
+					}
+				}
+			}
+			x := make([]float32, len(test32))
+			for i := 0; i < nt; i++ {
+				for q := 0; q < p; q++ {
+					copy(x[(q*nt+i)*d:(q*nt+i+1)*d], test32[(i*p+q)*d:(i*p+q+1)*d])
+				}
+			}
+			dist, err := Mahalanobis(context.Background(), mean, inv, p, d, x, nt, 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, w := range wantDist {
+				if !relClose(float64(dist[i]), w, 1e-4) {
+					t.Fatalf("%s chunk %d: dist[%d] = %v, scipy %v", name, chunk, i, dist[i], w)
+				}
+			}
+		}
+	}
+}
+
+// The worker count must not change a single bit; chunking may only move
+// float64 rounding.
+func TestAccumulatorDeterminism(t *testing.T) {
+	m := loadManifest(t)
+	c := m.Cases["gauss_fit"]
+	n, p, d := int(c["n"]), int(c["positions"]), int(c["d"])
+	train := m.array(t, "gauss_fit_train")
+	mean1, inv1 := fitInChunks(t, train, n, p, d, 4, 1)
+	mean3, inv3 := fitInChunks(t, train, n, p, d, 4, 3)
+	for i := range mean1 {
+		if mean1[i] != mean3[i] {
+			t.Fatalf("mean[%d] differs between 1 and 3 workers", i)
+		}
+	}
+	for i := range inv1 {
+		if inv1[i] != inv3[i] {
+			t.Fatalf("inverse[%d] differs between 1 and 3 workers", i)
+		}
+	}
+}
+
+func TestAccumulatorErrors(t *testing.T) {
+	if _, err := NewGaussianAccumulator(0, 3, 1); err == nil {
+		t.Error("zero positions accepted")
+	}
+	acc, err := NewGaussianAccumulator(2, 3, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := acc.Add(make([]float64, 5), 1); err == nil {
+		t.Error("short Add accepted")
+	}
+	if err := acc.Add([]float64{1, 2, 3, 4, 5, 6}, 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := acc.Finalize(0.01); err == nil {
+		t.Error("N = 1 accepted")
+	}
+	if err := acc.Add([]float64{1, 2, 4, 4, 5, 7}, 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := acc.Finalize(-1); err == nil {
+		t.Error("negative eps accepted")
+	}
+	// Two identical-in-one-coordinate vectors, eps 0: singular covariance.
+	if _, _, err := acc.Finalize(0); err == nil {
+		t.Error("singular covariance with eps 0 accepted")
+	}
+}
+
+// Hand-worked: d = 1, samples 1 and 3: mean 2, variance 2 (+0.01), so the
+// inverse is 1/2.01 and x = 5 lies 3/sqrt(2.01) away.
+func TestMahalanobisHandWorked(t *testing.T) {
+	acc, _ := NewGaussianAccumulator(1, 1, 1)
+	acc.Add([]float64{1, 3}, 2)
+	mean, inv, err := acc.Finalize(0.01)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mean[0] != 2 || !relClose(float64(inv[0]), 1/2.01, 1e-7) {
+		t.Fatalf("mean %v inverse %v", mean, inv)
+	}
+	dist, err := Mahalanobis(context.Background(), mean, inv, 1, 1, []float32{5, 2}, 2, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !relClose(float64(dist[0]), 3/math.Sqrt(2.01), 1e-6) || dist[1] != 0 {
+		t.Fatalf("dist = %v", dist)
+	}
+}
+
+// Distance map to score: bilinear to 32x32, blur sigma 4, max, as the
+// reference main.py does with F.interpolate and gaussian_filter.
+func TestAnomalyMapMatchesReference(t *testing.T) {
+	m := loadManifest(t)
+	dist := m.array32(t, "scoremap_dist")
+	maps, scores := m.array(t, "scoremap_maps"), m.array(t, "scoremap_scores")
+	for b := 0; b < 2; b++ {
+		r := AnomalyMap(dist[b*64:(b+1)*64], 8, 8, 32, 32)
+		if r.H != 32 || r.W != 32 {
+			t.Fatalf("map %dx%d", r.H, r.W)
+		}
+		for i, v := range r.Map {
+			if !relClose(float64(v), maps[b*1024+i], 2e-6) {
+				t.Fatalf("image %d map[%d] = %v, reference %v", b, i, v, maps[b*1024+i])
+			}
+		}
+		if !relClose(r.Score, scores[b], 2e-6) {
+			t.Fatalf("image %d score %v, reference %v", b, r.Score, scores[b])
+		}
+	}
+}
