@@ -6,6 +6,10 @@ type Sample struct {
 	MaskPath string // ground-truth mask file; "" when the image has none
 	Label    int    // 0 normal, 1 anomalous
 	Defect   string // defect type; "good" for normal images
+
+	// MaskIndex selects the frame of a 3-D (frames x H x W) .npy mask, as
+	// ShanghaiTech Campus stores one per video; 0 for ordinary masks.
+	MaskIndex int
 }
 
 // Split is a category's training and test images. Training images are normal.
