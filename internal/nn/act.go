@@ -39,7 +39,7 @@ const (
 	log2e     = 1.44269504088896340735992468100189214
 	ln2       = 0.693147180559945309417232121458176568
 	roundMag  = 1 << 52 * 1.5
-	expfUpper = 88.72283935546875  // largest float32 x with exp(x) finite in float32 (rounded)
+	expfUpper = 88.72283935546875   // largest float32 x with exp(x) finite in float32 (rounded)
 	expfLower = -103.97283935546875 // below this exp(x) rounds to 0 in float32
 )
 

@@ -169,7 +169,7 @@ func TestConvFusedActivation(t *testing.T) {
 func TestConvValidate(t *testing.T) {
 	good := func() *Conv2D { return NewConv2D(4, 6, 3, 1, 1, 2) }
 	for _, tc := range []struct {
-		name  string
+		name   string
 		mutate func(c *Conv2D)
 	}{
 		{"short weight", func(c *Conv2D) { c.Weight = c.Weight[1:] }},
