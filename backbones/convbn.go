@@ -15,17 +15,18 @@ import (
 // loading only its first stages, costs no memory for the rest.
 type convUnit struct {
 	conv *nn.Conv2D
-	name string  // torch module path of the conv, e.g. "layer1.0.conv1"
-	bn   string  // torch module path of the BatchNorm, "" when there is none
-	eps  float64 // the BatchNorm's own eps
-	bias bool    // the conv has its own bias (only when bn == "")
+	name string        // torch module path of the conv, e.g. "layer1.0.conv1"
+	bn   string        // torch module path of the BatchNorm, "" when there is none
+	eps  float64       // the BatchNorm's own eps
+	bias bool          // the conv has its own bias (only when bn == "")
+	act  nn.Activation // applied right after the conv, fused into it
 }
 
-func newUnit(name, bn string, eps float64, inC, outC, k, stride, groups int) *convUnit {
+func newUnit(name, bn string, eps float64, act nn.Activation, inC, outC, k, stride, groups int) *convUnit {
 	return &convUnit{
 		conv: &nn.Conv2D{InC: inC, OutC: outC, KH: k, KW: k, Stride: stride,
 			PadH: (k - 1) / 2, PadW: (k - 1) / 2, Groups: groups},
-		name: name, bn: bn, eps: eps,
+		name: name, bn: bn, eps: eps, act: act,
 	}
 }
 
@@ -113,8 +114,8 @@ func (u *convUnit) load(src *source) error {
 	return nil
 }
 
-// forward runs the (folded) convolution.
-func (u *convUnit) forward(x *tensor.Tensor) *tensor.Tensor { return u.conv.Forward(x) }
+// forward runs the (folded) convolution and its activation.
+func (u *convUnit) forward(x *tensor.Tensor) *tensor.Tensor { return u.conv.ForwardAct(x, u.act) }
 
 // flops counts multiply-adds as two operations, the bias add not at all
 // (the usual convention for CNN FLOP counts), for an h x w input. It also

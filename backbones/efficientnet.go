@@ -18,7 +18,7 @@ type effnetStem struct{ conv *convUnit }
 
 func (s *effnetStem) units() []*convUnit                      { return []*convUnit{s.conv} }
 func (s *effnetStem) outChannels() int                        { return s.conv.conv.OutC }
-func (s *effnetStem) forward(x *tensor.Tensor) *tensor.Tensor { return nn.SiLU(s.conv.forward(x)) }
+func (s *effnetStem) forward(x *tensor.Tensor) *tensor.Tensor { return s.conv.forward(x) }
 func (s *effnetStem) flops(h, w int) (float64, int, int)      { return s.conv.flops(h, w) }
 
 // mbconv is torchvision's MBConv block: optional 1x1 expansion (+BN+SiLU),
@@ -46,9 +46,9 @@ func (b *mbconv) outChannels() int { return b.project.conv.OutC }
 func (b *mbconv) forward(x *tensor.Tensor) *tensor.Tensor {
 	h := x
 	if b.expand != nil {
-		h = nn.SiLU(b.expand.forward(h))
+		h = b.expand.forward(h)
 	}
-	h = nn.SiLU(b.dw.forward(h))
+	h = b.dw.forward(h)
 	se := nn.SqueezeExcite{Reduce: b.fc1.conv, Expand: b.fc2.conv}
 	h = b.project.forward(se.Forward(h))
 	if b.residual {
@@ -107,7 +107,7 @@ var effnetB0Stages = []effnetStage{
 func newEfficientNet(name string, width, depth float64) *network {
 	n := &network{name: name}
 	stem := makeDivisible(32 * width)
-	n.steps = append(n.steps, &effnetStem{newUnit("features.0.0", "features.0.1", effnetBNEps, 3, stem, 3, 2, 1)})
+	n.steps = append(n.steps, &effnetStem{newUnit("features.0.0", "features.0.1", effnetBNEps, nn.ActSiLU, 3, stem, 3, 2, 1)})
 	k := 0
 	for si, st := range effnetB0Stages {
 		in, out := makeDivisible(float64(st.in)*width), makeDivisible(float64(st.out)*width)
@@ -123,16 +123,16 @@ func newEfficientNet(name string, width, depth float64) *network {
 			b := &mbconv{residual: stride == 1 && in == out}
 			i := 0
 			if st.expand != 1 {
-				b.expand = newUnit(fmt.Sprintf("%s%d.0", p, i), fmt.Sprintf("%s%d.1", p, i), effnetBNEps, in, exp, 1, 1, 1)
+				b.expand = newUnit(fmt.Sprintf("%s%d.0", p, i), fmt.Sprintf("%s%d.1", p, i), effnetBNEps, nn.ActSiLU, in, exp, 1, 1, 1)
 				i++
 			}
-			b.dw = newUnit(fmt.Sprintf("%s%d.0", p, i), fmt.Sprintf("%s%d.1", p, i), effnetBNEps, exp, exp, st.kernel, stride, exp)
+			b.dw = newUnit(fmt.Sprintf("%s%d.0", p, i), fmt.Sprintf("%s%d.1", p, i), effnetBNEps, nn.ActSiLU, exp, exp, st.kernel, stride, exp)
 			i++
-			b.fc1 = newUnit(fmt.Sprintf("%s%d.fc1", p, i), "", 0, exp, sq, 1, 1, 1)
-			b.fc2 = newUnit(fmt.Sprintf("%s%d.fc2", p, i), "", 0, sq, exp, 1, 1, 1)
+			b.fc1 = newUnit(fmt.Sprintf("%s%d.fc1", p, i), "", 0, nn.ActNone, exp, sq, 1, 1, 1)
+			b.fc2 = newUnit(fmt.Sprintf("%s%d.fc2", p, i), "", 0, nn.ActNone, sq, exp, 1, 1, 1)
 			b.fc1.bias, b.fc2.bias = true, true
 			i++
-			b.project = newUnit(fmt.Sprintf("%s%d.0", p, i), fmt.Sprintf("%s%d.1", p, i), effnetBNEps, exp, out, 1, 1, 1)
+			b.project = newUnit(fmt.Sprintf("%s%d.0", p, i), fmt.Sprintf("%s%d.1", p, i), effnetBNEps, nn.ActNone, exp, out, 1, 1, 1)
 			n.steps = append(n.steps, b)
 			n.addLayer(fmt.Sprintf("block%d", k))
 			k++

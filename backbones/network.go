@@ -119,7 +119,7 @@ func (n *network) Forward(x *tensor.Tensor, layers []string) (Features, error) {
 		return nil, fmt.Errorf("backbones: %s: layer %s needs weights that were not loaded (loaded through %s)",
 			n.name, n.deepestName(layers), n.loadedName())
 	}
-	if x == nil || x.C != 3 || x.N < 1 || len(x.Data) != x.Len() {
+	if x == nil || x.C != 3 || x.N < 1 || x.H < 1 || x.W < 1 || len(x.Data) != x.Len() {
 		return nil, fmt.Errorf("backbones: %s wants an N x 3 x H x W input, got %v", n.name, x)
 	}
 	if _, err := n.trace(x.H, x.W, deepest); err != nil {
@@ -170,4 +170,19 @@ func (n *network) params(upto int) []paramSpec {
 		}
 	}
 	return ps
+}
+
+// ConvFLOPs counts the convolution FLOPs (two per multiply-add; bias,
+// activation, pooling and additions not counted) that one h x w image
+// costs on b up to the deepest of layers. b must come from this package.
+func ConvFLOPs(b Backbone, h, w int, layers []string) (float64, error) {
+	n, ok := b.(*network)
+	if !ok {
+		return 0, fmt.Errorf("backbones: ConvFLOPs needs a backbone from package backbones, got %T", b)
+	}
+	deepest, err := n.depth(layers)
+	if err != nil {
+		return 0, err
+	}
+	return n.trace(h, w, deepest)
 }

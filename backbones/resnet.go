@@ -18,7 +18,7 @@ func (s *resnetStem) units() []*convUnit { return []*convUnit{s.conv} }
 func (s *resnetStem) outChannels() int   { return s.conv.conv.OutC }
 
 func (s *resnetStem) forward(x *tensor.Tensor) *tensor.Tensor {
-	return nn.MaxPool2D(nn.ReLU(s.conv.forward(x)), 3, 2, 1)
+	return nn.MaxPool2D(s.conv.forward(x), 3, 2, 1)
 }
 
 func (s *resnetStem) flops(h, w int) (float64, int, int) {
@@ -36,17 +36,14 @@ type resBlock struct {
 
 func (b *resBlock) forward(x *tensor.Tensor) *tensor.Tensor {
 	h := x
-	for i, c := range b.convs {
+	for _, c := range b.convs {
 		h = c.forward(h)
-		if i < len(b.convs)-1 {
-			nn.ReLU(h)
-		}
 	}
 	id := x
 	if b.down != nil {
 		id = b.down.forward(x)
 	}
-	return nn.ReLU(nn.Add(h, id))
+	return nn.AddReLU(h, id)
 }
 
 // resStage is one of layer1..layer4: a run of blocks.
@@ -106,7 +103,7 @@ type resnetConfig struct {
 // layers layer1..layer4. Weights are not allocated.
 func newResNet(name string, cfg resnetConfig) *network {
 	n := &network{name: name}
-	n.steps = append(n.steps, &resnetStem{newUnit("conv1", "bn1", resnetBNEps, 3, 64, 7, 2, 1)})
+	n.steps = append(n.steps, &resnetStem{newUnit("conv1", "bn1", resnetBNEps, nn.ActReLU, 3, 64, 7, 2, 1)})
 	expansion := 1
 	if cfg.bottleneck {
 		expansion = 4
@@ -129,18 +126,18 @@ func newResNet(name string, cfg resnetConfig) *network {
 			if cfg.bottleneck {
 				width := planes * cfg.widthPerGroup / 64
 				b.convs = []*convUnit{
-					newUnit(p+"conv1", p+"bn1", resnetBNEps, in, width, 1, 1, 1),
-					newUnit(p+"conv2", p+"bn2", resnetBNEps, width, width, 3, s, 1),
-					newUnit(p+"conv3", p+"bn3", resnetBNEps, width, planes*expansion, 1, 1, 1),
+					newUnit(p+"conv1", p+"bn1", resnetBNEps, nn.ActReLU, in, width, 1, 1, 1),
+					newUnit(p+"conv2", p+"bn2", resnetBNEps, nn.ActReLU, width, width, 3, s, 1),
+					newUnit(p+"conv3", p+"bn3", resnetBNEps, nn.ActNone, width, planes*expansion, 1, 1, 1),
 				}
 			} else {
 				b.convs = []*convUnit{
-					newUnit(p+"conv1", p+"bn1", resnetBNEps, in, planes, 3, s, 1),
-					newUnit(p+"conv2", p+"bn2", resnetBNEps, planes, planes, 3, 1, 1),
+					newUnit(p+"conv1", p+"bn1", resnetBNEps, nn.ActReLU, in, planes, 3, s, 1),
+					newUnit(p+"conv2", p+"bn2", resnetBNEps, nn.ActNone, planes, planes, 3, 1, 1),
 				}
 			}
 			if s != 1 || in != planes*expansion {
-				b.down = newUnit(p+"downsample.0", p+"downsample.1", resnetBNEps, in, planes*expansion, 1, s, 1)
+				b.down = newUnit(p+"downsample.0", p+"downsample.1", resnetBNEps, nn.ActNone, in, planes*expansion, 1, s, 1)
 			}
 			in = planes * expansion
 			stage.blocks = append(stage.blocks, b)
