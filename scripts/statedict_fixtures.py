@@ -17,7 +17,11 @@ trusting the code under test:
 Outputs (all small): internal/npy/testdata/*.npy and
 internal/statedict/testdata/*.{pth,safetensors}.
 """
+import collections
+import json
 import os
+import struct
+import sys
 
 import numpy as np
 
@@ -76,8 +80,122 @@ def npy_fixtures():
     save("c8_unsupported.npy", np.arange(3, dtype=np.complex64))
 
 
+def expected(name, t):
+    """Reference values for tensor t: contiguous float32 as torch computes them."""
+    d = os.path.join(SD, "expected")
+    os.makedirs(d, exist_ok=True)
+    np.save(os.path.join(d, name + ".npy"), t.detach().float().contiguous().numpy(), allow_pickle=False)
+
+
+def mixed_state_dict(torch):
+    """Float dtypes, non-contiguous tensors and views of one shared storage."""
+    g = torch.Generator().manual_seed(1)
+    sd = collections.OrderedDict()
+    sd["conv.weight"] = torch.randn(4, 3, 2, 2, generator=g)
+    sd["conv.bias"] = torch.randn(4, generator=g)
+    # float16 with values that do not round-trip through float32 exactly,
+    # including a subnormal.
+    h = torch.randn(2, 5, generator=g).half()
+    h[0, 0] = 3.0e-6
+    sd["half.weight"] = h
+    sd["bf16.weight"] = torch.randn(3, 2, generator=g).bfloat16()
+    sd["double.weight"] = torch.randn(2, 2, generator=g, dtype=torch.float64) * 1e3
+    # Non-contiguous: a transpose (strides (1, 3)) and a strided slice.
+    sd["transposed.weight"] = torch.randn(3, 4, generator=g).t()
+    sd["strided.weight"] = torch.randn(4, 6, generator=g)[:, 1::2]
+    # Views sharing one storage, at non-zero offsets.
+    base = torch.randn(12, generator=g)
+    sd["shared.a"] = base[2:6]
+    sd["shared.b"] = base[4:10].view(2, 3)
+    sd["shared.c"] = base[11]  # 0-d tensor at offset 11
+    sd["bn.num_batches_tracked"] = torch.tensor(7)
+    sd["empty"] = torch.zeros(0, 3)
+    return sd
+
+
+def write_safetensors(path, tensors, metadata):
+    """The safetensors layout, written by hand (the package is not installed):
+    u64 LE header length, JSON header padded with spaces to 8 bytes, data."""
+    dtypes = {
+        "torch.float32": "F32", "torch.float16": "F16", "torch.bfloat16": "BF16",
+        "torch.float64": "F64", "torch.int64": "I64",
+    }
+    header, blobs, off = {}, [], 0
+    for name, t in tensors.items():
+        t = t.contiguous()
+        dt = dtypes[str(t.dtype)]
+        if dt == "BF16":
+            raw = t.view(__import__("torch").int16).numpy().tobytes()
+        else:
+            raw = t.numpy().tobytes()
+        header[name] = {"dtype": dt, "shape": list(t.shape), "data_offsets": [off, off + len(raw)]}
+        blobs.append(raw)
+        off += len(raw)
+    if metadata is not None:
+        header["__metadata__"] = metadata
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * ((8 - len(h) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)))
+        f.write(h)
+        for b in blobs:
+            f.write(b)
+
+
+def statedict_fixtures():
+    import torch
+
+    os.makedirs(SD, exist_ok=True)
+    sd = mixed_state_dict(torch)
+    torch.save(sd, os.path.join(SD, "mixed.pth"))
+    for name, t in sd.items():
+        if t.is_floating_point():
+            expected(name, t)
+    # The same tensors as safetensors (contiguous, as safetensors requires).
+    write_safetensors(os.path.join(SD, "mixed.safetensors"), sd, {"format": "pt", "note": "fixture"})
+
+    # A real module's state_dict: OrderedDict carrying a _metadata attribute,
+    # with BatchNorm buffers.
+    torch.manual_seed(2)
+    m = torch.nn.Sequential(torch.nn.Conv2d(2, 3, 3), torch.nn.BatchNorm2d(3))
+    m.train()
+    m(torch.randn(4, 2, 5, 5))  # non-trivial running stats
+    msd = m.state_dict()
+    torch.save(msd, os.path.join(SD, "module.pth"))
+    for name, t in msd.items():
+        if t.is_floating_point():
+            expected("module." + name, t)
+
+    # Plain dict root, holding an nn.Parameter (pickled via _rebuild_parameter).
+    p = torch.nn.Parameter(torch.arange(6, dtype=torch.float32).reshape(2, 3) - 2.5)
+    torch.save({"w": p, "b": torch.ones(2)}, os.path.join(SD, "plain_dict.pth"))
+    expected("plain.w", p)
+
+    # A training checkpoint: the weights sit under "state_dict" next to
+    # other objects the loader must step over.
+    torch.save({"epoch": 3, "arch": "tiny", "best": 0.5, "state_dict": msd,
+                "optimizer": {"lr": 0.1, "momentum_buffer": [torch.ones(3)]}},
+               os.path.join(SD, "checkpoint.pth"))
+
+    # Pickle protocol 4 (frames, SHORT_BINUNICODE, MEMOIZE) and a non-default
+    # archive folder name.
+    torch.save(sd, os.path.join(SD, "mixed_proto4.pth"), pickle_protocol=4)
+
+    # Non-finite values must be refused.
+    torch.save({"ok": torch.ones(2), "bad.weight": torch.tensor([1.0, float("nan"), 2.0])},
+               os.path.join(SD, "nan.pth"))
+    torch.save({"bad.bias": torch.tensor([float("-inf")], dtype=torch.float16)},
+               os.path.join(SD, "inf.pth"))
+    write_safetensors(os.path.join(SD, "nan.safetensors"),
+                      {"bad.weight": torch.tensor([0.0, float("nan")])}, None)
+
+
 def main():
-    npy_fixtures()
+    what = sys.argv[1:] or ["npy", "statedict"]
+    if "npy" in what:
+        npy_fixtures()
+    if "statedict" in what:
+        statedict_fixtures()
 
 
 if __name__ == "__main__":
