@@ -1,6 +1,7 @@
 package statedict
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -48,13 +49,7 @@ func TestRealResNet18(t *testing.T) {
 	// torchvision ResNet-18 up to layer3: stem conv + bn, two BasicBlocks
 	// per stage (two convs and two BNs each), and a 1x1 downsample conv +
 	// bn in the first block of layer2 and layer3. BN has four float tensors.
-	want := map[string][]int{}
-	add := func(prefix string, out, in, k int) {
-		want[prefix+"conv"] = []int{out, in, k, k}
-	}
-	add("", 64, 3, 7) // conv1.weight, renamed below
-	want["conv1.weight"] = want["conv"]
-	delete(want, "conv")
+	want := map[string][]int{"conv1.weight": {64, 3, 7, 7}}
 	bn := func(prefix string, c int) {
 		for _, s := range []string{"weight", "bias", "running_mean", "running_var"} {
 			want[prefix+"."+s] = []int{c}
@@ -64,7 +59,7 @@ func TestRealResNet18(t *testing.T) {
 	in := 64
 	for stage, c := range []int{64, 128, 256} {
 		for block := 0; block < 2; block++ {
-			p := "layer" + string(rune('1'+stage)) + "." + string(rune('0'+block)) + "."
+			p := fmt.Sprintf("layer%d.%d.", stage+1, block)
 			blockIn := c
 			if block == 0 {
 				blockIn = in
