@@ -81,7 +81,7 @@ func loadNpy(path string) (*npy.Array, error) {
 func readNpyMask(path string, frame int) (*Gray, error) {
 	a, err := loadNpy(path)
 	if err != nil {
-		return nil, fmt.Errorf("%s: reading mask: %w", path, err)
+		return nil, fmt.Errorf("datasets: reading mask: %w", err)
 	}
 	var h, w, off int
 	switch {
