@@ -1,0 +1,124 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/padim-go/padim/backbones"
+	"github.com/padim-go/padim/datasets"
+	"github.com/padim-go/padim/internal/nn"
+	"github.com/padim-go/padim/internal/npy"
+)
+
+// featuresOptions are the flags of `padim features`.
+type featuresOptions struct {
+	backbone string
+	weights  string
+	layers   string // comma-separated; "" = the backbone's PaDiM layers
+	size     string // "HxW" squashes the image; "" = resize 256, centre crop 224
+	out      string
+}
+
+func init() {
+	var o featuresOptions
+	cmd := &cobra.Command{
+		Use:   "features --backbone NAME --weights FILE [--layers L1,L2,...] [--size HxW] IMAGE --out DIR",
+		Short: "Write a backbone's feature maps for one image as DIR/<layer>.npy",
+		Long: `features preprocesses IMAGE (the paper's resize 256 + centre crop 224, or a
+squash to --size HxW), runs the backbone up to the deepest requested layer
+and writes each layer as a float32 C x H x W .npy file. Without --layers it
+writes the layers PaDiM uses for that backbone.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			nn.SetThreads(threads)
+			return runFeatures(cmd.OutOrStdout(), o, args[0])
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.backbone, "backbone", "resnet18", "backbone: "+strings.Join(backbones.Names(), ", "))
+	f.StringVar(&o.weights, "weights", "", "torchvision .pth or .safetensors weights file (required)")
+	f.StringVar(&o.layers, "layers", "", "comma-separated layers to write (default: the backbone's PaDiM layers)")
+	f.StringVar(&o.size, "size", "", "squash the image to HxW instead of resize 256 + centre crop 224")
+	f.StringVar(&o.out, "out", "", "output directory (required)")
+	rootCmd.AddCommand(cmd)
+}
+
+// runFeatures is the body of `padim features`.
+func runFeatures(stdout io.Writer, o featuresOptions, image string) error {
+	if o.weights == "" {
+		return fmt.Errorf("features: --weights is required")
+	}
+	if o.out == "" {
+		return fmt.Errorf("features: --out is required")
+	}
+	spec, err := backbones.Lookup(o.backbone)
+	if err != nil {
+		return err
+	}
+	layers := spec.PaDiMLayers
+	if o.layers != "" {
+		layers = nil
+		for _, l := range strings.Split(o.layers, ",") {
+			if l = strings.TrimSpace(l); l != "" {
+				layers = append(layers, l)
+			}
+		}
+	}
+	pre := datasets.PaperPreprocess()
+	if o.size != "" {
+		h, w, err := parseSize(o.size)
+		if err != nil {
+			return err
+		}
+		pre = datasets.Preprocess{Height: h, Width: w}
+	}
+	if err := pre.Validate(); err != nil {
+		return err
+	}
+	x, err := pre.Image(image)
+	if err != nil {
+		return err
+	}
+	b, sum, err := backbones.Open(o.backbone, o.weights, layers)
+	if err != nil {
+		return err
+	}
+	feats, err := b.Forward(x, layers)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(o.out, 0o755); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s weights %s sha256 %s, input %dx%d\n", o.backbone, o.weights, sum, x.H, x.W)
+	for _, l := range layers {
+		f := feats[l]
+		path := filepath.Join(o.out, l+".npy")
+		if err := npy.WriteFloat32(path, []int{f.C, f.H, f.W}, f.Image(0).Data); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s %dx%dx%d -> %s\n", l, f.C, f.H, f.W, path)
+	}
+	return nil
+}
+
+// parseSize reads "HxW" (height first, as torch sizes are written).
+func parseSize(s string) (h, w int, err error) {
+	hs, ws, ok := strings.Cut(strings.ToLower(s), "x")
+	if ok {
+		h, err = strconv.Atoi(hs)
+		if err == nil {
+			w, err = strconv.Atoi(ws)
+		}
+	}
+	if !ok || err != nil || h < 1 || w < 1 {
+		return 0, 0, fmt.Errorf("--size %q: want HxW with positive integers, e.g. 224x224", s)
+	}
+	return h, w, nil
+}
