@@ -1,0 +1,155 @@
+package padim
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func fittedModel(t testing.TB, cfg FitConfig) *Model {
+	t.Helper()
+	m, err := Fit(context.Background(), cfg, fakeBackbone{}, trainSamples(6), fakeLoader{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Header.WeightsSHA256 = "abc123"
+	m.Header.Preprocess = PreprocessPolicy{Mode: "squash", Height: 32, Width: 32, Filter: "bilinear"}
+	return m
+}
+
+func TestModelFileRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	imgs := loadBatch(t, "t/img-50", "t/anomaly-51")
+	for _, cfg := range []FitConfig{{D: 5, Seed: 4}, {Selection: SelectPCA, D: 3}} {
+		m := fittedModel(t, cfg)
+		path := filepath.Join(t.TempDir(), "model.padim")
+		if err := m.WriteFile(path); err != nil {
+			t.Fatal(err)
+		}
+		r, err := ReadModel(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Header.Backbone != "fake" || r.Header.Preprocess != m.Header.Preprocess || r.Header.Seed != m.Header.Seed ||
+			r.Header.D != m.Header.D || len(r.Header.Channels) != len(m.Header.Channels) {
+			t.Fatalf("header %+v, wrote %+v", r.Header, m.Header)
+		}
+		for name, pair := range map[string][2][]float32{"mean": {m.Mean, r.Mean}, "inv": {m.InvCov, r.InvCov}, "pca": {m.PCA, r.PCA}} {
+			if len(pair[0]) != len(pair[1]) {
+				t.Fatalf("%s: %d values read, %d written", name, len(pair[1]), len(pair[0]))
+			}
+			for i := range pair[0] {
+				if pair[0][i] != pair[1][i] {
+					t.Fatalf("%s[%d] = %v, wrote %v", name, i, pair[1][i], pair[0][i])
+				}
+			}
+		}
+		want, err := m.Score(ctx, fakeBackbone{}, imgs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := r.Score(ctx, fakeBackbone{}, imgs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range want {
+			if got[i].Score != want[i].Score {
+				t.Errorf("%s: image %d scores %v from the file, %v in memory", cfg.Selection, i, got[i].Score, want[i].Score)
+			}
+		}
+		if err := r.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestModelFileCorruption(t *testing.T) {
+	m := fittedModel(t, FitConfig{D: 4})
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.padim")
+	if err := m.WriteFile(good); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hl := int(binary.LittleEndian.Uint32(data[12:]))
+	edit := func(f func(b []byte) []byte) []byte { return f(bytes.Clone(data)) }
+	for _, tc := range []struct {
+		name, want string
+		data       []byte
+	}{
+		{"flip array byte", "checksum", edit(func(b []byte) []byte { b[len(b)-100] ^= 1; return b })},
+		{"flip checksum byte", "checksum", edit(func(b []byte) []byte { b[len(b)-1] ^= 0x80; return b })},
+		{"flip header byte", "header", edit(func(b []byte) []byte { b[16] ^= 0xff; return b })},
+		{"truncated", "truncated", data[:len(data)-7]},
+		{"truncated to prefix", "too short", data[:20]},
+		{"extended", "implies", append(bytes.Clone(data), 0)},
+		{"wrong version", "format version 2, this program reads version 1", edit(func(b []byte) []byte { b[8] = 2; return b })},
+		{"wrong magic", "not a PaDiM model", edit(func(b []byte) []byte { b[0] = 'X'; return b })},
+		{"huge header length", "header length", edit(func(b []byte) []byte { binary.LittleEndian.PutUint32(b[12:], 1<<30); return b })},
+		{"header grows grid", "implies", edit(func(b []byte) []byte {
+			h := b[16 : 16+hl]
+			copy(h, bytes.Replace(h, []byte(`"grid_h":8`), []byte(`"grid_h":9`), 1))
+			return b
+		})},
+	} {
+		path := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_"))
+		if err := os.WriteFile(path, tc.data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := ReadModel(path)
+		if err == nil {
+			t.Errorf("%s: no error", tc.name)
+			continue
+		}
+		if !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %q does not name the file and %q", tc.name, err, tc.want)
+		}
+	}
+	if _, err := ReadModel(filepath.Join(dir, "missing")); err == nil {
+		t.Error("missing file: no error")
+	}
+}
+
+func TestWriteFileRejectsInconsistentModel(t *testing.T) {
+	m := fittedModel(t, FitConfig{D: 4})
+	m.InvCov = m.InvCov[:len(m.InvCov)-1]
+	path := filepath.Join(t.TempDir(), "bad.padim")
+	if err := m.WriteFile(path); err == nil {
+		t.Fatal("short inverse covariances written")
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Errorf("a failed write left %s behind", path)
+	}
+}
+
+func FuzzModelFile(f *testing.F) {
+	m := fittedModel(f, FitConfig{D: 3})
+	path := filepath.Join(f.TempDir(), "seed.padim")
+	if err := m.WriteFile(path); err != nil {
+		f.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(data)
+	f.Add(data[:100])
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := parseModel(b, "fuzz")
+		if err != nil {
+			return
+		}
+		// A file that parses must be self-consistent.
+		p, d := m.Header.GridH*m.Header.GridW, m.Header.D
+		if len(m.Mean) != p*d || len(m.InvCov) != p*packedLen(d) {
+			t.Fatalf("parsed model with %d means, %d inverse entries for %d positions, d %d", len(m.Mean), len(m.InvCov), p, d)
+		}
+	})
+}
