@@ -16,7 +16,7 @@ type Options struct {
 var (
 	r18Layers   = []string{"layer1", "layer2", "layer3"}
 	wr50Layers  = []string{"layer1", "layer2", "layer3"}
-	effb5Layers = []string{"block7", "block20", "block26"}
+	effb5Layers = []string{"block6", "block19", "block25"} // the paper's layers 7, 20, 26 (see package backbones)
 )
 
 func padimR18(dims int, seed int64) ModelSpec {

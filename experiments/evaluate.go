@@ -1,0 +1,117 @@
+package experiments
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/padim-go/padim/datasets"
+	"github.com/padim-go/padim/eval"
+	"github.com/padim-go/padim/internal/tensor"
+)
+
+// Scorer turns a batch of preprocessed images into anomaly maps and image
+// scores. A PaDiM model with its backbone, a SPADE model, or a sum of
+// single-layer PaDiM models all are Scorers.
+type Scorer interface {
+	ScoreBatch(ctx context.Context, images *tensor.Tensor) (scores []float64, maps [][]float32, err error)
+}
+
+// Scored is a test set's scores, maps and ground truth, ready for eval.
+type Scored struct {
+	Samples []datasets.Sample
+	Scores  []float64
+	Labels  []bool
+	Maps    [][]float32 // H x W each
+	Masks   [][]bool    // nil when the split has no masks; an entry is nil for a normal image
+	H, W    int
+	// InferenceSeconds is the total time spent in ScoreBatch (features,
+	// distances, upsampling, blur), excluding decoding.
+	InferenceSeconds float64
+	DecodeSeconds    float64
+}
+
+// ScoreSplit scores every test image of split, batch images at a time.
+// Masks are read for anomalous images when the split has them. Any image or
+// mask that cannot be read stops the run with an error naming the file:
+// nothing is skipped.
+func ScoreSplit(ctx context.Context, s Scorer, split *datasets.Split, pre datasets.Preprocess, batch int, progress func(done, total int)) (*Scored, error) {
+	if batch <= 0 {
+		batch = 8
+	}
+	h, w := pre.Size()
+	out := &Scored{H: h, W: w}
+	if split.HasMasks {
+		out.Masks = make([][]bool, 0, len(split.Test))
+	}
+	for start := 0; start < len(split.Test); start += batch {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		end := min(start+batch, len(split.Test))
+		t0 := time.Now()
+		imgs := make([]*tensor.Tensor, 0, end-start)
+		for _, smp := range split.Test[start:end] {
+			img, err := pre.Image(smp.Path)
+			if err != nil {
+				return nil, err
+			}
+			imgs = append(imgs, img)
+			if split.HasMasks {
+				var m []bool
+				if smp.MaskPath != "" {
+					if m, err = pre.SampleMask(smp); err != nil {
+						return nil, err
+					}
+					if len(m) != h*w {
+						return nil, fmt.Errorf("%s: mask has %d pixels after preprocessing, image has %dx%d", smp.MaskPath, len(m), h, w)
+					}
+				} else if smp.Label != 0 {
+					return nil, fmt.Errorf("%s: anomalous test image has no mask in a split with masks", smp.Path)
+				}
+				out.Masks = append(out.Masks, m)
+			}
+		}
+		x, err := tensor.Stack(imgs)
+		if err != nil {
+			return nil, err
+		}
+		t1 := time.Now()
+		scores, maps, err := s.ScoreBatch(ctx, x)
+		if err != nil {
+			return nil, err
+		}
+		out.DecodeSeconds += t1.Sub(t0).Seconds()
+		out.InferenceSeconds += time.Since(t1).Seconds()
+		if len(scores) != end-start || len(maps) != end-start {
+			return nil, fmt.Errorf("scorer returned %d scores and %d maps for %d images", len(scores), len(maps), end-start)
+		}
+		for i, smp := range split.Test[start:end] {
+			out.Samples = append(out.Samples, smp)
+			out.Scores = append(out.Scores, scores[i])
+			out.Labels = append(out.Labels, smp.Label != 0)
+			out.Maps = append(out.Maps, maps[i])
+		}
+		if progress != nil {
+			progress(end, len(split.Test))
+		}
+	}
+	return out, nil
+}
+
+// Evaluate computes image AUROC, and pixel AUROC and PRO when masks exist.
+func (s *Scored) Evaluate() (eval.Result, error) {
+	in := eval.Input{ImageScores: s.Scores, ImageLabels: s.Labels, Width: s.W}
+	if s.Masks != nil {
+		in.Maps, in.Masks = s.Maps, s.Masks
+	}
+	return eval.Evaluate(in)
+}
+
+// metricPtr converts an eval.Metric to the nil-when-unavailable form of Result.
+func metricPtr(m eval.Metric) *float64 {
+	if v, ok := m.Get(); ok {
+		return &v
+	}
+	return nil
+}
