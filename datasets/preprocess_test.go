@@ -1,0 +1,198 @@
+package datasets
+
+import (
+	"image/color"
+	"math"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestPlanTorchvisionGeometry(t *testing.T) {
+	// Hand-worked torchvision Resize(256) + CenterCrop(224): the long side is
+	// int(256*long/short); crop offsets round((size-224)/2) half to even.
+	cases := []struct {
+		w, h              int
+		rw, rh, left, top int
+	}{
+		{900, 900, 256, 256, 16, 16},
+		{300, 200, 384, 256, 80, 16},
+		{200, 300, 256, 384, 16, 80},
+		{1000, 999, 256, 256, 16, 16}, // 256*1000/999 = 256.256...
+		{514, 512, 257, 256, 16, 16},  // (257-224)/2 = 16.5 -> 16 (even)
+		{518, 512, 259, 256, 18, 16},  // (259-224)/2 = 17.5 -> 18 (even)
+		{767, 256, 767, 256, 272, 16}, // 256*767/256 exact
+	}
+	p := PaperPreprocess()
+	for _, c := range cases {
+		g, err := p.plan(c.w, c.h, "x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g.rw != c.rw || g.rh != c.rh || g.left != c.left || g.top != c.top || g.outW != 224 || g.outH != 224 {
+			t.Errorf("%dx%d: got resize %dx%d crop at (%d,%d) size %dx%d; want %dx%d at (%d,%d) size 224x224",
+				c.w, c.h, g.rw, g.rh, g.left, g.top, g.outW, g.outH, c.rw, c.rh, c.left, c.top)
+		}
+	}
+}
+
+func TestPreprocessValidate(t *testing.T) {
+	cases := []struct {
+		name string
+		p    Preprocess
+		ok   bool
+	}{
+		{"paper", PaperPreprocess(), true},
+		{"rd", RdMVTecPreprocess(3), true},
+		{"squash", MagneticTilePreprocess(), true},
+		{"zero", Preprocess{}, false},
+		{"crop>resize", Preprocess{Resize: 200, Crop: 224}, false},
+		{"no crop", Preprocess{Resize: 256}, false},
+		{"both", Preprocess{Resize: 256, Crop: 224, Height: 5, Width: 5}, false},
+		{"bad filter", Preprocess{Height: 5, Width: 5, Filter: 9}, false},
+		{"random crop squash", Preprocess{Height: 5, Width: 5, RandomCrop: true}, false},
+		{"rotate too far", Preprocess{Resize: 256, Crop: 224, RandomRotate: 200}, false},
+	}
+	for _, c := range cases {
+		err := c.p.Validate()
+		if (err == nil) != c.ok {
+			t.Errorf("%s: Validate() = %v, want ok=%v", c.name, err, c.ok)
+		}
+	}
+}
+
+func TestParseFilter(t *testing.T) {
+	cases := []struct {
+		in   string
+		want Filter
+		ok   bool
+	}{
+		{"lanczos", Lanczos, true}, {"ANTIALIAS", Lanczos, true}, {"Bilinear", Bilinear, true},
+		{"bicubic", Bicubic, true}, {"nearest", Nearest, true}, {"box", 0, false},
+	}
+	for _, c := range cases {
+		f, err := ParseFilter(c.in)
+		if (err == nil) != c.ok || (c.ok && f != c.want) {
+			t.Errorf("ParseFilter(%q) = %v, %v", c.in, f, err)
+		}
+		if c.ok && f.String() != strings.ToLower(strings.Replace(strings.ToLower(c.in), "antialias", "lanczos", 1)) {
+			t.Errorf("%v.String() = %q", f, f.String())
+		}
+	}
+}
+
+// TestNearestIndexBruteForce checks PIL's accumulated nearest mapping
+// against the closed form floor((i+0.5)*in/out) computed exactly in
+// rationals; the two agree except where float64 accumulation lands a hair
+// below an integer, which is rare and exactly what PIL does.
+func TestNearestIndexBruteForce(t *testing.T) {
+	for _, c := range [][2]int{{10, 3}, {3, 10}, {900, 256}, {256, 224}, {7, 7}, {289, 224}} {
+		idx := nearestIndex(c[0], c[1])
+		for i, got := range idx {
+			// exact: floor((2i+1)*in / (2*out))
+			want := (2*i + 1) * c[0] / (2 * c[1])
+			if got != want && got != want-1 {
+				t.Fatalf("%d->%d: index %d maps to %d, exact %d", c[0], c[1], i, got, want)
+			}
+		}
+	}
+}
+
+func TestResizeConstantImage(t *testing.T) {
+	// Every filter's weights sum to 1, so a flat image stays flat exactly.
+	img := NewRGB(37, 23)
+	for i := range img.Pix {
+		img.Pix[i] = []uint8{0, 200, 255}[i%3]
+	}
+	for _, f := range []Filter{Lanczos, Bilinear, Bicubic, Nearest} {
+		for _, sz := range [][2]int{{11, 7}, {80, 50}, {37, 60}} {
+			out := img.Resize(sz[0], sz[1], f)
+			for i, v := range out.Pix {
+				if v != img.Pix[i%3] {
+					t.Fatalf("%v %v: pixel %d = %d, want %d", f, sz, i, v, img.Pix[i%3])
+				}
+			}
+		}
+	}
+}
+
+func TestMaskThreshold(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct {
+		name string
+		vals []uint8
+		want []bool
+	}{
+		{"0-255", []uint8{0, 127, 128, 255}, []bool{false, false, true, true}},
+		{"0-1", []uint8{0, 1, 1, 0}, []bool{false, true, true, false}},
+		{"jpeg noise", []uint8{3, 126, 129, 250}, []bool{false, false, true, true}},
+	}
+	for _, c := range cases {
+		p := filepath.Join(dir, c.name+".png")
+		writeTestPNG(t, p, len(c.vals), 1, func(x, y int) color.Color { return color.Gray{c.vals[x]} })
+		got, err := Preprocess{Height: 1, Width: len(c.vals)}.Mask(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range got {
+			if got[i] != c.want[i] {
+				t.Errorf("%s: pixel %d = %v, want %v", c.name, i, got[i], c.want[i])
+			}
+		}
+	}
+}
+
+func TestSampleMask(t *testing.T) {
+	dir := t.TempDir()
+	img := filepath.Join(dir, "img.png")
+	writeTestPNG(t, img, 8, 6, func(x, y int) color.Color { return color.Gray{100} })
+	mask := filepath.Join(dir, "mask.png")
+	writeTestPNG(t, mask, 8, 6, func(x, y int) color.Color {
+		if x >= 4 && y < 3 {
+			return color.Gray{255}
+		}
+		return color.Gray{0}
+	})
+	small := filepath.Join(dir, "small.png")
+	writeTestPNG(t, small, 4, 3, func(x, y int) color.Color { return color.Gray{0} })
+	p := Preprocess{Height: 3, Width: 4, Filter: Bilinear}
+	got, err := p.SampleMask(Sample{Path: img, MaskPath: mask})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 8x6 -> 4x3 nearest takes source columns 1,3,5,7 and rows 1,3,5.
+	want := []bool{false, false, true, true, false, false, false, false, false, false, false, false}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("mask %v, want %v", got, want)
+		}
+	}
+	none, err := p.SampleMask(Sample{Path: img})
+	if err != nil || len(none) != 12 {
+		t.Fatalf("no-mask sample: %v, %v", none, err)
+	}
+	for _, v := range none {
+		if v {
+			t.Fatal("no-mask sample has defect pixels")
+		}
+	}
+	if _, err := p.SampleMask(Sample{Path: img, MaskPath: small}); err == nil || !strings.Contains(err.Error(), small) {
+		t.Fatalf("size mismatch error %v does not name the mask", err)
+	}
+}
+
+func TestNormalizeHandWorked(t *testing.T) {
+	img := &RGB{W: 2, H: 1, Pix: []uint8{0, 128, 255, 255, 0, 1}}
+	x := Normalize(img)
+	if x.N != 1 || x.C != 3 || x.H != 1 || x.W != 2 {
+		t.Fatalf("shape %dx%dx%dx%d", x.N, x.C, x.H, x.W)
+	}
+	for c := 0; c < 3; c++ {
+		for i := 0; i < 2; i++ {
+			want := (float64(img.Pix[3*i+c])/255 - float64(ImageNetMean[c])) / float64(ImageNetStd[c])
+			if got := float64(x.At(0, c, 0, i)); math.Abs(got-want) > 1e-6 {
+				t.Errorf("c%d x%d: %v, want %v", c, i, got, want)
+			}
+		}
+	}
+}
