@@ -2,6 +2,7 @@ package spade
 
 import (
 	"cmp"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -388,17 +389,22 @@ func BenchmarkScoreResNet18Shapes(b *testing.B) {
 		}
 		return f
 	}
-	m, err := New(Config{K: 5, PoolLayer: "layer3", PixelLayers: []string{"layer1", "layer2", "layer3"}, Height: 224, Width: 224})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := m.AddTrain(feats(20)); err != nil {
-		b.Fatal(err)
-	}
-	test := feats(1)
-	for b.Loop() {
-		if _, _, err := m.Score(test); err != nil {
-			b.Fatal(err)
-		}
+	train, test := feats(20), feats(1)
+	for _, workers := range []int{1, 2} {
+		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
+			m, err := New(Config{K: 5, PoolLayer: "layer3", PixelLayers: []string{"layer1", "layer2", "layer3"},
+				Height: 224, Width: 224, Workers: workers})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := m.AddTrain(train); err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				if _, _, err := m.Score(test); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
