@@ -1,0 +1,37 @@
+package backbones
+
+import (
+	"testing"
+
+	"github.com/padim-go/padim/internal/tensor"
+)
+
+// BenchmarkForward times each backbone at 224 x 224, batch 1, up to its
+// deepest PaDiM layer, and reports achieved conv GFLOP/s.
+func BenchmarkForward(b *testing.B) {
+	for _, name := range Names() {
+		b.Run(name, func(b *testing.B) {
+			s, err := Lookup(name)
+			if err != nil {
+				b.Fatal(err)
+			}
+			net, err := New(name)
+			if err != nil {
+				b.Fatal(err)
+			}
+			layers := s.PaDiMLayers[len(s.PaDiMLayers)-1:]
+			flops, err := ConvFLOPs(net, 224, 224, layers)
+			if err != nil {
+				b.Fatal(err)
+			}
+			x := tensor.New(1, 3, 224, 224)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := net.Forward(x, layers); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
