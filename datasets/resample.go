@@ -180,7 +180,11 @@ func resample(src []uint8, sw, sh, ch, dw, dh int, f Filter) []uint8 {
 		tmp := make([]uint8, (y1-y0)*dw*ch)
 		for y := y0; y < y1; y++ {
 			in := src[y*sw*ch : (y+1)*sw*ch]
-			out := tmp[(y-y0)*dw*ch:]
+			out := tmp[(y-y0)*dw*ch : (y-y0+1)*dw*ch]
+			if ch == 3 {
+				horizontalRGB(out, in, &hc)
+				continue
+			}
 			for x := 0; x < dw; x++ {
 				k := hc.k[x*hc.ksize : x*hc.ksize+hc.count[x]]
 				base := hc.first[x] * ch
@@ -200,19 +204,43 @@ func resample(src []uint8, sw, sh, ch, dw, dh int, f Filter) []uint8 {
 	}
 	out := make([]uint8, dh*dw*ch)
 	rowLen := dw * ch
+	// Accumulate whole rows so the input is read sequentially; the sums
+	// are the same integers in the same order as PIL's per-pixel loop.
+	acc := make([]int32, rowLen)
 	for y := 0; y < dh; y++ {
 		k := vert.k[y*vert.ksize : y*vert.ksize+vert.count[y]]
 		first := vert.first[y] - rowOff
-		o := out[y*rowLen : (y+1)*rowLen]
-		for i := range o {
-			acc := int32(1 << (precisionBits - 1))
-			for j, kv := range k {
-				acc += int32(cur[(first+j)*rowLen+i]) * kv
+		for i := range acc {
+			acc[i] = 1 << (precisionBits - 1)
+		}
+		for j, kv := range k {
+			row := cur[(first+j)*rowLen : (first+j+1)*rowLen]
+			for i, v := range row {
+				acc[i] += int32(v) * kv
 			}
-			o[i] = clip8(acc)
+		}
+		o := out[y*rowLen : (y+1)*rowLen]
+		for i, a := range acc {
+			o[i] = clip8(a)
 		}
 	}
 	return out
+}
+
+// horizontalRGB is the horizontal pass for one interleaved RGB row.
+func horizontalRGB(out, in []uint8, hc *coefficients) {
+	for x := range len(out) / 3 {
+		k := hc.k[x*hc.ksize : x*hc.ksize+hc.count[x]]
+		px := in[hc.first[x]*3 : (hc.first[x]+len(k))*3]
+		r, g, b := int32(1<<(precisionBits-1)), int32(1<<(precisionBits-1)), int32(1<<(precisionBits-1))
+		for j, kv := range k {
+			p := px[3*j : 3*j+3]
+			r += int32(p[0]) * kv
+			g += int32(p[1]) * kv
+			b += int32(p[2]) * kv
+		}
+		out[3*x], out[3*x+1], out[3*x+2] = clip8(r), clip8(g), clip8(b)
+	}
 }
 
 // nearestIndex maps each output index to an input index as PIL's affine

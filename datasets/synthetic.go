@@ -121,6 +121,13 @@ func (c *canvas) set(x, y int, col [3]float64) {
 
 // synthImage renders one image and its defect mask (all zero for "good").
 func synthImage(o SyntheticOptions, cat, split, defect string, index int) (*image.RGBA, *image.Gray) {
+	return synthRender(o, cat, split, defect, index, true)
+}
+
+// synthRender is synthImage; with paintDefect false it draws the same
+// random numbers and mask but leaves the defect's pixels unpainted, which
+// lets tests check that the mask covers exactly the changed pixels.
+func synthRender(o SyntheticOptions, cat, split, defect string, index int, paintDefect bool) (*image.RGBA, *image.Gray) {
 	r := newAugmentRNG(o.Seed, fmt.Sprintf("synthetic/%s/%s/%s/%d", cat, split, defect, index))
 	n := o.Size
 	c := &canvas{n: n, pix: make([]float64, 3*n*n)}
@@ -245,7 +252,9 @@ func synthImage(o SyntheticOptions, cat, split, defect string, index int) (*imag
 				if !region(fx, fy) || (object != nil && !object(fx, fy)) {
 					continue
 				}
-				c.set(x, y, defectColour)
+				if paintDefect {
+					c.set(x, y, defectColour)
+				}
 				mask.Pix[y*mask.Stride+x] = 255
 			}
 		}
