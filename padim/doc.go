@@ -22,4 +22,18 @@
 // 56x56 positions), plus a bounded buffer of embeddings for
 // FitConfig.AccumulateImages images. The fitted model stores float32 means
 // and packed float32 inverse covariances (1.9 GB for the same setting).
+// Peak during Fit is about 3.8 + 1.9 GB plus the embedding buffer
+// (0.44 GB at the default 32 images), independent of the number of images.
+//
+// Threads: Fit, Finalize and Mahalanobis split grid positions over
+// goroutines and call BLAS once per position. With the OpenBLAS backend,
+// let OpenBLAS use one thread (blas.SetThreads(1) or
+// OPENBLAS_NUM_THREADS=1) or the two levels of threading oversubscribe the
+// cores: measured on 2 cores, inverting 3136 100x100 covariances took 1.7 s
+// with one OpenBLAS thread and 7.6 s without.
+//
+// Determinism: every position is computed by one goroutine from the same
+// inputs in the same order, so results do not depend on Workers or
+// GOMAXPROCS. Changing BatchSize or AccumulateImages regroups float64 sums
+// and may move the last bits.
 package padim

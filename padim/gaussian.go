@@ -26,8 +26,7 @@ import (
 // ---------------------------------------------------------------------------
 // 3.1 Embedding
 
-// channelRef names one channel of one backbone layer, with the layer's
-// stride relative to the embedding grid.
+// channelRef names one channel of one backbone layer.
 type channelRef struct {
 	layer   string
 	channel int
