@@ -85,7 +85,7 @@ func readNpyMask(path string, frame int) (*Gray, error) {
 	}
 	var h, w, off int
 	switch {
-	case frame < 0 && len(a.Shape) == 2:
+	case frame <= 0 && len(a.Shape) == 2: // frame 0 is Sample.MaskIndex's zero value
 		h, w = a.Shape[0], a.Shape[1]
 	case frame < 0:
 		return nil, fmt.Errorf("%s: mask has shape %v; a 2-D array is needed (3-D masks need a frame index)", path, a.Shape)

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/padim-go/padim/internal/npy"
 )
 
 func TestPlanTorchvisionGeometry(t *testing.T) {
@@ -178,6 +180,35 @@ func TestSampleMask(t *testing.T) {
 	}
 	if _, err := p.SampleMask(Sample{Path: img, MaskPath: small}); err == nil || !strings.Contains(err.Error(), small) {
 		t.Fatalf("size mismatch error %v does not name the mask", err)
+	}
+}
+
+func TestNpyMask2D(t *testing.T) {
+	dir := t.TempDir()
+	img := filepath.Join(dir, "img.png")
+	writeTestPNG(t, img, 3, 2, func(x, y int) color.Color { return color.Gray{9} })
+	m := filepath.Join(dir, "m.npy")
+	if err := npy.WriteFloat32(m, []int{2, 3}, []float32{0, 0.5, 0, 1, 0, 0}); err != nil {
+		t.Fatal(err)
+	}
+	p := Preprocess{Height: 2, Width: 3}
+	want := []bool{false, true, false, true, false, false}
+	for _, get := range []func() ([]bool, error){
+		func() ([]bool, error) { return p.Mask(m) },
+		func() ([]bool, error) { return p.SampleMask(Sample{Path: img, MaskPath: m}) },
+	} {
+		got, err := get()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("mask %v, want %v", got, want)
+			}
+		}
+	}
+	if _, err := p.MaskFrame(m, 1); err == nil {
+		t.Fatal("frame 1 of a 2-D mask accepted")
 	}
 }
 
