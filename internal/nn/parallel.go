@@ -8,13 +8,16 @@ import (
 	"github.com/padim-go/padim/internal/blas"
 )
 
-// threads is how many goroutines a kernel splits its work into.
+// threads is how many goroutines a kernel splits its work into; 0 means
+// follow runtime.GOMAXPROCS.
 var threads atomic.Int32
 
 func init() { SetThreads(0) }
 
 // SetThreads sets how many goroutines the kernels split each call into
-// (n <= 0 means runtime.GOMAXPROCS) and returns the previous value.
+// and returns the previous setting. n <= 0 (the default) means
+// runtime.GOMAXPROCS(0), read at each call, so that go test -cpu and
+// GOMAXPROCS are obeyed.
 //
 // The convolutions cut every GEMM into independent column tiles and give
 // each goroutine its own tiles, each tile one single-threaded Sgemm call.
@@ -27,16 +30,18 @@ func init() { SetThreads(0) }
 // this; nn itself never calls Sgemm concurrently with a multi-threaded
 // setting it did not choose.
 func SetThreads(n int) int {
-	if n <= 0 {
-		n = runtime.GOMAXPROCS(0)
-	}
-	old := int(threads.Swap(int32(n)))
+	old := int(threads.Swap(int32(max(n, 0))))
 	blas.SetThreads(1)
 	return old
 }
 
 // Threads reports the number of goroutines the kernels use.
-func Threads() int { return int(threads.Load()) }
+func Threads() int {
+	if n := int(threads.Load()); n > 0 {
+		return n
+	}
+	return runtime.GOMAXPROCS(0)
+}
 
 // parallelFor runs body(worker, i) for i in [0, n) on up to Threads()
 // goroutines. Items are handed out one at a time from a shared counter, so

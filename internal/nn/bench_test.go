@@ -1,0 +1,242 @@
+package nn
+
+import (
+	"math/rand"
+	"syscall"
+	"testing"
+
+	"github.com/padim-go/padim/internal/blas"
+	"github.com/padim-go/padim/internal/tensor"
+)
+
+// benchConv is one convolution of a backbone at a 224x224 input, batch 1.
+// scripts/bench_torch_conv.py times the same list in PyTorch.
+type benchConv struct {
+	name                      string
+	inC, outC, size, k, s, g int
+}
+
+var benchConvs = []benchConv{
+	{"r18_conv1_7x7s2", 3, 64, 224, 7, 2, 1},
+	{"r18_l1_3x3", 64, 64, 56, 3, 1, 1},
+	{"r18_l2_3x3s2", 64, 128, 56, 3, 2, 1},
+	{"r18_l2_3x3", 128, 128, 28, 3, 1, 1},
+	{"r18_l2_down1x1s2", 64, 128, 56, 1, 2, 1},
+	{"r18_l3_3x3s2", 128, 256, 28, 3, 2, 1},
+	{"r18_l3_3x3", 256, 256, 14, 3, 1, 1},
+	{"wr50_l1_1x1a", 64, 128, 56, 1, 1, 1},
+	{"wr50_l1_3x3", 128, 128, 56, 3, 1, 1},
+	{"wr50_l1_1x1b", 128, 256, 56, 1, 1, 1},
+	{"wr50_l2_1x1a", 256, 256, 56, 1, 1, 1},
+	{"wr50_l2_3x3s2", 256, 256, 56, 3, 2, 1},
+	{"wr50_l2_1x1b", 256, 512, 28, 1, 1, 1},
+	{"wr50_l3_3x3", 512, 512, 14, 3, 1, 1},
+	{"wr50_l3_1x1a", 1024, 512, 14, 1, 1, 1},
+	{"wr50_l3_1x1b", 512, 1024, 14, 1, 1, 1},
+	{"b5_stem_3x3s2", 3, 48, 224, 3, 2, 1},
+	{"b5_exp1x1_112", 24, 144, 112, 1, 1, 1},
+	{"b5_proj1x1_28", 384, 64, 28, 1, 1, 1},
+	{"b5_dw3x3_112", 48, 48, 112, 3, 1, 48},
+	{"b5_dw3x3s2_112", 144, 144, 112, 3, 2, 144},
+	{"b5_dw3x3_56", 240, 240, 56, 3, 1, 240},
+	{"b5_dw5x5s2_56", 240, 240, 56, 5, 2, 240},
+	{"b5_dw5x5_28", 384, 384, 28, 5, 1, 384},
+	{"b5_dw3x3_14", 768, 768, 14, 3, 1, 768},
+	{"b5_dw5x5_14", 1056, 1056, 14, 5, 1, 1056},
+}
+
+func (bc benchConv) conv() *Conv2D {
+	rng := rand.New(rand.NewSource(1))
+	c := NewConv2D(bc.inC, bc.outC, bc.k, bc.s, bc.k/2, bc.g)
+	c.Weight = randSlice(rng, len(c.Weight))
+	c.Bias = randSlice(rng, bc.outC)
+	return c
+}
+
+// flops is 2 x multiply-adds of one forward pass.
+func (bc benchConv) flops() float64 {
+	c := bc.conv()
+	oh, ow := c.OutSize(bc.size, bc.size)
+	return 2 * float64(bc.outC*oh*ow) * float64(bc.inC/bc.g*bc.k*bc.k)
+}
+
+// cpuSeconds is the user+system CPU time of the whole process so far.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+}
+
+// reportGFLOPs reports throughput per wall second and per CPU second since
+// cpuStart. The machine is shared, so wall time swings with the other
+// tenants' load; CPU time measures the kernel's own efficiency (it still
+// counts OpenBLAS threads spinning while they wait for work).
+func reportGFLOPs(b *testing.B, flops, cpuStart float64) {
+	b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+	if cpu := cpuSeconds() - cpuStart; cpu > 0 {
+		b.ReportMetric(flops*float64(b.N)/cpu/1e9, "GFLOP/cpu-s")
+	}
+}
+
+// BenchmarkConv times Conv2D.ForwardAct (bias + ReLU fused) per shape.
+func BenchmarkConv(b *testing.B) {
+	for _, bc := range benchConvs {
+		b.Run(bc.name, func(b *testing.B) {
+			c := bc.conv()
+			x := randTensor(rand.New(rand.NewSource(2)), 1, bc.inC, bc.size, bc.size)
+			c.ForwardAct(x, ActReLU)
+			b.ResetTimer()
+			cpu := cpuSeconds()
+			for i := 0; i < b.N; i++ {
+				c.ForwardAct(x, ActReLU)
+			}
+			reportGFLOPs(b, bc.flops(), cpu)
+		})
+	}
+}
+
+// BenchmarkSgemm times the bare GEMM each non-depthwise BenchmarkConv shape
+// reduces to (OutC x K times K x OH*OW), as one cblas_sgemm call with
+// OpenBLAS's own threads: the ceiling the convolutions are measured against.
+func BenchmarkSgemm(b *testing.B) {
+	defer blas.SetThreads(1)
+	blas.SetThreads(Threads())
+	for _, bc := range benchConvs {
+		if bc.g != 1 {
+			continue
+		}
+		b.Run(bc.name, func(b *testing.B) {
+			oh := (bc.size+2*(bc.k/2)-bc.k)/bc.s + 1
+			m, n, k := bc.outC, oh*oh, bc.inC*bc.k*bc.k
+			rng := rand.New(rand.NewSource(3))
+			w, cols, out := randSlice(rng, m*k), randSlice(rng, k*n), make([]float32, m*n)
+			cpu := cpuSeconds()
+			for i := 0; i < b.N; i++ {
+				blas.Sgemm(false, false, m, n, k, 1, w, k, cols, n, 0, out, n)
+			}
+			reportGFLOPs(b, bc.flops(), cpu)
+		})
+	}
+}
+
+// BenchmarkConvThreading compares the two ways of using both cores on the
+// GEMM convolutions: Go goroutines over column tiles with single-threaded
+// OpenBLAS (the default, "tiles"), or one goroutine with OpenBLAS
+// threading each call ("openblas").
+func BenchmarkConvThreading(b *testing.B) {
+	defer SetThreads(SetThreads(0))
+	n := Threads()
+	for _, mode := range []string{"tiles", "openblas"} {
+		for _, bc := range benchConvs {
+			if bc.g != 1 {
+				continue
+			}
+			b.Run(mode+"/"+bc.name, func(b *testing.B) {
+				if mode == "tiles" {
+					SetThreads(n)
+				} else {
+					SetThreads(1)
+					blas.SetThreads(n)
+				}
+				c := bc.conv()
+				x := randTensor(rand.New(rand.NewSource(2)), 1, bc.inC, bc.size, bc.size)
+				b.ResetTimer()
+				cpu := cpuSeconds()
+				for i := 0; i < b.N; i++ {
+					c.ForwardAct(x, ActReLU)
+				}
+				reportGFLOPs(b, bc.flops(), cpu)
+			})
+		}
+	}
+}
+
+// benchElementwise times f on a fresh copy of random data each round:
+// applied to its own output, SiLU would drive values into denormals and
+// time the FPU's slow path instead.
+func benchElementwise(b *testing.B, f func(*tensor.Tensor) *tensor.Tensor) {
+	src := randTensor(rand.New(rand.NewSource(4)), 1, 144, 112, 112)
+	x := src.Clone()
+	b.SetBytes(int64(4 * len(x.Data)))
+	for i := 0; i < b.N; i++ {
+		copy(x.Data, src.Data)
+		f(x)
+	}
+}
+
+func BenchmarkSiLU(b *testing.B)    { benchElementwise(b, SiLU) }
+func BenchmarkSigmoid(b *testing.B) { benchElementwise(b, Sigmoid) }
+func BenchmarkReLU(b *testing.B)    { benchElementwise(b, ReLU) }
+
+func BenchmarkMaxPoolStem(b *testing.B) {
+	x := randTensor(rand.New(rand.NewSource(5)), 1, 64, 112, 112)
+	b.SetBytes(int64(4 * len(x.Data)))
+	for i := 0; i < b.N; i++ {
+		MaxPool2D(x, 3, 2, 1)
+	}
+}
+
+// resNet18Stack is torchvision's ResNet-18 up to layer3 (what PaDiM uses)
+// with random weights and BatchNorm already folded: the whole feature
+// extraction cost of the resnet18 backbone, for profiling.
+type resNet18Stack struct {
+	stem   *Conv2D
+	blocks []basicBlock
+}
+
+type basicBlock struct{ conv1, conv2, down *Conv2D }
+
+func newResNet18Stack() *resNet18Stack {
+	rng := rand.New(rand.NewSource(6))
+	conv := func(in, out, k, s int) *Conv2D {
+		c := NewConv2D(in, out, k, s, k/2, 1)
+		c.Weight = randSlice(rng, len(c.Weight))
+		for i := range c.Weight {
+			c.Weight[i] *= 0.05 // keep activations in range through the stack
+		}
+		c.Bias = randSlice(rng, out)
+		return c
+	}
+	r := &resNet18Stack{stem: conv(3, 64, 7, 2)}
+	in := 64
+	for _, stage := range []struct{ out, stride int }{{64, 1}, {128, 2}, {256, 2}} {
+		for i := 0; i < 2; i++ {
+			s := stage.stride
+			if i > 0 {
+				s = 1
+			}
+			blk := basicBlock{conv1: conv(in, stage.out, 3, s), conv2: conv(stage.out, stage.out, 3, 1)}
+			if s != 1 || in != stage.out {
+				blk.down = conv(in, stage.out, 1, s)
+			}
+			r.blocks = append(r.blocks, blk)
+			in = stage.out
+		}
+	}
+	return r
+}
+
+func (r *resNet18Stack) forward(x *tensor.Tensor) *tensor.Tensor {
+	x = MaxPool2D(r.stem.ForwardAct(x, ActReLU), 3, 2, 1)
+	for _, blk := range r.blocks {
+		identity := x
+		if blk.down != nil {
+			identity = blk.down.Forward(x)
+		}
+		x = AddReLU(blk.conv2.Forward(blk.conv1.ForwardAct(x, ActReLU)), identity)
+	}
+	return x
+}
+
+// BenchmarkResNet18Stack is one 224x224 image through ResNet-18 conv1..layer3.
+func BenchmarkResNet18Stack(b *testing.B) {
+	r := newResNet18Stack()
+	x := randTensor(rand.New(rand.NewSource(7)), 1, 3, 224, 224)
+	r.forward(x)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		r.forward(x)
+	}
+}
