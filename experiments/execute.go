@@ -310,7 +310,8 @@ func contains(s []string, v string) bool {
 	return false
 }
 
-func policy(pre datasets.Preprocess) padim.PreprocessPolicy {
+// Policy records pre in the form a model file stores.
+func Policy(pre datasets.Preprocess) padim.PreprocessPolicy {
 	p := padim.PreprocessPolicy{Mode: "crop", Resize: pre.Resize, Crop: pre.Crop, Filter: pre.Filter.String()}
 	if pre.Resize == 0 {
 		p = padim.PreprocessPolicy{Mode: "squash", Height: pre.Height, Width: pre.Width, Filter: pre.Filter.String()}
@@ -329,7 +330,7 @@ func (e *Env) fitPaDiM(ctx context.Context, ms ModelSpec, bb backbones.Backbone,
 	var parts SumScorer
 	var bytes int64
 	for _, layers := range groups {
-		cfg := padim.FitConfig{Layers: layers, D: ms.Dims, Seed: uint64(ms.Seed), BatchSize: e.BatchSize, WeightsSHA256: sha, Preprocess: policy(pre)}
+		cfg := padim.FitConfig{Layers: layers, D: ms.Dims, Seed: uint64(ms.Seed), BatchSize: e.BatchSize, WeightsSHA256: sha, Preprocess: Policy(pre)}
 		switch ms.Reduce {
 		case "random", "":
 			cfg.Selection = padim.SelectRandom
@@ -558,4 +559,25 @@ func containsInt(s []int, v int) bool {
 		}
 	}
 	return false
+}
+
+// PreprocessFromPolicy rebuilds the preprocessing a model was fitted with.
+func PreprocessFromPolicy(p padim.PreprocessPolicy) (datasets.Preprocess, error) {
+	var pre datasets.Preprocess
+	switch p.Mode {
+	case "crop":
+		pre = datasets.Preprocess{Resize: p.Resize, Crop: p.Crop}
+	case "squash":
+		pre = datasets.Preprocess{Height: p.Height, Width: p.Width}
+	default:
+		return pre, fmt.Errorf("unknown preprocessing mode %q", p.Mode)
+	}
+	if p.Filter != "" {
+		f, err := datasets.ParseFilter(p.Filter)
+		if err != nil {
+			return pre, err
+		}
+		pre.Filter = f
+	}
+	return pre, pre.Validate()
 }

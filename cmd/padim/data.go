@@ -1,0 +1,143 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/padim-go/padim/datasets"
+)
+
+// dataOptions are the flags that select a dataset split, shared by fit and test.
+type dataOptions struct {
+	data     string
+	format   string
+	category string
+	size     string
+	filter   string
+	// folder format
+	normal, normalTest, abnormal, masks, maskSuffix string
+	testFraction                                    float64
+	splitSeed                                       int64
+}
+
+func (o *dataOptions) register(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&o.data, "data", "", "dataset root: the MVTec AD folder holding CATEGORY/, or the Magnetic Tile or ShanghaiTech Campus folder")
+	f.StringVar(&o.format, "format", "mvtec", "dataset layout: mvtec, magnetic-tile, stc or folder")
+	f.StringVar(&o.category, "category", "", "MVTec AD category (format mvtec)")
+	f.StringVar(&o.size, "size", "", "squash images to HxW (no crop) instead of resize 256 + centre crop 224")
+	f.StringVar(&o.filter, "filter", "", "image resampling filter: lanczos (PIL ANTIALIAS, the reference code's), bilinear (torchvision's default), bicubic or nearest")
+	f.StringVar(&o.normal, "normal", "", "folder format: folder of normal images")
+	f.StringVar(&o.normalTest, "normal-test", "", "folder format: folder of normal test images (else --test-fraction of --normal is held out)")
+	f.StringVar(&o.abnormal, "abnormal", "", "folder format: folder of anomalous test images")
+	f.StringVar(&o.masks, "masks", "", "folder format: folder of masks, NAME+--mask-suffix for abnormal image NAME.ext")
+	f.StringVar(&o.maskSuffix, "mask-suffix", "_mask.png", "folder format: mask file suffix")
+	f.Float64Var(&o.testFraction, "test-fraction", 0.2, "folder format: fraction of --normal held out for testing")
+	f.Int64Var(&o.splitSeed, "split-seed", 0, "folder format: seed of the train/test split")
+}
+
+// load returns the split and the default preprocessing for the format,
+// with --size and --filter applied.
+func (o *dataOptions) load() (*datasets.Split, datasets.Preprocess, error) {
+	var (
+		split *datasets.Split
+		pre   = datasets.PaperPreprocess()
+		err   error
+	)
+	switch o.format {
+	case "mvtec":
+		if o.data == "" || o.category == "" {
+			return nil, pre, fmt.Errorf("format mvtec needs --data DIR and --category NAME")
+		}
+		split, err = datasets.LoadMVTec(o.data, o.category)
+	case "magnetic-tile":
+		if o.data == "" {
+			return nil, pre, fmt.Errorf("format magnetic-tile needs --data DIR (the folder holding MT_Free, MT_Blowhole, ...)")
+		}
+		split, err = datasets.LoadMagneticTile(o.data)
+		pre = datasets.MagneticTilePreprocess()
+	case "stc":
+		if o.data == "" {
+			return nil, pre, fmt.Errorf("format stc needs --data DIR (the ShanghaiTech Campus folder holding training/ and testing/)")
+		}
+		split, err = datasets.LoadSTC(o.data)
+	case "folder":
+		if o.normal == "" {
+			return nil, pre, fmt.Errorf("format folder needs --normal DIR")
+		}
+		split, err = datasets.LoadFolder(datasets.FolderOptions{Normal: o.normal, NormalTest: o.normalTest, Abnormal: o.abnormal,
+			MaskDir: o.masks, MaskSuffix: o.maskSuffix, TestFraction: o.testFraction, Seed: o.splitSeed})
+	default:
+		return nil, pre, fmt.Errorf("unknown --format %q (want mvtec, magnetic-tile, stc or folder)", o.format)
+	}
+	if err != nil {
+		return nil, pre, err
+	}
+	if o.size != "" {
+		h, w, err := parseSize(o.size)
+		if err != nil {
+			return nil, pre, err
+		}
+		pre = datasets.Preprocess{Height: h, Width: w, Filter: pre.Filter}
+	}
+	if o.filter != "" {
+		f, err := datasets.ParseFilter(o.filter)
+		if err != nil {
+			return nil, pre, err
+		}
+		pre.Filter = f
+	}
+	return split, pre, pre.Validate()
+}
+
+// newProgress returns a progress callback drawing a bar on stderr when it is
+// a terminal, and nil (no output) otherwise.
+func newProgress(desc string) func(done, total int) {
+	if !term.IsTerminal(int(os.Stderr.Fd())) {
+		return nil
+	}
+	var bar *progressbar.ProgressBar
+	return func(done, total int) {
+		if bar == nil {
+			bar = progressbar.NewOptions(total, progressbar.OptionSetDescription(desc), progressbar.OptionSetWriter(os.Stderr),
+				progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true), progressbar.OptionClearOnFinish())
+		}
+		bar.Set(done)
+	}
+}
+
+// defaultDataRoot is $PADIM_DATA, else ./data.
+func defaultDataRoot() string {
+	if d := os.Getenv("PADIM_DATA"); d != "" {
+		return d
+	}
+	return "data"
+}
+
+// cacheDir is where downloads and experiment results are kept: $PADIM_CACHE,
+// else $XDG_CACHE_HOME/padim, else ~/.cache/padim.
+func cacheDir() string {
+	if d := os.Getenv("PADIM_CACHE"); d != "" {
+		return d
+	}
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "padim")
+	}
+	return ".cache/padim"
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}

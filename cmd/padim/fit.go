@@ -1,0 +1,151 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/padim-go/padim/backbones"
+	"github.com/padim-go/padim/datasets"
+	"github.com/padim-go/padim/experiments"
+	"github.com/padim-go/padim/internal/nn"
+	"github.com/padim-go/padim/padim"
+)
+
+type fitOptions struct {
+	dataOptions
+	backbone, weights, layers, channels, out string
+	dims                                     int
+	seed                                     uint64
+	pca                                      bool
+	batch                                    int
+}
+
+func init() {
+	var o fitOptions
+	cmd := &cobra.Command{
+		Use:   "fit --data DIR [--format mvtec|magnetic-tile|stc|folder] [--category NAME] --backbone NAME [--weights FILE] [--dims D] [--seed S] [--channels FILE] [--size HxW] --out MODEL",
+		Short: "Fit a PaDiM model on the normal training images of a dataset",
+		Long: `fit runs the training images through the frozen backbone, keeps d of the
+concatenated layer channels (a seeded random subset as in the paper, the
+indices in --channels, or PCA with --pca) and fits one Gaussian per patch
+position. The model file records everything scoring needs: backbone, weights
+sha256, layers, channel indices, preprocessing, means and inverse covariances.
+
+Examples:
+  padim fit --data $PADIM_DATA/mvtec_ad --category bottle --backbone resnet18 \
+      --weights $PADIM_DATA/weights/resnet18-imagenet-layer1to3.pth --out bottle.padim
+  padim fit --format magnetic-tile --data $PADIM_DATA/magnetic_tile --channels ch.txt --out mt.padim`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			nn.SetThreads(threads)
+			return runFit(cmd.Context(), cmd.OutOrStdout(), o)
+		},
+	}
+	o.dataOptions.register(cmd)
+	f := cmd.Flags()
+	f.StringVar(&o.backbone, "backbone", "resnet18", "backbone: "+strings.Join(backbones.Names(), ", "))
+	f.StringVar(&o.weights, "weights", "", "torchvision .pth or .safetensors weights (default: found in $PADIM_DATA/weights or the download cache)")
+	f.StringVar(&o.layers, "layers", "", "comma-separated layers joined into the embedding (default: the paper's for the backbone)")
+	f.IntVar(&o.dims, "dims", 0, "embedding channels kept, the paper's d (default 100 for resnet18, 550 for wide_resnet50_2, all for efficientnet_b5)")
+	f.Uint64Var(&o.seed, "seed", 1024, "seed of the random channel subset")
+	f.StringVar(&o.channels, "channels", "", "file of 0-based channel indices into the concatenated layers, one per line (instead of a seeded draw)")
+	f.BoolVar(&o.pca, "pca", false, "reduce to --dims with PCA instead of a random subset (the paper's alternative)")
+	f.IntVar(&o.batch, "batch", 8, "images per backbone call")
+	f.StringVar(&o.out, "out", "", "model file to write (required)")
+	rootCmd.AddCommand(cmd)
+}
+
+// paperDims is the paper's d per backbone; 0 keeps every channel.
+var paperDims = map[string]int{"resnet18": 100, "wide_resnet50_2": 550}
+
+// findWeights resolves --weights, or looks in $PADIM_DATA/weights and the cache.
+func findWeights(backbone, given string) (string, error) {
+	if given != "" {
+		return given, nil
+	}
+	env := &experiments.Env{WeightsDirs: []string{filepath.Join(defaultDataRoot(), "weights"), filepath.Join(cacheDir(), "weights")}}
+	p, err := env.WeightsFile(backbone)
+	if err != nil {
+		return "", fmt.Errorf("%v; pass --weights FILE or run `padim fetch weights %s`", err, backbone)
+	}
+	return p, nil
+}
+
+func runFit(ctx context.Context, stdout io.Writer, o fitOptions) error {
+	if o.out == "" {
+		return fmt.Errorf("fit: --out MODEL is required")
+	}
+	split, pre, err := o.load()
+	if err != nil {
+		return err
+	}
+	spec, err := backbones.Lookup(o.backbone)
+	if err != nil {
+		return err
+	}
+	layers := spec.PaDiMLayers
+	if o.layers != "" {
+		layers = splitList(o.layers)
+	}
+	wpath, err := findWeights(o.backbone, o.weights)
+	if err != nil {
+		return err
+	}
+	bb, sha, err := backbones.Open(o.backbone, wpath, layers)
+	if err != nil {
+		return err
+	}
+	cfg := padim.FitConfig{Layers: layers, D: o.dims, Seed: o.seed, BatchSize: o.batch, WeightsSHA256: sha, Preprocess: policyOf(pre)}
+	total := 0
+	for _, l := range bb.Layers() {
+		for _, want := range layers {
+			if l.Name == want {
+				total += l.Channels
+			}
+		}
+	}
+	switch {
+	case o.channels != "":
+		if o.pca {
+			return fmt.Errorf("fit: --channels and --pca exclude each other")
+		}
+		idx, err := padim.ReadChannelIndices(o.channels, total)
+		if err != nil {
+			return err
+		}
+		cfg.Selection, cfg.Indices = padim.SelectIndices, idx
+	case o.pca:
+		cfg.Selection = padim.SelectPCA
+	default:
+		cfg.Selection = padim.SelectRandom
+	}
+	if cfg.D == 0 && cfg.Selection != padim.SelectIndices {
+		cfg.D = paperDims[o.backbone]
+		if cfg.D == 0 {
+			cfg.D = total
+		}
+	}
+	start := time.Now()
+	fmt.Fprintf(stdout, "fitting PaDiM (%s, layers %s, d=%d, %s) on %d training images of %s\n",
+		o.backbone, strings.Join(layers, "+"), max(cfg.D, len(cfg.Indices)), cfg.Selection, len(split.Train), split.Name)
+	m, err := padim.Fit(ctx, cfg, bb, split.Train, pre, newProgress("fit"))
+	if err != nil {
+		return err
+	}
+	if err := m.WriteFile(o.out); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s (%d positions x d=%d, %.1f MB) in %.1fs\n", o.out, m.Header.GridH*m.Header.GridW, m.Header.D,
+		float64(4*(len(m.Mean)+len(m.InvCov)+len(m.PCA)))/1e6, time.Since(start).Seconds())
+	return nil
+}
+
+func policyOf(pre datasets.Preprocess) padim.PreprocessPolicy {
+	return experiments.Policy(pre)
+}

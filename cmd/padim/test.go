@@ -1,0 +1,162 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/tw"
+	"github.com/spf13/cobra"
+
+	"github.com/padim-go/padim/backbones"
+	"github.com/padim-go/padim/eval"
+	"github.com/padim-go/padim/experiments"
+	"github.com/padim-go/padim/internal/atomicfile"
+	"github.com/padim-go/padim/internal/nn"
+	"github.com/padim-go/padim/padim"
+)
+
+type testOptions struct {
+	dataOptions
+	model, weights, jsonOut string
+	batch                   int
+}
+
+// testReport is the JSON `padim test --json` writes.
+type testReport struct {
+	Model          string             `json:"model"`
+	Dataset        string             `json:"dataset"`
+	ImageAUROC     eval.Metric        `json:"image_auroc"`
+	PixelAUROC     eval.Metric        `json:"pixel_auroc"`
+	PRO            eval.Metric        `json:"pro"`
+	NTest          int                `json:"n_test"`
+	NTestAnomalous int                `json:"n_test_anomalous"`
+	NTrain         int                `json:"n_train"`
+	HasMasks       bool               `json:"has_masks"`
+	Seconds        map[string]float64 `json:"seconds"`
+	Images         []imageScore       `json:"images"`
+}
+
+type imageScore struct {
+	Path   string  `json:"path"`
+	Defect string  `json:"defect"`
+	Label  int     `json:"label"`
+	Score  float64 `json:"score"`
+}
+
+func init() {
+	var o testOptions
+	cmd := &cobra.Command{
+		Use:   "test --model MODEL --data DIR [--format ...] [--category NAME] [--json FILE]",
+		Short: "Score a dataset's test images with a fitted model and print image AUROC, pixel AUROC and PRO",
+		Long: `test scores every test image with the model (preprocessed exactly as at fit
+time), and computes image AUROC, pixel AUROC over all pixels and the PRO
+score (up to FPR 0.3, divided by 0.3). Pixel metrics are "n/a" (null in
+JSON) when the dataset has no ground-truth masks.
+
+Example:
+  padim test --model bottle.padim --data $PADIM_DATA/mvtec_ad --category bottle --json bottle.json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			nn.SetThreads(threads)
+			return runTest(cmd.Context(), cmd.OutOrStdout(), o)
+		},
+	}
+	o.dataOptions.register(cmd)
+	f := cmd.Flags()
+	f.StringVar(&o.model, "model", "", "model file written by padim fit (required)")
+	f.StringVar(&o.weights, "weights", "", "backbone weights (default: found like fit does; must match the sha256 the model records)")
+	f.StringVar(&o.jsonOut, "json", "", "write metrics, counts, timings and per-image scores as JSON to this file")
+	f.IntVar(&o.batch, "batch", 8, "images per backbone call")
+	rootCmd.AddCommand(cmd)
+}
+
+// openModel reads a model file and opens its backbone with weights whose
+// sha256 matches the one recorded at fit time.
+func openModel(modelPath, weights string) (*padim.Model, backbones.Backbone, error) {
+	m, err := padim.ReadModel(modelPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	wpath, err := findWeights(m.Header.Backbone, weights)
+	if err != nil {
+		m.Close()
+		return nil, nil, err
+	}
+	bb, sha, err := backbones.Open(m.Header.Backbone, wpath, m.Header.Layers)
+	if err != nil {
+		m.Close()
+		return nil, nil, err
+	}
+	if m.Header.WeightsSHA256 != "" && sha != m.Header.WeightsSHA256 {
+		m.Close()
+		return nil, nil, fmt.Errorf("%s: weights sha256 %s differ from the %s the model %s was fitted with", wpath, sha[:12], m.Header.WeightsSHA256[:min(12, len(m.Header.WeightsSHA256))], modelPath)
+	}
+	return m, bb, nil
+}
+
+func runTest(ctx context.Context, stdout io.Writer, o testOptions) error {
+	if o.model == "" {
+		return fmt.Errorf("test: --model is required")
+	}
+	m, bb, err := openModel(o.model, o.weights)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	pre, err := experiments.PreprocessFromPolicy(m.Header.Preprocess)
+	if err != nil {
+		return fmt.Errorf("%s: %w", o.model, err)
+	}
+	if o.size != "" || o.filter != "" {
+		return fmt.Errorf("test: --size and --filter come from the model file (%+v); do not pass them", m.Header.Preprocess)
+	}
+	split, _, err := o.load()
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	scored, err := experiments.ScoreSplit(ctx, experiments.PaDiMScorer{Model: m, Backbone: bb}, split, pre, o.batch, newProgress("test"))
+	if err != nil {
+		return err
+	}
+	t1 := time.Now()
+	res, err := scored.Evaluate()
+	if err != nil {
+		return err
+	}
+	rep := testReport{Model: o.model, Dataset: split.Name, ImageAUROC: res.ImageAUROC, PixelAUROC: res.PixelAUROC, PRO: res.PRO,
+		NTest: len(split.Test), NTrain: len(split.Train), HasMasks: split.HasMasks,
+		Seconds: map[string]float64{"decode": scored.DecodeSeconds, "inference": scored.InferenceSeconds, "metrics": time.Since(t1).Seconds(),
+			"total": time.Since(start).Seconds(), "inference_per_image": scored.InferenceSeconds / float64(max(1, len(split.Test)))}}
+	for i, s := range scored.Samples {
+		rep.Images = append(rep.Images, imageScore{Path: s.Path, Defect: s.Defect, Label: s.Label, Score: scored.Scores[i]})
+		if s.Label != 0 {
+			rep.NTestAnomalous++
+		}
+	}
+	tbl := tablewriter.NewTable(stdout, tablewriter.WithHeaderAutoFormat(tw.Off))
+	tbl.Header([]string{"dataset", "image AUROC", "pixel AUROC", "PRO (FPR<=0.3)", "test images", "s/image"})
+	tbl.Append([]string{split.Name, res.ImageAUROC.String(), res.PixelAUROC.String(), res.PRO.String(),
+		fmt.Sprintf("%d (%d anomalous)", rep.NTest, rep.NTestAnomalous), fmt.Sprintf("%.3f", rep.Seconds["inference_per_image"])})
+	if err := tbl.Render(); err != nil {
+		return err
+	}
+	if !split.HasMasks {
+		fmt.Fprintf(stdout, "%s has no ground-truth masks: pixel AUROC and PRO are unavailable, not zero.\n", split.Name)
+	}
+	if o.jsonOut != "" {
+		b, err := json.MarshalIndent(rep, "", " ")
+		if err != nil {
+			return err
+		}
+		if err := atomicfile.WriteBytes(o.jsonOut, append(b, '\n')); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
