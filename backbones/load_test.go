@@ -112,6 +112,9 @@ func TestLoadLeavesStateDictAlone(t *testing.T) {
 func TestNewShapes(t *testing.T) {
 	for _, name := range Names() {
 		t.Run(name, func(t *testing.T) {
+			if testing.Short() && name == "wide_resnet50_2" {
+				t.Skip("-short: the largest network is checked in the full run")
+			}
 			b, err := New(name)
 			if err != nil {
 				t.Fatal(err)
