@@ -12,7 +12,7 @@ import (
 // benchConv is one convolution of a backbone at a 224x224 input, batch 1.
 // scripts/bench_torch_conv.py times the same list in PyTorch.
 type benchConv struct {
-	name                      string
+	name                     string
 	inC, outC, size, k, s, g int
 }
 

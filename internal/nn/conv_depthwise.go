@@ -17,6 +17,12 @@ func convDepthwise(c *Conv2D, x, out *tensor.Tensor, act Activation) {
 	hp, wp := x.H+2*c.PadH, x.W+2*c.PadW
 	phaseLen := ceilDiv(wp, s)
 	rowLen := s * phaseLen
+	// Offset of tap kx's slice within a padded row, computed once: the
+	// divisions by a variable stride cost more than a row's arithmetic.
+	tapOff := make([]int, c.KW)
+	for kx := range tapOff {
+		tapOff[kx] = (kx%s)*phaseLen + kx/s
+	}
 	parallelFor(x.N*c.InC, func(_, pi int) {
 		ch := pi % c.InC
 		buf := getScratch(hp * rowLen)
@@ -32,10 +38,7 @@ func convDepthwise(c *Conv2D, x, out *tensor.Tensor, act Activation) {
 			}
 			for ky := 0; ky < c.KH; ky++ {
 				row := padded[(oy*s+ky)*rowLen : (oy*s+ky+1)*rowLen]
-				tap := func(kx int) []float32 {
-					off := (kx%s)*phaseLen + kx/s
-					return row[off : off+len(d)]
-				}
+				tap := func(kx int) []float32 { return row[tapOff[kx] : tapOff[kx]+len(d)] }
 				wrow := kernel[ky*c.KW : (ky+1)*c.KW]
 				switch c.KW {
 				case 3:
@@ -65,10 +68,31 @@ func padPhased(dst, src []float32, h, w, padH, padW, s, phaseLen int) {
 	for y := 0; y < h; y++ {
 		in := src[y*w : (y+1)*w]
 		out := dst[(padH+y)*rowLen : (padH+y+1)*rowLen]
-		if s == 1 {
+		switch s {
+		case 1:
 			clear(out[:padW])
 			copy(out[padW:], in)
 			clear(out[padW+w:])
+			continue
+		case 2:
+			// Padded column pc goes to phase pc&1, index pc>>1. Walking
+			// the input in pairs makes that two branch-free stores.
+			clear(out)
+			first, second := out[:phaseLen], out[phaseLen:] // phases of ix even, odd
+			base0, base1 := padW>>1, (padW+1)>>1
+			if padW&1 == 1 {
+				first, second = second, first
+			}
+			first, second = first[base0:], second[base1:]
+			pairs := w >> 1
+			first, second = first[:pairs+w&1], second[:pairs]
+			for j := range second {
+				first[j] = in[2*j]
+				second[j] = in[2*j+1]
+			}
+			if w&1 == 1 {
+				first[pairs] = in[w-1]
+			}
 			continue
 		}
 		for q := 0; q < s; q++ {

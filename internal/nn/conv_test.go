@@ -89,6 +89,8 @@ var convCases = []convCase{
 	{1, 3, 3, 8, 9, 1, 3, 2, 0, 1, 3, true},
 	{1, 3, 3, 8, 9, 5, 3, 1, 2, 1, 3, true},
 	{1, 2, 2, 3, 3, 5, 5, 2, 2, 2, 2, true},
+	{1, 3, 3, 9, 11, 3, 3, 2, 0, 0, 3, true},
+	{2, 3, 3, 10, 12, 5, 5, 2, 1, 1, 3, false},
 	// Deep enough that a plane is cut into several im2col tiles.
 	{1, 300, 8, 20, 19, 3, 3, 1, 1, 1, 1, true},
 	{2, 600, 16, 9, 9, 1, 1, 1, 0, 0, 1, true},
