@@ -20,15 +20,18 @@ func init() { SetThreads(0) }
 // GOMAXPROCS are obeyed.
 //
 // The convolutions cut every GEMM into independent column tiles and give
-// each goroutine its own tiles, each tile one single-threaded Sgemm call.
-// OpenBLAS is therefore set to one thread here: if it also spawned n threads
-// per call the machine would run n*n busy threads. Measured on the
-// project's 2-core machine, tiling in Go with single-threaded OpenBLAS was
-// faster than one whole-image GEMM with OpenBLAS's own threads (see
-// BenchmarkConvThreading). Code that calls blas directly with large
-// matrices and wants OpenBLAS's threads back may call blas.SetThreads after
-// this; nn itself never calls Sgemm concurrently with a multi-threaded
-// setting it did not choose.
+// each goroutine its own tiles, each tile one single-threaded Sgemm call,
+// so im2col, bias and activation run in parallel too and the same code
+// parallelises the pure-Go (purego) build. OpenBLAS is therefore set to one
+// thread here: if it also spawned n threads per call the machine would run
+// n*n busy threads, and OpenBLAS's idle threads spin-wait, stealing the
+// cores from the Go kernels (depthwise, pooling, activations) between
+// GEMMs. BenchmarkConvThreading compares this with one goroutine calling a
+// 2-thread OpenBLAS: on the shared 2-core development machine the two were
+// within noise of each other in total (240 ms vs 228 ms over the GEMM
+// shapes), each winning on some shapes. Code that calls blas directly with
+// large matrices may call blas.SetThreads after this; it then must not
+// run convolutions concurrently.
 func SetThreads(n int) int {
 	old := int(threads.Swap(int32(max(n, 0))))
 	blas.SetThreads(1)
