@@ -236,7 +236,9 @@ func BenchmarkResNet18Stack(b *testing.B) {
 	x := randTensor(rand.New(rand.NewSource(7)), 1, 3, 224, 224)
 	r.forward(x)
 	b.ResetTimer()
+	cpu := cpuSeconds()
 	for i := 0; i < b.N; i++ {
 		r.forward(x)
 	}
+	b.ReportMetric((cpuSeconds()-cpu)/float64(b.N)*1e3, "cpu-ms/op")
 }
