@@ -23,6 +23,14 @@ const maxPickleBytes = 64 << 20
 // enormous allocation.
 const maxBroadcastElements = 1 << 24
 
+// elementBudget is how many float32 values a file of size bytes may decode
+// to in total. Without overlapping views a file holds at most size/2
+// elements (float16); the budget allows views and expansions generously
+// while stopping a small pickle that names one large view many times.
+func elementBudget(size int64) int64 {
+	return max(4*size, maxBroadcastElements)
+}
+
 // readPth decodes a torch >= 1.6 zip archive written by torch.save.
 func readPth(r io.ReaderAt, size int64) (StateDict, error) {
 	zr, err := zip.NewReader(r, size)
@@ -68,8 +76,9 @@ func readPth(r io.ReaderAt, size int64) (StateDict, error) {
 	}
 	st := &storages{entries: entries, prefix: prefix, fileSize: size, raw: map[string][]byte{}}
 	sd := make(StateDict, len(items))
+	budget := elementBudget(size)
 	for _, it := range items {
-		t, err := it.ref.materialize(it.name, st)
+		t, err := it.ref.materialize(it.name, st, &budget)
 		if err != nil {
 			return nil, fmt.Errorf("tensor %s: %w", it.name, err)
 		}
@@ -414,9 +423,10 @@ func (s *storages) get(ref *storageRef) ([]byte, error) {
 	return b, nil
 }
 
-// materialize copies the strided view into a new contiguous float32 tensor.
-// It returns nil, nil for integer and bool tensors, which are dropped.
-func (r *tensorRef) materialize(name string, st *storages) (*Tensor, error) {
+// materialize copies the strided view into a new contiguous float32 tensor,
+// charging its elements to *budget. It returns nil, nil for integer and
+// bool tensors, which are dropped.
+func (r *tensorRef) materialize(name string, st *storages, budget *int64) (*Tensor, error) {
 	dt := r.storage.class.dt
 	switch dt {
 	case dtInteger:
@@ -461,6 +471,10 @@ func (r *tensorRef) materialize(name string, st *storages) (*Tensor, error) {
 	if n > r.storage.numel && n > maxBroadcastElements {
 		return nil, fmt.Errorf("size %v has %d elements from a %d-element storage; expanded views this large are not supported", r.size, n, r.storage.numel)
 	}
+	if int64(n) > *budget {
+		return nil, fmt.Errorf("size %v: the file's tensors add up to implausibly many elements for its size (shared views repeated?)", r.size)
+	}
+	*budget -= int64(n)
 	raw, err := st.get(r.storage)
 	if err != nil {
 		return nil, err

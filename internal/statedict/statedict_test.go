@@ -339,12 +339,17 @@ func TestMaterializeViews(t *testing.T) {
 		{"rank mismatch", 0, []int{2, 3}, []int{1}, nil, "differ in length"},
 		{"huge broadcast", 0, []int{1 << 13, 1 << 13}, []int{0, 0}, nil, "expanded views this large"},
 		{"overflowing size", 0, []int{1 << 30, 1 << 30}, []int{0, 0}, nil, "too many elements"},
+		{"over budget", 0, []int{1 << 12, 1 << 12}, []int{0, 0}, nil, "implausibly many elements"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			st := &storages{raw: map[string][]byte{"0": raw}}
 			tr := &tensorRef{storage: ref, offset: tt.offset, size: tt.size, stride: tt.stride}
-			got, err := tr.materialize("x", st)
+			budget := int64(1 << 30)
+			if tt.name == "over budget" {
+				budget = 1 << 20
+			}
+			got, err := tr.materialize("x", st, &budget)
 			if tt.want == nil {
 				if err == nil || !strings.Contains(err.Error(), tt.errMsg) {
 					t.Fatalf("err = %v, want %q", err, tt.errMsg)
