@@ -271,6 +271,9 @@ func (e *Env) Execute(ctx context.Context, run Run, dir string) (*Result, error)
 	case "spade":
 		scorer, res.ModelBytes, err = e.fitSPADE(ctx, run.Model, bb, split, pre)
 		res.Notes = append(res.Notes, fmt.Sprintf("SPADE images pooled after %s", run.Model.PoolLayer))
+		if run.Model.K > len(split.Train) {
+			res.Notes = append(res.Notes, fmt.Sprintf("K = %d capped at the %d training images", run.Model.K, len(split.Train)))
+		}
 	default:
 		err = fmt.Errorf("unknown method %q", run.Model.Method)
 	}
@@ -383,6 +386,10 @@ func (e *Env) fitSPADE(ctx context.Context, ms ModelSpec, bb backbones.Backbone,
 	cfg := spade.PaperConfig(ms.PoolLayer, h, w)
 	if ms.K > 0 {
 		cfg.K = ms.K
+	}
+	if cfg.K > len(split.Train) {
+		// SPADE's K = 50 needs 50 training images; small sets use all of them.
+		cfg.K = len(split.Train)
 	}
 	cfg.PixelLayers = ms.Layers
 	m, err := spade.New(cfg)

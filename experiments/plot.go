@@ -71,14 +71,21 @@ type HeatmapPanel struct {
 }
 
 // WriteHeatmapGrid writes one row per panel: image | ground truth | anomaly
-// map over the image. Maps share one colour scale (lo..hi) so rows compare.
+// map over the image (without the ground-truth column when no panel has a
+// mask). Maps share one colour scale (lo..hi) so rows compare.
 func WriteHeatmapGrid(path string, panels []HeatmapPanel, lo, hi float32) error {
 	if len(panels) == 0 {
 		return fmt.Errorf("%s: no panels", path)
 	}
 	h, w := panels[0].H, panels[0].W
 	const gap = 4
-	img := image.NewRGBA(image.Rect(0, 0, 3*w+2*gap, len(panels)*(h+gap)-gap))
+	cols, mapCol := 2, 1
+	for _, p := range panels {
+		if p.Mask != nil {
+			cols, mapCol = 3, 2
+		}
+	}
+	img := image.NewRGBA(image.Rect(0, 0, cols*w+(cols-1)*gap, len(panels)*(h+gap)-gap))
 	for i := range img.Pix {
 		img.Pix[i] = 255
 	}
@@ -92,17 +99,19 @@ func WriteHeatmapGrid(path string, panels []HeatmapPanel, lo, hi float32) error 
 				o := (y*w + x) * 3
 				pix := color.RGBA{p.RGB[o], p.RGB[o+1], p.RGB[o+2], 255}
 				img.SetRGBA(x, y0+y, pix)
-				m := color.RGBA{0, 0, 0, 255}
-				if p.Mask != nil && p.Mask[y*w+x] {
-					m = color.RGBA{255, 255, 255, 255}
+				if cols == 3 {
+					m := color.RGBA{0, 0, 0, 255}
+					if p.Mask != nil && p.Mask[y*w+x] {
+						m = color.RGBA{255, 255, 255, 255}
+					}
+					img.SetRGBA(w+gap+x, y0+y, m)
 				}
-				img.SetRGBA(w+gap+x, y0+y, m)
 				t := float32(0)
 				if hi > lo {
 					t = (p.Map[y*w+x] - lo) / (hi - lo)
 				}
 				j := jet(t)
-				img.SetRGBA(2*(w+gap)+x, y0+y, color.RGBA{
+				img.SetRGBA(mapCol*(w+gap)+x, y0+y, color.RGBA{
 					uint8((int(pix.R) + int(j.R)) / 2), uint8((int(pix.G) + int(j.G)) / 2), uint8((int(pix.B) + int(j.B)) / 2), 255})
 			}
 		}

@@ -297,7 +297,10 @@ func writeNotRun(w io.Writer, results []*Result) {
 		rows := dedup(byReason[k])
 		fetch := ""
 		if k.fetch != "" {
-			fetch = fmt.Sprintf(" Fetch with `%s`.", k.fetch)
+			fetch = fmt.Sprintf(" To get it: `%s`.", k.fetch)
+			if strings.HasPrefix(k.fetch, "see ") {
+				fetch = fmt.Sprintf(" To get it: %s.", k.fetch)
+			}
 		}
 		fmt.Fprintf(w, "- %s (%d runs: %s).%s\n", k.reason, len(byReason[k]), strings.Join(rows, ", "), fetch)
 	}

@@ -1,0 +1,196 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/padim-go/padim/datasets"
+	"github.com/padim-go/padim/experiments"
+	"github.com/padim-go/padim/internal/atomicfile"
+	"github.com/padim-go/padim/internal/nn"
+)
+
+type reproduceOptions struct {
+	data, out, cache, only string
+	quick, force           bool
+	batch                  int
+}
+
+func init() {
+	var o reproduceOptions
+	cmd := &cobra.Command{
+		Use:   "reproduce [--data DIR] [--out reports] [--only TABLE,...] [--quick] [--force]",
+		Short: "Regenerate the paper's tables and figures (and SPADE beside PaDiM) from data",
+		Long: `reproduce runs every declared experiment (see experiments/tables.go) on the
+data under --data (PADIM_DATA layout: mvtec_ad/, magnetic_tile/, stc/,
+weights/), and writes Markdown and CSV tables with the paper's values beside
+the measured ones, ROC/PRO curves, ablation plots and heatmap grids to --out.
+
+Every finished run is cached under --cache, keyed by its configuration, the
+dataset's files and the weights' sha256: an interrupted reproduce resumes
+where it stopped, and a second one only re-renders. --force recomputes.
+Runs whose data or weights are missing are listed in the tables as not run,
+with the command that fetches what is missing.
+
+Tables: ` + strings.Join(tableNames(), ", "),
+		Example: `  padim reproduce --data ../shared/data --out reports
+  padim reproduce --only magnetic-tile,layers --quick --out /tmp/quick`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			nn.SetThreads(threads)
+			return runReproduce(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.data, "data", "", "data root (default $PADIM_DATA, else ./data)")
+	f.StringVar(&o.out, "out", "reports", "output directory for tables and figures")
+	f.StringVar(&o.cache, "cache", "", "result cache (default: the cache's results/, or results-quick/ with --quick)")
+	f.StringVar(&o.only, "only", "", "comma-separated tables to run (default all)")
+	f.BoolVar(&o.quick, "quick", false, "quick variants: 12 images per split, small d, one seed")
+	f.BoolVar(&o.force, "force", false, "recompute runs even when cached")
+	f.IntVar(&o.batch, "batch", 8, "images per backbone call")
+	rootCmd.AddCommand(cmd)
+}
+
+func tableNames() []string {
+	var n []string
+	for _, t := range experiments.Tables(experiments.Options{}) {
+		n = append(n, t.Name)
+	}
+	return n
+}
+
+func runReproduce(ctx context.Context, stdout, stderr io.Writer, o reproduceOptions) error {
+	if o.data == "" {
+		o.data = defaultDataRoot()
+	}
+	if o.cache == "" {
+		o.cache = filepath.Join(cacheDir(), "results")
+		if o.quick {
+			o.cache += "-quick"
+		}
+	}
+	synRoot := filepath.Join(cacheDir(), "synthetic")
+	if o.quick {
+		synRoot += "-quick"
+	}
+	synOpts := datasets.SyntheticOptions{}
+	if o.quick {
+		synOpts = datasets.SyntheticOptions{Categories: []string{"stripes", "disc"}, Size: 128, Train: 12, TestGood: 4, TestPerDefect: 2}
+	}
+	if !isDir(filepath.Join(synRoot, firstOr(synOpts.Categories, datasets.SyntheticCategories[0]))) {
+		fmt.Fprintf(stderr, "generating the synthetic dataset in %s\n", synRoot)
+		if err := datasets.GenerateSynthetic(synRoot, synOpts); err != nil {
+			return err
+		}
+	}
+	cats := synOpts.Categories
+	if cats == nil {
+		cats = datasets.SyntheticCategories
+	}
+	env := &experiments.Env{DataRoot: o.data, SyntheticRoot: synRoot, BatchSize: o.batch, Log: stderr,
+		WeightsDirs: []string{filepath.Join(o.data, "weights"), filepath.Join(cacheDir(), "weights")}}
+
+	var realData []string
+	for _, d := range []string{"mvtec_ad", "magnetic_tile", "stc"} {
+		if isDir(filepath.Join(o.data, d)) {
+			realData = append(realData, d)
+		}
+	}
+	if len(realData) == 0 {
+		fmt.Fprintf(stdout, "No real dataset under %q (set PADIM_DATA or --data; `padim fetch mvtec` downloads MVTec AD).\n"+
+			"Running on the synthetic dataset only: every paper row is listed as not run, with the command that fetches its data.\n", o.data)
+	}
+	if _, err := env.WeightsFile("resnet18"); err != nil {
+		fmt.Fprintf(stdout, "No ImageNet ResNet-18 weights found (%v): no experiment can run. Run `padim fetch weights resnet18`.\n", err)
+	}
+
+	tables, err := experiments.Lookup(experiments.Options{Quick: o.quick, SyntheticCategories: cats}, splitList(o.only))
+	if err != nil {
+		return err
+	}
+	paper, err := experiments.PaperValues()
+	if err != nil {
+		return err
+	}
+	runner := &experiments.Runner{Exec: env, CacheDir: o.cache, Force: o.force, Log: stderr}
+	var index []indexEntry
+	for _, t := range tables {
+		results, err := runner.RunTable(ctx, t)
+		if err != nil {
+			if errors.Is(err, context.Canceled) {
+				return fmt.Errorf("interrupted during %s; finished runs are cached in %s, run the same command again to resume", t.Name, o.cache)
+			}
+			return err
+		}
+		if err := experiments.WriteTable(o.out, t, results, paper); err != nil {
+			return err
+		}
+		figs, err := experiments.WriteFigures(o.out, o.cache, t, results)
+		if err != nil {
+			return err
+		}
+		ok, missing := 0, 0
+		for _, r := range results {
+			if r.Status == "ok" {
+				ok++
+			} else {
+				missing++
+			}
+		}
+		index = append(index, indexEntry{t, figs, ok, missing})
+		fmt.Fprintf(stdout, "%-14s %3d runs done, %3d not run here -> %s\n", t.Name, ok, missing, filepath.Join(o.out, t.Name+".md"))
+	}
+	if len(splitList(o.only)) == 0 {
+		return writeIndex(o.out, index, o.quick)
+	}
+	return nil
+}
+
+type indexEntry struct {
+	t           experiments.Table
+	figs        []string
+	ok, missing int
+}
+
+// writeIndex writes OUT/README.md, the index of every table and figure.
+func writeIndex(out string, entries []indexEntry, quick bool) error {
+	var b strings.Builder
+	b.WriteString("# Reports\n\nRegenerated by `make reproduce` (`padim reproduce`)")
+	if quick {
+		b.WriteString(" in --quick mode: few images and small d, for smoke tests, not for comparison with the paper")
+	}
+	b.WriteString(". Each table has a CSV beside it.\n\n| table | runs done | not run here | figures |\n|---|---|---|---|\n")
+	for _, e := range entries {
+		fmt.Fprintf(&b, "| [%s](%s.md) | %d | %d | %d |\n", e.t.Title, e.t.Name, e.ok, e.missing, len(e.figs))
+	}
+	for _, e := range entries {
+		if len(e.figs) == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "\n## %s\n\n", e.t.Title)
+		for _, f := range e.figs {
+			fmt.Fprintf(&b, "- [%s](%s)\n", filepath.Base(f), filepath.ToSlash(f))
+		}
+	}
+	return atomicfile.WriteBytes(filepath.Join(out, "README.md"), []byte(b.String()))
+}
+
+func firstOr(s []string, def string) string {
+	if len(s) > 0 {
+		return s[0]
+	}
+	return def
+}
+
+func isDir(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
+}
