@@ -32,6 +32,7 @@ func init() {
 }
 
 func main() {
+	ensureFastOpenBLAS()
 	// SIGINT/SIGTERM cancel the context; long commands stop at the next
 	// image boundary and leave only complete files behind.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

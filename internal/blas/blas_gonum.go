@@ -91,6 +91,9 @@ func InvertSPD(n int, a []float64) error {
 	return nil
 }
 
+// CoreName names the kernels in use; the pure-Go backend has one kind.
+func CoreName() string { return "gonum" }
+
 // SetThreads is a no-op for the pure-Go backend: gonum's kernels are
 // single-threaded and callers parallelise over independent problems.
 func SetThreads(n int) {}

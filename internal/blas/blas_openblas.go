@@ -113,6 +113,13 @@ func InvertSPD(n int, a []float64) error {
 	return nil
 }
 
+// CoreName is the kernel family OpenBLAS selected for this CPU, e.g.
+// "Haswell" or "SkylakeX"; "Prescott" means it did not recognise the CPU and
+// fell back to its slow generic kernels (see OPENBLAS_CORETYPE in the README).
+func CoreName() string {
+	return C.GoString(C.openblas_get_corename())
+}
+
 // SetThreads sets how many threads OpenBLAS uses (n <= 0 leaves it unchanged).
 func SetThreads(n int) {
 	if n > 0 {

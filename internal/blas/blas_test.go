@@ -118,3 +118,10 @@ func TestInvertSPDRejectsIndefinite(t *testing.T) {
 		t.Fatal("InvertSPD accepted an indefinite matrix")
 	}
 }
+
+func TestCoreName(t *testing.T) {
+	if CoreName() == "" {
+		t.Fatal("CoreName is empty")
+	}
+	t.Logf("backend %s, kernels %s", Backend, CoreName())
+}
