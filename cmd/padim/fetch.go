@@ -75,6 +75,10 @@ only renamed into place once complete and verified.`,
 			if dir == "" {
 				dir = filepath.Join(cacheDir(), "mvtec_ad")
 			}
+			if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
+				fmt.Fprintf(cmd.OutOrStdout(), "%s already exists and is not empty: nothing to do (remove it to fetch again)\n", dir)
+				return nil
+			}
 			archive := filepath.Join(cacheDir(), "downloads", filepath.Base(a.URL))
 			fmt.Fprintf(cmd.OutOrStdout(), "downloading %s\n  -> %s\n", a.URL, archive)
 			if err := fetch.Download(cmd.Context(), a.URL, a.SHA256, archive, os.Stderr); err != nil {
