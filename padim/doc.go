@@ -35,5 +35,12 @@
 // Determinism: every position is computed by one goroutine from the same
 // inputs in the same order, so results do not depend on Workers or
 // GOMAXPROCS. Changing BatchSize or AccumulateImages regroups float64 sums
-// and may move the last bits.
+// and may move the last bits. The model file records no wall-clock time
+// (only when SOURCE_DATE_EPOCH is set), so the same data, weights, seed and
+// binary give a byte-identical file; TestModelFileDeterministic checks it
+// for GOMAXPROCS 1 and 2 and BLAS threads 1 and 2.
+//
+// Validation: NaN or infinite backbone features (bad weights or input) are
+// an error naming the layer and image, at fit and at scoring, and a fit
+// whose Gaussians are not finite fails; a NaN never reaches a metric.
 package padim

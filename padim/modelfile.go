@@ -67,9 +67,11 @@ type Header struct {
 	Created       Creation         `json:"created"`
 }
 
-// Creation records when and how a model was made.
+// Creation records how a model was made. Time is empty unless the
+// SOURCE_DATE_EPOCH environment variable supplied one at fit time, so that
+// fitting the same data twice gives byte-identical files.
 type Creation struct {
-	Time      string `json:"time"`
+	Time      string `json:"time,omitempty"`
 	GoVersion string `json:"go_version"`
 	BLAS      string `json:"blas"`
 	Tool      string `json:"tool,omitempty"`

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"os"
 	"runtime"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -121,7 +123,9 @@ func Fit(ctx context.Context, cfg FitConfig, bb backbones.Backbone, samples []da
 		Selection:     cfg.Selection,
 		Epsilon:       cfg.Epsilon,
 		Preprocess:    cfg.Preprocess,
-		Created:       creationInfo(),
+	}
+	if h.Created, err = creationInfo(); err != nil {
+		return nil, err
 	}
 	passes := len(samples)
 	switch cfg.Selection {
@@ -247,6 +251,13 @@ func Fit(ctx context.Context, cfg FitConfig, bb backbones.Backbone, samples []da
 	if m.Mean, m.InvCov, err = acc.Finalize(cfg.Epsilon); err != nil {
 		return nil, err
 	}
+	for name, a := range map[string][]float32{"mean": m.Mean, "inverse covariance": m.InvCov} {
+		for i, v := range a {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return nil, fmt.Errorf("padim: Gaussian fit: %s at grid position %d is %v (features too large for float32?)", name, i/max(1, len(a)/(m.Header.GridH*m.Header.GridW)), v)
+			}
+		}
+	}
 	return m, nil
 }
 
@@ -276,6 +287,15 @@ func forBatches(ctx context.Context, cfg FitConfig, bb backbones.Backbone, sampl
 		f, err := bb.Forward(x, e.layers)
 		if err != nil {
 			return fmt.Errorf("padim: backbone %s on batch starting at %s: %w", bb.Name(), samples[start].Path, err)
+		}
+		batch := samples[start:end]
+		if err := checkFiniteFeatures(f, e.layers, bb.Name(), func(n int) string {
+			if n < len(batch) {
+				return "training image " + batch[n].Path
+			}
+			return fmt.Sprintf("batch image %d", n)
+		}); err != nil {
+			return err
 		}
 		n, gh, gw, err := e.grid(f)
 		if err != nil {
@@ -370,6 +390,9 @@ func (m *Model) Score(ctx context.Context, bb backbones.Backbone, images *tensor
 	if err != nil {
 		return nil, fmt.Errorf("padim: backbone %s: %w", bb.Name(), err)
 	}
+	if err := checkFiniteFeatures(f, m.Header.Layers, bb.Name(), func(n int) string { return fmt.Sprintf("test image %d of the batch", n) }); err != nil {
+		return nil, err
+	}
 	n, gh, gw, err := emb.grid(f)
 	if err != nil {
 		return nil, err
@@ -395,6 +418,12 @@ func (m *Model) Score(ctx context.Context, bb backbones.Backbone, images *tensor
 	dist, err := Mahalanobis(ctx, m.Mean, m.InvCov, positions, d, x, n, 0)
 	if err != nil {
 		return nil, err
+	}
+	for i, v := range dist {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return nil, fmt.Errorf("padim: Mahalanobis distance of test image %d of the batch at grid position %d is %v: the model's means or inverse covariances are not usable",
+				i/positions, i%positions, v)
+		}
 	}
 	res := make([]Result, n)
 	var wg sync.WaitGroup
@@ -425,11 +454,45 @@ func AnomalyMap(dist []float32, gh, gw, h, w int) Result {
 	return Result{Score: score, Map: up, H: h, W: w}
 }
 
-// creationInfo records when and with what a model was made.
-func creationInfo() Creation {
-	return Creation{
-		Time:      time.Now().UTC().Format(time.RFC3339),
-		GoVersion: runtime.Version(),
-		BLAS:      blas.Backend,
+// creationInfo records with what a model was made, and when only if
+// SOURCE_DATE_EPOCH asks for a time: a wall-clock time would make two fits
+// of the same data differ in their header and checksum, and byte-identical
+// model files are how reproducibility is checked.
+func creationInfo() (Creation, error) {
+	c := Creation{GoVersion: runtime.Version(), BLAS: blas.Backend}
+	if v, ok := os.LookupEnv("SOURCE_DATE_EPOCH"); ok && v != "" {
+		sec, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || sec < 0 {
+			return c, fmt.Errorf("padim: SOURCE_DATE_EPOCH=%q is not a non-negative count of seconds", v)
+		}
+		c.Time = time.Unix(sec, 0).UTC().Format(time.RFC3339)
 	}
+	return c, nil
+}
+
+// checkFiniteFeatures returns an error naming the layer and image of the
+// first NaN or infinite activation. Non-finite features come from bad
+// weights or bad input tensors; caught here they name the stage, instead of
+// surfacing later as a NaN covariance or metric.
+func checkFiniteFeatures(f backbones.Features, layers []string, bbName string, image func(n int) string) error {
+	for _, name := range layers {
+		t := f[name]
+		if t == nil {
+			continue
+		}
+		per := t.C * t.H * t.W
+		for i, v := range t.Data {
+			if x := float64(v); math.IsNaN(x) || math.IsInf(x, 0) {
+				bad := 0
+				for _, w := range t.Data {
+					if x := float64(w); math.IsNaN(x) || math.IsInf(x, 0) {
+						bad++
+					}
+				}
+				return fmt.Errorf("padim: backbone %s features: layer %s of %s holds %v (%d non-finite values in the batch): the weights or the input are bad",
+					bbName, name, image(i/max(per, 1)), v, bad)
+			}
+		}
+	}
+	return nil
 }
