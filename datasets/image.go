@@ -69,6 +69,12 @@ func decodeFile(path string) (image.Image, error) {
 	if err != nil {
 		return nil, err // *PathError already names the file
 	}
+	return decodeBytes(data, path)
+}
+
+// decodeBytes is decodeFile on the file's contents; path only names it in
+// errors.
+func decodeBytes(data []byte, path string) (image.Image, error) {
 	if len(data) == 0 {
 		return nil, fmt.Errorf("%s: empty file, not an image", path)
 	}
@@ -136,6 +142,11 @@ func ReadGray(path string) (*Gray, error) {
 	if err != nil {
 		return nil, err
 	}
+	return toGray(img), nil
+}
+
+// toGray converts a decoded image to 8-bit gray, PIL's convert("L") way.
+func toGray(img image.Image) *Gray {
 	b := img.Bounds()
 	g := &Gray{W: b.Dx(), H: b.Dy(), Pix: make([]uint8, b.Dx()*b.Dy())}
 	switch m := img.(type) {
@@ -143,7 +154,7 @@ func ReadGray(path string) (*Gray, error) {
 		for y := 0; y < g.H; y++ {
 			copy(g.Pix[y*g.W:(y+1)*g.W], m.Pix[y*m.Stride:])
 		}
-		return g, nil
+		return g
 	case *image.Gray16:
 		for y := 0; y < g.H; y++ {
 			for x := 0; x < g.W; x++ {
@@ -151,14 +162,14 @@ func ReadGray(path string) (*Gray, error) {
 				g.Pix[y*g.W+x] = clip16to8(uint16(m.Pix[i])<<8 | uint16(m.Pix[i+1]))
 			}
 		}
-		return g, nil
+		return g
 	}
 	rgb := toRGB(img)
 	for i := range g.Pix {
 		r, gg, bb := uint32(rgb.Pix[3*i]), uint32(rgb.Pix[3*i+1]), uint32(rgb.Pix[3*i+2])
 		g.Pix[i] = uint8((r*19595 + gg*38470 + bb*7471 + 0x8000) >> 16)
 	}
-	return g, nil
+	return g
 }
 
 // clip16to8 is PIL's mode "I" to "RGB"/"L" conversion: clip, do not scale.

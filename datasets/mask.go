@@ -3,6 +3,7 @@ package datasets
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -129,7 +130,12 @@ func imageSize(path string) (w, h int, err error) {
 		return 0, 0, err
 	}
 	defer f.Close()
-	r := bufio.NewReader(f)
+	return imageSizeFrom(f, path)
+}
+
+// imageSizeFrom is imageSize on an open stream; path only names it in errors.
+func imageSizeFrom(rd io.Reader, path string) (w, h int, err error) {
+	r := bufio.NewReader(rd)
 	head, _ := r.Peek(12)
 	if len(head) == 0 {
 		return 0, 0, fmt.Errorf("%s: empty file, not an image", path)

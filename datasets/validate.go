@@ -1,0 +1,101 @@
+package datasets
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// maxReported bounds how many problems Validate lists; the count of the
+// rest is still given.
+const maxReported = 20
+
+// Validate checks, cheaply and before any expensive work, that every file of
+// the split can be used, so that a bad test image does not surface only
+// after a model has been fitted:
+//
+//   - there is at least one training image and one test image;
+//   - every image file exists, is not empty, is a png, jpeg or bmp by
+//     content, and its header declares a size within 1..MaxPixels;
+//   - when HasMasks is set, every anomalous test image has a mask;
+//   - every image mask's header decodes and declares exactly the size of
+//     its image (masks are transformed with the image's geometry, so a
+//     mismatch would silently misplace the ground truth); .npy masks must
+//     exist and be non-empty (their shape is checked when they are read).
+//
+// Only headers are read: a file whose pixel data is corrupt past a valid
+// header is caught when it is decoded, also with an error naming it.
+// Validate reports up to 20 problems at once, each naming its file.
+func (s *Split) Validate() error {
+	var problems []error
+	add := func(err error) { problems = append(problems, err) }
+	if len(s.Train) == 0 {
+		add(fmt.Errorf("split %s has no training images", s.Name))
+	}
+	if len(s.Test) == 0 {
+		add(fmt.Errorf("split %s has no test images", s.Name))
+	}
+	for _, smp := range s.Train {
+		if smp.Label != 0 {
+			add(fmt.Errorf("%s: training image labelled anomalous (%s)", smp.Path, smp.Defect))
+		}
+		if _, _, err := checkImageHeader(smp.Path); err != nil {
+			add(err)
+		}
+	}
+	for _, smp := range s.Test {
+		w, h, err := checkImageHeader(smp.Path)
+		if err != nil {
+			add(err)
+		}
+		if smp.MaskPath == "" {
+			if s.HasMasks && smp.Label != 0 {
+				add(fmt.Errorf("%s: anomalous test image has no mask, but the split has masks", smp.Path))
+			}
+			continue
+		}
+		if strings.EqualFold(filepath.Ext(smp.MaskPath), ".npy") {
+			if st, err := os.Stat(smp.MaskPath); err != nil {
+				add(err)
+			} else if st.Size() == 0 {
+				add(fmt.Errorf("%s: empty mask file", smp.MaskPath))
+			}
+			continue
+		}
+		mw, mh, merr := checkImageHeader(smp.MaskPath)
+		if merr != nil {
+			add(merr)
+			continue
+		}
+		if err == nil && (mw != w || mh != h) {
+			add(fmt.Errorf("%s: mask is %dx%d but its image %s is %dx%d", smp.MaskPath, mw, mh, smp.Path, w, h))
+		}
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	shown := problems[:min(len(problems), maxReported)]
+	head := fmt.Errorf("datasets: split %s: %d unusable file(s) or problem(s)", s.Name, len(problems))
+	if len(problems) > maxReported {
+		head = fmt.Errorf("datasets: split %s: %d unusable file(s) or problem(s), first %d listed", s.Name, len(problems), maxReported)
+	}
+	return errors.Join(append([]error{head}, shown...)...)
+}
+
+// checkImageHeader reads an image file's header and checks its size the way
+// decodeFile does before allocating pixels.
+func checkImageHeader(path string) (w, h int, err error) {
+	w, h, err = imageSize(path)
+	if err != nil {
+		return 0, 0, err
+	}
+	if w <= 0 || h <= 0 {
+		return 0, 0, fmt.Errorf("%s: header declares an empty %dx%d image", path, w, h)
+	}
+	if int64(w)*int64(h) > MaxPixels {
+		return 0, 0, fmt.Errorf("%s: header declares %dx%d pixels, more than the limit of %d", path, w, h, MaxPixels)
+	}
+	return w, h, nil
+}

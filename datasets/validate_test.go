@@ -1,0 +1,138 @@
+package datasets
+
+import (
+	"fmt"
+	"image/color"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestSplitValidate(t *testing.T) {
+	dir := t.TempDir()
+	img := func(name string, w, h int) string {
+		p := filepath.Join(dir, name)
+		writeTestPNG(t, p, w, h, func(x, y int) color.Color { return color.Gray{uint8(x + y)} })
+		return p
+	}
+	raw := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		touch(t, p, data)
+		return p
+	}
+	good := img("good.png", 8, 6)
+	good2 := img("good2.png", 8, 6)
+	bad := img("bad.png", 8, 6)
+	mask := img("bad_mask.png", 8, 6)
+	bigMask := img("big_mask.png", 16, 12)
+	pngData, _ := os.ReadFile(good)
+	zero := raw("zero.png", nil)
+	trunc := raw("trunc.png", pngData[:20])
+	gif := raw("anim.gif.png", []byte("GIF89a\x01\x00\x01\x00\x00\x00\x00;"))
+	text := raw("notes.jpg", []byte("hello"))
+	npyMask := raw("m.npy", []byte("\x93NUMPY"))
+	emptyNpy := raw("e.npy", nil)
+	missing := filepath.Join(dir, "missing.png")
+
+	tr := func(paths ...string) []Sample {
+		var s []Sample
+		for _, p := range paths {
+			s = append(s, Sample{Path: p, Defect: "good"})
+		}
+		return s
+	}
+	anomalous := func(p, m string) Sample { return Sample{Path: p, MaskPath: m, Label: 1, Defect: "crack"} }
+	cases := []struct {
+		name  string
+		split Split
+		want  []string // substrings of the error; nil = valid
+	}{
+		{"valid with masks", Split{Train: tr(good, good2), Test: append(tr(good), anomalous(bad, mask)), HasMasks: true}, nil},
+		{"valid without masks", Split{Train: tr(good, good2), Test: append(tr(good), anomalous(bad, ""))}, nil},
+		{"npy mask present", Split{Train: tr(good), Test: []Sample{anomalous(bad, npyMask)}, HasMasks: true}, nil},
+		{"zero-byte train image", Split{Train: tr(good, zero), Test: tr(good)}, []string{zero + ": empty file"}},
+		{"truncated header", Split{Train: tr(good), Test: tr(trunc)}, []string{trunc + ": reading png header", "truncated"}},
+		{"unsupported format", Split{Train: tr(gif), Test: tr(good)}, []string{gif + ": gif images are not supported"}},
+		{"not an image", Split{Train: tr(good), Test: tr(text)}, []string{text + ": unknown image format"}},
+		{"missing file", Split{Train: tr(good), Test: tr(missing)}, []string{missing}},
+		{"mask size differs", Split{Train: tr(good), Test: []Sample{anomalous(bad, bigMask)}, HasMasks: true},
+			[]string{bigMask + ": mask is 16x12 but its image " + bad + " is 8x6"}},
+		{"mask without its image readable", Split{Train: tr(good), Test: []Sample{anomalous(zero, mask)}, HasMasks: true}, []string{zero + ": empty file"}},
+		{"image without mask", Split{Train: tr(good), Test: []Sample{anomalous(bad, "")}, HasMasks: true},
+			[]string{bad + ": anomalous test image has no mask"}},
+		{"bad mask file", Split{Train: tr(good), Test: []Sample{anomalous(bad, text)}, HasMasks: true}, []string{text + ": unknown image format"}},
+		{"empty npy mask", Split{Train: tr(good), Test: []Sample{anomalous(bad, emptyNpy)}, HasMasks: true}, []string{emptyNpy + ": empty mask file"}},
+		{"empty train", Split{Test: tr(good)}, []string{"no training images"}},
+		{"empty test", Split{Train: tr(good)}, []string{"no test images"}},
+		{"anomalous training image", Split{Train: []Sample{anomalous(good, "")}, Test: tr(good)}, []string{good + ": training image labelled anomalous"}},
+		{"every problem listed", Split{Train: tr(zero, trunc), Test: tr(gif, text)}, []string{"4 unusable", zero, trunc, gif, text}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			c.split.Name = "cat"
+			err := c.split.Validate()
+			if c.want == nil {
+				if err != nil {
+					t.Fatalf("valid split rejected: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+// Many bad files: the error lists the first 20 and counts them all.
+func TestSplitValidateCapsList(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.png")
+	writeTestPNG(t, good, 4, 4, func(x, y int) color.Color { return color.Gray{1} })
+	s := Split{Name: "many", Train: []Sample{{Path: good}}}
+	for i := 0; i < 30; i++ {
+		s.Test = append(s.Test, Sample{Path: filepath.Join(dir, "gone", string(rune('a'+i))+".png")})
+	}
+	err := s.Validate()
+	if err == nil || !strings.Contains(err.Error(), "30 unusable file(s) or problem(s), first 20 listed") {
+		t.Fatalf("error %v", err)
+	}
+	if n := strings.Count(err.Error(), "no such file"); n != 20 {
+		t.Errorf("%d problems listed, want 20", n)
+	}
+}
+
+// An MVTec category whose mask has a different original size from its
+// image loads (the loader matches names only), but Validate and SampleMask
+// both reject it naming both files and sizes, before and during scoring.
+func TestMVTecMaskSizeMismatch(t *testing.T) {
+	root := mvtecTree(t, "cat/train/good/000.png", "cat/train/good/001.png", "cat/test/good/000.png", "cat/test/crack/000.png")
+	maskPath := filepath.Join(root, "cat", "ground_truth", "crack", "000_mask.png")
+	writeTestPNG(t, maskPath, 5, 7, func(x, y int) color.Color { return color.Gray{255} })
+	s, err := LoadMVTec(root, "cat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	imgPath := filepath.Join(root, "cat", "test", "crack", "000.png")
+	iw, ih, err := imageSize(imgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{maskPath, "5x7", imgPath, fmt.Sprintf("is %dx%d", iw, ih)}
+	for name, err := range map[string]error{"Validate": s.Validate(), "SampleMask": func() error { _, err := PaperPreprocess().SampleMask(s.Test[0]); return err }()} {
+		if err == nil {
+			t.Fatalf("%s accepted a 5x7 mask for a %dx%d image", name, iw, ih)
+		}
+		for _, w := range want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s error %q does not name %q", name, err, w)
+			}
+		}
+	}
+}
