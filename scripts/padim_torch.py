@@ -27,6 +27,7 @@ See scripts/README.md for the exact commands used for reports/torch-reference.
 
 import argparse
 import bisect
+import contextlib
 import json
 import os
 import platform
@@ -43,6 +44,7 @@ import scipy
 import scipy.ndimage
 import sklearn
 import sklearn.metrics
+import threadpoolctl
 import torch
 import torch.nn.functional as F
 import torchvision
@@ -257,6 +259,31 @@ def build_backbone(name, weights, random_weights, seed):
     return model, f"{weights} (missing, unused: {len(result.missing_keys)} layer4/fc tensors)"
 
 
+def resolve_layers(model, names):
+    """Maps the Go harness's EfficientNet tap names to torchvision module names:
+    blockK is the K-th MBConv block (0-based, counted over features.1..7) and
+    stageS is features.S. Other names are torchvision module names already."""
+    features = getattr(model, "features", None)
+    blocks = []
+    if isinstance(features, torch.nn.Sequential):
+        for si in range(1, len(features)):
+            stage = features[si]
+            if all(type(b).__name__ in ("MBConv", "FusedMBConv") for b in stage.children()):
+                blocks += [f"features.{si}.{bi}" for bi in range(len(stage))]
+    out = []
+    for name in names:
+        name = name.strip()
+        if blocks and name.startswith("block") and name[5:].isdigit():
+            k = int(name[5:])
+            if k >= len(blocks):
+                raise InputError(f"--layers: {name} outside block0..block{len(blocks) - 1}")
+            name = blocks[k]
+        elif blocks and name.startswith("stage") and name[5:].isdigit():
+            name = f"features.{int(name[5:])}"
+        out.append(name)
+    return out
+
+
 def probe_layers(extractor, size):
     """Channels and grid of each tapped layer for one input of the given size."""
     with torch.no_grad():
@@ -427,7 +454,7 @@ def pro_curve(maps, masks):
     if regions == 0 or normal == 0:
         return None
     scores = maps.ravel()
-    order = np.argsort(scores, kind="stable")[::-1]  # descending: lowering the threshold
+    order = np.argsort(scores)[::-1]  # descending: lowering the threshold (tie order is merged away below)
     sorted_scores = scores[order]
     fpr = np.cumsum(fp_step.ravel()[order], dtype=np.float64) / normal
     pro = np.cumsum(pro_step.ravel()[order]) / regions
@@ -464,11 +491,33 @@ def pro_score(maps, masks, fpr_limit=0.3):
 
 
 class Timer:
-    def __init__(self):
-        self.stages = {}
+    """Accumulates wall and process CPU seconds per stage. The CPU time (all
+    threads) is reported too because the machine is shared: wall time grows
+    with other people's load, CPU time much less so."""
 
-    def add(self, stage, seconds):
-        self.stages[stage] = self.stages.get(stage, 0.0) + seconds
+    def __init__(self):
+        self.wall = {}
+        self.cpu = {}
+
+    @contextlib.contextmanager
+    def stage(self, name):
+        w0, c0 = time.perf_counter(), time.process_time()
+        try:
+            yield
+        finally:
+            self.wall[name] = self.wall.get(name, 0.0) + time.perf_counter() - w0
+            self.cpu[name] = self.cpu.get(name, 0.0) + time.process_time() - c0
+
+    @staticmethod
+    def summary(d):
+        """Main stages (train and test parts summed) in pipeline order."""
+        return {
+            "decode_preprocess": d.get("decode_preprocess_train", 0.0) + d.get("decode_preprocess_test", 0.0),
+            "features": d.get("features_train", 0.0) + d.get("features_test", 0.0),
+            "fit": d.get("fit", 0.0),
+            "score": d.get("score", 0.0),
+            "metrics": d.get("metrics", 0.0),
+        }
 
 
 def peak_rss_mib():
@@ -480,21 +529,16 @@ def embed_all(samples, pre, extractor, embedding, batch, timer, stage, want_mask
     chunks, masks = [], []
     for b0 in range(0, len(samples), batch):
         part = samples[b0 : b0 + batch]
-        t0 = time.perf_counter()
-        x = torch.stack([pre.image(s.path) for s in part])
-        if want_masks:
-            masks.extend(pre.mask(s.mask_path) for s in part)
-        t1 = time.perf_counter()
-        with torch.no_grad():
+        with timer.stage(f"decode_preprocess_{stage}"):
+            x = torch.stack([pre.image(s.path) for s in part])
+            if want_masks:
+                masks.extend(pre.mask(s.mask_path) for s in part)
+        with timer.stage(f"features_{stage}"), torch.no_grad():
             e = embedding(extractor(x))
-        chunks.append(e.reshape(e.shape[0], e.shape[1], -1).contiguous())
-        t2 = time.perf_counter()
-        timer.add(f"decode_preprocess_{stage}", t1 - t0)
-        timer.add(f"features_{stage}", t2 - t1)
-    t0 = time.perf_counter()
-    emb = torch.cat(chunks)
-    del chunks
-    timer.add(f"features_{stage}", time.perf_counter() - t0)
+            chunks.append(e.reshape(e.shape[0], e.shape[1], -1).contiguous())
+    with timer.stage(f"features_{stage}"):
+        emb = torch.cat(chunks)
+        del chunks
     return emb, (np.stack(masks) if want_masks else None)
 
 
@@ -557,8 +601,12 @@ def parse_args(argv):
 
 
 def run(a):
-    t_start = time.perf_counter()
+    t_start, cpu_start = time.perf_counter(), time.process_time()
+    load_start = os.getloadavg()
     torch.set_num_threads(a.threads)
+    # numpy/scipy and torch's float64 LAPACK calls go through the system
+    # OpenBLAS, whose pthread pool torch.set_num_threads does not govern.
+    threadpoolctl.threadpool_limits(a.threads)
     timer = Timer()
 
     if a.format == "mvtec":
@@ -568,7 +616,7 @@ def run(a):
     pre = Preprocess(a.format, a.filter, a.resize, a.crop)
 
     model, weights_desc = build_backbone(a.backbone, a.weights, a.random_weights, a.seed)
-    layers = a.layers.split(",") if a.layers else DEFAULT_LAYERS[a.backbone]
+    layers = resolve_layers(model, a.layers.split(",")) if a.layers else DEFAULT_LAYERS[a.backbone]
     extractor = FeatureExtractor(model, layers)
     shapes = probe_layers(extractor, pre.size)
     total = sum(s[0] for s in shapes)
@@ -581,41 +629,32 @@ def run(a):
     embedding = Embedding(shapes, channels)
 
     train_emb, _ = embed_all(train, pre, extractor, embedding, a.batch, timer, "train", False)
-    t0 = time.perf_counter()
     inv_dtype = torch.float64 if a.inv_dtype == "float64" else torch.float32
-    mean, inv = fit_gaussians(train_emb, inv_dtype)
-    timer.add("fit", time.perf_counter() - t0)
+    with timer.stage("fit"):
+        mean, inv = fit_gaussians(train_emb, inv_dtype)
     del train_emb
 
     test_emb, masks = embed_all(test, pre, extractor, embedding, a.batch, timer, "test", has_masks)
-    t0 = time.perf_counter()
-    dist = mahalanobis(test_emb, mean, inv)
-    maps = score_maps(dist, embedding.grid, pre.size, a.sigma)
-    image_scores = maps.reshape(maps.shape[0], -1).max(axis=1)
-    timer.add("score", time.perf_counter() - t0)
+    with timer.stage("score"):
+        dist = mahalanobis(test_emb, mean, inv)
+        maps = score_maps(dist, embedding.grid, pre.size, a.sigma)
+        image_scores = maps.reshape(maps.shape[0], -1).max(axis=1)
     del test_emb
 
-    t0 = time.perf_counter()
     labels = np.array([s.label for s in test])
-    image_auroc = float(sklearn.metrics.roc_auc_score(labels, image_scores)) if 0 < labels.sum() < len(labels) else None
-    pixel_auroc = pro = None
-    if has_masks and masks.any() and not masks.all():
-        pixel_auroc = float(sklearn.metrics.roc_auc_score(masks.ravel(), maps.ravel()))
-        pro = pro_score(maps, masks)
-    timer.add("metrics", time.perf_counter() - t0)
+    with timer.stage("metrics"):
+        image_auroc = None
+        if 0 < labels.sum() < len(labels):
+            image_auroc = float(sklearn.metrics.roc_auc_score(labels, image_scores))
+        pixel_auroc = pro = None
+        if has_masks and masks.any() and not masks.all():
+            pixel_auroc = float(sklearn.metrics.roc_auc_score(masks.ravel(), maps.ravel()))
+            pro = pro_score(maps, masks)
 
     if a.dump_maps:
         arr = maps[:: a.dump_maps_stride].astype(np.float32)
         write_atomic(a.dump_maps, lambda f: np.save(f, arr), binary=True)
 
-    st = timer.stages
-    stages = {
-        "decode_preprocess": st.get("decode_preprocess_train", 0) + st.get("decode_preprocess_test", 0),
-        "features": st.get("features_train", 0) + st.get("features_test", 0),
-        "fit": st["fit"],
-        "score": st["score"],
-        "metrics": st["metrics"],
-    }
     defects = {}
     for s in test:
         defects[s.defect] = defects.get(s.defect, 0) + 1
@@ -637,9 +676,13 @@ def run(a):
             "anomalous_pixels": int(masks.sum()) if masks is not None else None,
             "positions": int(embedding.grid[0] * embedding.grid[1]),
         },
-        "timings_seconds": {k: round(v, 3) for k, v in stages.items()},
-        "timings_detail_seconds": {k: round(v, 3) for k, v in sorted(st.items())},
+        "timings_seconds": {k: round(v, 3) for k, v in Timer.summary(timer.wall).items()},
+        "cpu_seconds": {k: round(v, 3) for k, v in Timer.summary(timer.cpu).items()},
+        "timings_detail_seconds": {k: round(v, 3) for k, v in timer.wall.items()},
+        "cpu_detail_seconds": {k: round(v, 3) for k, v in timer.cpu.items()},
         "total_seconds": round(time.perf_counter() - t_start, 3),
+        "total_cpu_seconds": round(time.process_time() - cpu_start, 3),
+        "load_average_1m": {"start": load_start[0], "end": os.getloadavg()[0]},
         "peak_rss_mib": round(peak_rss_mib(), 1),
         "config": {
             "format": a.format,
@@ -672,6 +715,11 @@ def run(a):
             "sklearn": sklearn.__version__,
             "pillow": PIL.__version__,
             "cpu_count": os.cpu_count(),
+            "openblas_coretype_env": os.environ.get("OPENBLAS_CORETYPE"),
+            "threadpools": [
+                {k: v for k, v in pool.items() if k in ("internal_api", "version", "architecture", "threading_layer", "num_threads")}
+                for pool in threadpoolctl.threadpool_info()
+            ],
             "host": socket.gethostname(),
             "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         },
