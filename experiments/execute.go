@@ -241,6 +241,11 @@ func (e *Env) Execute(ctx context.Context, run Run, dir string) (*Result, error)
 	if err != nil {
 		return nil, err
 	}
+	// Header-level check of every image and mask the run reads, before the
+	// fit: a bad test file must not cost a fitted model.
+	if err := split.Validate(); err != nil {
+		return nil, err
+	}
 	wpath, err := e.WeightsFile(run.Model.Backbone)
 	if err != nil {
 		return nil, err
