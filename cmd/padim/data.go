@@ -93,7 +93,12 @@ func (o *dataOptions) load() (*datasets.Split, datasets.Preprocess, error) {
 		}
 		pre.Filter = f
 	}
-	return split, pre, pre.Validate()
+	if err := pre.Validate(); err != nil {
+		return nil, pre, err
+	}
+	// Every image and mask header is checked now, so a bad test file stops
+	// the command before the fit or the scoring spends minutes.
+	return split, pre, split.Validate()
 }
 
 // newProgress returns a progress callback drawing a bar on stderr when it is

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,8 +21,10 @@ import (
 
 type reproduceOptions struct {
 	data, out, cache, only string
+	synthetic              string
 	quick, force           bool
 	batch                  int
+	featureCacheGB         float64
 }
 
 func init() {
@@ -55,7 +59,9 @@ Tables: ` + strings.Join(tableNames(), ", "),
 	f.StringVar(&o.only, "only", "", "comma-separated tables to run (default all)")
 	f.BoolVar(&o.quick, "quick", false, "quick variants: 12 images per split, small d, one seed")
 	f.BoolVar(&o.force, "force", false, "recompute runs even when cached")
+	f.StringVar(&o.synthetic, "synthetic", "", "use this synthetic dataset (MVTec layout, as padim generate synthetic writes it) instead of generating one in the cache")
 	f.IntVar(&o.batch, "batch", 8, "images per backbone call")
+	f.Float64Var(&o.featureCacheGB, "feature-cache-gb", 6, "memory for backbone features shared by the runs on one dataset (0 disables)")
 	rootCmd.AddCommand(cmd)
 }
 
@@ -77,25 +83,12 @@ func runReproduce(ctx context.Context, stdout, stderr io.Writer, o reproduceOpti
 			o.cache += "-quick"
 		}
 	}
-	synRoot := filepath.Join(cacheDir(), "synthetic")
-	if o.quick {
-		synRoot += "-quick"
-	}
-	synOpts := datasets.SyntheticOptions{}
-	if o.quick {
-		synOpts = datasets.SyntheticOptions{Categories: []string{"stripes", "disc"}, Size: 128, Train: 12, TestGood: 4, TestPerDefect: 2}
-	}
-	if !isDir(filepath.Join(synRoot, firstOr(synOpts.Categories, datasets.SyntheticCategories[0]))) {
-		fmt.Fprintf(stderr, "generating the synthetic dataset in %s\n", synRoot)
-		if err := datasets.GenerateSynthetic(synRoot, synOpts); err != nil {
-			return err
-		}
-	}
-	cats := synOpts.Categories
-	if cats == nil {
-		cats = datasets.SyntheticCategories
+	synRoot, cats, err := syntheticData(o, stderr)
+	if err != nil {
+		return err
 	}
 	env := &experiments.Env{DataRoot: o.data, SyntheticRoot: synRoot, BatchSize: o.batch, Log: stderr,
+		Features:    &experiments.FeatureCache{MaxBytes: int64(o.featureCacheGB * (1 << 30))},
 		WeightsDirs: []string{filepath.Join(o.data, "weights"), filepath.Join(cacheDir(), "weights")}}
 
 	var realData []string
@@ -183,11 +176,44 @@ func writeIndex(out string, entries []indexEntry, quick bool) error {
 	return atomicfile.WriteBytes(filepath.Join(out, "README.md"), []byte(b.String()))
 }
 
-func firstOr(s []string, def string) string {
-	if len(s) > 0 {
-		return s[0]
+// syntheticData returns the synthetic dataset's root and categories: the
+// --synthetic folder as given, or the one generated in the cache. A
+// generated dataset counts only once its completion marker, holding the
+// generator options, is written last: a generation interrupted part-way is
+// redone (it is deterministic), never used with files missing.
+func syntheticData(o reproduceOptions, stderr io.Writer) (string, []string, error) {
+	if o.synthetic != "" {
+		cats, err := datasets.ListMVTecCategories(o.synthetic)
+		if err != nil {
+			return "", nil, fmt.Errorf("--synthetic: %w", err)
+		}
+		return o.synthetic, cats, nil
 	}
-	return def
+	root := filepath.Join(cacheDir(), "synthetic")
+	opts := datasets.SyntheticOptions{}
+	if o.quick {
+		root += "-quick"
+		opts = datasets.SyntheticOptions{Categories: []string{"stripes", "disc"}, Size: 128, Train: 12, TestGood: 4, TestPerDefect: 2}
+	}
+	want, err := json.Marshal(opts)
+	if err != nil {
+		return "", nil, err
+	}
+	marker := filepath.Join(root, ".padim-synthetic-complete")
+	if have, err := os.ReadFile(marker); err != nil || !bytes.Equal(have, want) {
+		fmt.Fprintf(stderr, "generating the synthetic dataset in %s\n", root)
+		if err := datasets.GenerateSynthetic(root, opts); err != nil {
+			return "", nil, err
+		}
+		if err := atomicfile.WriteBytes(marker, want); err != nil {
+			return "", nil, err
+		}
+	}
+	cats := opts.Categories
+	if cats == nil {
+		cats = datasets.SyntheticCategories
+	}
+	return root, cats, nil
 }
 
 func isDir(p string) bool {
