@@ -41,6 +41,8 @@ type Env struct {
 	Log         io.Writer
 	// HeatmapImages is how many test images the heatmap grid of a run shows.
 	HeatmapImages int
+	// Features, when set, memoises backbone outputs across runs.
+	Features *FeatureCache
 
 	mu  sync.Mutex
 	sha map[string]string // weights path|size|mtime -> sha256
@@ -208,13 +210,15 @@ func (e *Env) Inputs(run Run) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	wpath, err := e.WeightsFile(run.Model.Backbone)
-	if err != nil {
-		return "", err
-	}
-	sha, err := e.weightsSHA(wpath)
-	if err != nil {
-		return "", err
+	sha := fmt.Sprintf("random:%d", run.Model.RandomWeights)
+	if run.Model.RandomWeights == 0 {
+		wpath, err := e.WeightsFile(run.Model.Backbone)
+		if err != nil {
+			return "", err
+		}
+		if sha, err = e.weightsSHA(wpath); err != nil {
+			return "", err
+		}
 	}
 	h := sha256.New()
 	fmt.Fprintf(h, "v%d\nweights %s\n", ResultsVersion, sha)
@@ -246,22 +250,15 @@ func (e *Env) Execute(ctx context.Context, run Run, dir string) (*Result, error)
 	if err := split.Validate(); err != nil {
 		return nil, err
 	}
-	wpath, err := e.WeightsFile(run.Model.Backbone)
-	if err != nil {
-		return nil, err
-	}
 	layers := append([]string(nil), run.Model.Layers...)
 	if run.Model.Method == "spade" && !contains(layers, run.Model.PoolLayer) {
 		layers = append(layers, run.Model.PoolLayer)
 	}
-	bb, sha, err := backbones.Open(run.Model.Backbone, wpath, layers)
+	bb, sha, err := e.openBackbone(run.Model, layers)
 	if err != nil {
-		if strings.Contains(err.Error(), "missing") {
-			return nil, &NotAvailable{Reason: fmt.Sprintf("%s: %v (the file lacks a layer this run needs)", filepath.Base(wpath), err),
-				Fetch: "padim fetch weights " + run.Model.Backbone}
-		}
 		return nil, err
 	}
+	bb = e.Features.Wrap(bb, run.Model.Backbone+"|"+sha)
 	res := &Result{NTrain: len(split.Train), NTest: len(split.Test), WeightsSHA256: sha, Seconds: map[string]float64{}}
 	for _, t := range split.Test {
 		if t.Label != 0 {
@@ -307,6 +304,25 @@ func (e *Env) Execute(ctx context.Context, run Run, dir string) (*Result, error)
 	}
 	res.Artifacts = arts
 	return res, nil
+}
+
+// openBackbone loads the run's backbone with ImageNet weights, or with
+// deterministic untrained weights for timing-only runs.
+func (e *Env) openBackbone(ms ModelSpec, layers []string) (backbones.Backbone, string, error) {
+	if ms.RandomWeights != 0 {
+		bb, err := backbones.NewRandom(ms.Backbone, ms.RandomWeights)
+		return bb, fmt.Sprintf("random:%d", ms.RandomWeights), err
+	}
+	wpath, err := e.WeightsFile(ms.Backbone)
+	if err != nil {
+		return nil, "", err
+	}
+	bb, sha, err := backbones.Open(ms.Backbone, wpath, layers)
+	if err != nil && strings.Contains(err.Error(), "missing") {
+		return nil, "", &NotAvailable{Reason: fmt.Sprintf("%v (the file lacks a layer this run needs)", err),
+			Fetch: "padim fetch weights " + ms.Backbone}
+	}
+	return bb, sha, err
 }
 
 func contains(s []string, v string) bool {

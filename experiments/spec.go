@@ -63,6 +63,10 @@ type ModelSpec struct {
 	// SPADE: K nearest training images, pooled on PoolLayer.
 	K         int    `json:"k,omitempty"`
 	PoolLayer string `json:"pool_layer,omitempty"`
+	// RandomWeights, when not 0, replaces the ImageNet weights by deterministic
+	// untrained ones drawn with this seed: for timing and memory rows only,
+	// whose anomaly scores mean nothing.
+	RandomWeights uint64 `json:"random_weights,omitempty"`
 }
 
 // Run is one model fitted and scored on one dataset.
