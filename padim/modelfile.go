@@ -132,6 +132,13 @@ func (h *Header) validate() error {
 	if h.D <= 0 || h.D > h.TotalChannels {
 		return fmt.Errorf("d = %d out of range 1..%d", h.D, h.TotalChannels)
 	}
+	// Bound the array sizes before layout multiplies them: a 2^16 x 2^16
+	// grid with d = 2^16 would overflow int64 in p*d*(d+1)/2, and a
+	// crafted header could then make the layout match a small file.
+	const maxElements = 1 << 40 // 4 TiB of float32
+	if p, per := int64(h.GridH)*int64(h.GridW), int64(h.D)*int64(h.D+1)/2; p > maxElements/per {
+		return fmt.Errorf("%dx%d grid with d = %d needs more than %d inverse-covariance values", h.GridH, h.GridW, h.D, int64(maxElements))
+	}
 	if h.NTrain < 2 {
 		return fmt.Errorf("n_train = %d, need at least 2", h.NTrain)
 	}

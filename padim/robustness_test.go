@@ -420,3 +420,28 @@ func TestModelFileOtherVersion(t *testing.T) {
 		t.Fatalf("error %v, want the file and %q", err, want)
 	}
 }
+
+// Header sizes whose array lengths would overflow int64 in the layout
+// arithmetic are rejected by validation, before any layout is computed.
+func TestHeaderRejectsOverflowingSizes(t *testing.T) {
+	ch := make([]int, 1<<16)
+	for i := range ch {
+		ch[i] = i
+	}
+	for _, tc := range []struct {
+		gh, gw, d int
+		ok        bool
+	}{{1 << 16, 1 << 16, 1 << 16, false}, {1 << 16, 1 << 16, 2, true}, {56, 56, 550, true}, {1 << 12, 1 << 12, 1 << 10, false}, {1 << 10, 1 << 10, 1 << 10, true}} {
+		h := Header{Backbone: "b", Layers: []string{"l"}, TotalChannels: tc.d, Selection: SelectIndices, Channels: ch[:tc.d], D: tc.d,
+			GridH: tc.gh, GridW: tc.gw, NTrain: 2}
+		err := h.validate()
+		if tc.ok != (err == nil) {
+			t.Errorf("grid %dx%d d %d: validate = %v", tc.gh, tc.gw, tc.d, err)
+		}
+		if err == nil {
+			if l := h.layout(100); l.size <= 0 || l.invLen != int64(tc.gh*tc.gw)*int64(tc.d)*int64(tc.d+1)/2 {
+				t.Errorf("grid %dx%d d %d: layout %+v", tc.gh, tc.gw, tc.d, l)
+			}
+		}
+	}
+}
