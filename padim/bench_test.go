@@ -55,3 +55,53 @@ func BenchmarkMahalanobis8(b *testing.B) {
 		}
 	}
 }
+
+// The Wide-ResNet-50-2 setting (d = 550) on 256 of its 3136 positions:
+// per position the work is the same, the total scales linearly.
+const wideBenchPositions, wideBenchDim = 256, 550
+
+func wideBenchData(n int) []float64 {
+	rng := rand.New(rand.NewPCG(2, 2))
+	x := make([]float64, wideBenchPositions*n*wideBenchDim)
+	for i := range x {
+		x[i] = rng.NormFloat64()
+	}
+	return x
+}
+
+func BenchmarkAccumulatorAdd32Wide(b *testing.B) {
+	acc, _ := NewGaussianAccumulator(wideBenchPositions, wideBenchDim, 0)
+	x := wideBenchData(32)
+	scratch := make([]float64, len(x))
+	for b.Loop() {
+		copy(scratch, x)
+		acc.Add(scratch, 32)
+	}
+}
+
+func BenchmarkFinalizeWide(b *testing.B) {
+	acc, _ := NewGaussianAccumulator(wideBenchPositions/8, wideBenchDim, 0)
+	acc.Add(wideBenchData(32)[:wideBenchPositions/8*32*wideBenchDim], 32)
+	for b.Loop() {
+		if _, _, err := acc.Finalize(0.01); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// Scoring a batch of 8 test images.
+func BenchmarkMahalanobis8Wide(b *testing.B) {
+	acc, _ := NewGaussianAccumulator(wideBenchPositions, wideBenchDim, 0)
+	acc.Add(wideBenchData(32), 32)
+	mean, inv, _ := acc.Finalize(0.01)
+	x64 := wideBenchData(8)
+	x := make([]float32, len(x64))
+	for i, v := range x64 {
+		x[i] = float32(v)
+	}
+	for b.Loop() {
+		if _, err := Mahalanobis(context.Background(), mean, inv, wideBenchPositions, wideBenchDim, x, 8, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

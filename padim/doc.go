@@ -19,18 +19,23 @@
 // Memory: the fit never holds all training embeddings. It keeps, per grid
 // position, the float64 sum and packed upper triangle of the sum of outer
 // products (P*d*(d+1)/2*8 bytes: 3.8 GB for Wide-ResNet-50-2, d=550,
-// 56x56 positions), plus a bounded buffer of embeddings for
-// FitConfig.AccumulateImages images. The fitted model stores float32 means
-// and packed float32 inverse covariances (1.9 GB for the same setting).
-// Peak during Fit is about 3.8 + 1.9 GB plus the embedding buffer
-// (0.44 GB at the default 32 images), independent of the number of images.
+// 56x56 positions), plus a bounded float32 buffer of embeddings for
+// FitConfig.AccumulateImages images (0.44 GB at the default 64). The
+// fitted model stores float32 means and packed float32 inverse covariances
+// (1.9 GB for the same setting). Peak during Fit is about 3.8 GB plus the
+// larger of the buffer with one batch of backbone activations and the
+// 1.9 GB of inverses, independent of the number of images: Fit runs the
+// garbage collector after every batch, since with a live heap this large
+// Go's default pacing would let a live heap's worth of dead activations
+// accumulate. `padim bench memory` measures it (reports/memory.md).
 //
 // Threads: Fit, Finalize and Mahalanobis split grid positions over
-// goroutines and call BLAS once per position. With the OpenBLAS backend,
-// let OpenBLAS use one thread (blas.SetThreads(1) or
-// OPENBLAS_NUM_THREADS=1) or the two levels of threading oversubscribe the
-// cores: measured on 2 cores, inverting 3136 100x100 covariances took 1.7 s
-// with one OpenBLAS thread and 7.6 s without.
+// goroutines and call BLAS once per position, single-threaded: forPositions
+// sets OpenBLAS to one thread (package nn does the same for its
+// convolutions, so this is the policy of the whole module). With two levels
+// of threading the cores are oversubscribed: measured on 2 cores, inverting
+// 3136 100x100 covariances took 1.7 s with one OpenBLAS thread and 7.6 s
+// without.
 //
 // Determinism: every position is computed by one goroutine from the same
 // inputs in the same order, so results do not depend on Workers or

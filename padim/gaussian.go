@@ -195,46 +195,77 @@ func NewGaussianAccumulator(positions, dim, workers int) (*GaussianAccumulator, 
 func (a *GaussianAccumulator) N() int { return a.n }
 
 // Add accumulates k vectors per position, laid out position-major:
-// vector i of position p is x[(p*k+i)*dim : (p*k+i+1)*dim]. x is used as
-// scratch and overwritten.
-func (a *GaussianAccumulator) Add(x []float64, k int) error {
+// vector i of position p is x[(p*k+i)*dim : (p*k+i+1)*dim]. x is not
+// modified.
+func (a *GaussianAccumulator) Add(x []float64, k int) error { return accumulate(a, x, k) }
+
+// AddFloat32 is Add for float32 vectors (the backbone's precision), which
+// are widened to float64 per position: a buffer of embeddings takes half
+// the memory of a float64 one.
+func (a *GaussianAccumulator) AddFloat32(x []float32, k int) error { return accumulate(a, x, k) }
+
+func accumulate[T float32 | float64](a *GaussianAccumulator, x []T, k int) error {
 	d := a.dim
 	if k <= 0 || len(x) != a.positions*k*d {
 		return fmt.Errorf("padim: accumulator got %d values for %d positions x %d vectors x %d dims", len(x), a.positions, k, d)
 	}
 	first := a.n == 0
 	forPositions(a.positions, a.workers, func() func(p int) {
-		block := make([]float64, d*d) // this worker's full-square syrk output
+		rows := make([]float64, k*d)          // this worker's shifted vectors
+		panel := make([]float64, foldPanel*d) // and slice of rows^T rows
 		return func(p int) {
 			xs := x[p*k*d : (p+1)*k*d]
 			shift := a.shift[p*d : (p+1)*d]
 			if first {
-				copy(shift, xs[:d])
+				for c := range shift {
+					shift[c] = float64(xs[c])
+				}
 			}
 			sum := a.sum[p*d : (p+1)*d]
 			for i := 0; i < k; i++ {
-				v := xs[i*d : (i+1)*d]
-				for c := range v {
-					v[c] -= shift[c]
-					sum[c] += v[c]
+				v, r := xs[i*d:(i+1)*d], rows[i*d:(i+1)*d]
+				for c := range r {
+					r[c] = float64(v[c]) - shift[c]
+					sum[c] += r[c]
 				}
 			}
-			// block = xs^T xs (upper triangle), then fold into packed S_p.
-			blas.Dsyrk(d, k, 1, xs, d, 0, block, d)
-			s := a.sxx[p*packedLen(d) : (p+1)*packedLen(d)]
-			off := 0
-			for r := 0; r < d; r++ {
-				row := block[r*d+r : r*d+d]
-				dst := s[off : off+len(row)]
-				for c, v := range row {
-					dst[c] += v
-				}
-				off += len(row)
-			}
+			a.foldOuterProducts(a.sxx[p*packedLen(d):(p+1)*packedLen(d)], rows, k, panel)
 		}
 	})
 	a.n += k
 	return nil
+}
+
+// foldPanel is the number of rows of xs^T xs computed per matrix product
+// in foldOuterProducts: 32 rows of d = 550 float64 are 140 kB, which stay
+// in the core's L2 cache while they are added to the packed sums.
+const foldPanel = 32
+
+// foldOuterProducts adds xs^T xs (xs is k x d) to the packed upper
+// triangle s. It goes by panels of foldPanel rows: rows r0..r1-1 from
+// column r0 on are one small matrix product into the cache-resident panel,
+// then added row by row to s. Forming all of xs^T xs first (one syrk into
+// a d x d block) and folding that 2.4 MB block into s cost twice the
+// memory traffic, and the fold, not the arithmetic, dominated Add.
+// The few entries left of the diagonal within each panel are computed
+// and ignored.
+func (a *GaussianAccumulator) foldOuterProducts(s, xs []float64, k int, panel []float64) {
+	d := a.dim
+	off := 0
+	for r0 := 0; r0 < d; r0 += foldPanel {
+		r1 := min(r0+foldPanel, d)
+		w := d - r0
+		blas.Dgemm(true, false, r1-r0, w, k, 1, xs[r0:], d, xs[r0:], d, 0, panel, w)
+		for r := r0; r < r1; r++ {
+			dst := s[off : off+d-r]
+			src := panel[(r-r0)*w+(r-r0) : (r-r0)*w+w]
+			src = src[:len(dst)]
+			for c := range dst {
+				dst[c] += src[c]
+			}
+			off += d - r
+		}
+	}
 }
 
 // Finalize computes, for every position, the mean and the inverse of the
@@ -309,9 +340,19 @@ func (a *GaussianAccumulator) Finalize(eps float64) (mean, invCov []float32, err
 // x[(p*k+i)*dim:]); mean and invCov are as Finalize returns them. The result
 // is image-major: dist[i*positions+p].
 //
-// Per position it forms D = X - mu (k x d), computes D Sigma^-1 with one
-// float32 matrix product and takes the row sums of (D Sigma^-1) .* D, the
-// squared distances, clamped at 0 against rounding before the square root.
+// Per position it forms D = X - mu (k x d) and needs the row sums of
+// (D A) .* D, A = Sigma^-1, the squared distances. A is stored as its
+// packed upper triangle U (diagonal included), and A = U + U^T - diag(A),
+// so
+//
+//	x^T A x = 2 x^T U x - sum_c A_cc x_c^2.
+//
+// U is copied row by row into a full d x d matrix whose strict lower
+// triangle stays zero, and D U is one float32 matrix product. Copying
+// rows is a few memmoves; mirroring U into a full symmetric matrix would
+// write d^2/2 values with a stride of d, which took two thirds of the
+// scoring time. The squared distance is clamped at 0 against rounding
+// before the square root.
 func Mahalanobis(ctx context.Context, mean, invCov []float32, positions, dim int, x []float32, k, workers int) ([]float32, error) {
 	d := dim
 	if positions <= 0 || d <= 0 || k <= 0 {
@@ -326,27 +367,32 @@ func Mahalanobis(ctx context.Context, mean, invCov []float32, positions, dim int
 	}
 	dist := make([]float32, k*positions)
 	forPositions(positions, workers, func() func(p int) {
-		inv := make([]float32, d*d)
+		upper := make([]float32, d*d) // strict lower triangle stays 0
+		diag := make([]float32, d)
 		diff := make([]float32, k*d)
 		prod := make([]float32, k*d)
 		return func(p int) {
 			if ctx.Err() != nil {
 				return
 			}
-			unpackSymmetric(invCov[p*packedLen(d):(p+1)*packedLen(d)], d, inv)
+			unpackUpper(invCov[p*packedLen(d):(p+1)*packedLen(d)], d, upper, diag)
 			mu := mean[p*d : (p+1)*d]
 			xs := x[p*k*d : (p+1)*k*d]
-			for i := range diff {
-				diff[i] = xs[i] - mu[i%d]
-			}
-			blas.Sgemm(false, false, k, d, d, 1, diff, d, inv, d, 0, prod, d)
 			for i := 0; i < k; i++ {
-				var s float64
-				a, b := prod[i*d:(i+1)*d], diff[i*d:(i+1)*d]
-				for c := range a {
-					s += float64(a[c]) * float64(b[c])
+				row, v := diff[i*d:(i+1)*d], xs[i*d:(i+1)*d]
+				for c := range row {
+					row[c] = v[c] - mu[c]
 				}
-				dist[i*positions+p] = float32(math.Sqrt(math.Max(s, 0)))
+			}
+			blas.Sgemm(false, false, k, d, d, 1, diff, d, upper, d, 0, prod, d)
+			for i := 0; i < k; i++ {
+				var xux, xdx float64 // x^T U x and sum_c A_cc x_c^2
+				du, dv := prod[i*d:(i+1)*d], diff[i*d:(i+1)*d]
+				for c, v := range dv {
+					xux += float64(du[c]) * float64(v)
+					xdx += float64(diag[c]) * float64(v) * float64(v)
+				}
+				dist[i*positions+p] = float32(math.Sqrt(math.Max(2*xux-xdx, 0)))
 			}
 		}
 	})
@@ -356,15 +402,15 @@ func Mahalanobis(ctx context.Context, mean, invCov []float32, positions, dim int
 	return dist, nil
 }
 
-// unpackSymmetric expands a packed upper triangle into a full d x d matrix.
-func unpackSymmetric(packed []float32, d int, full []float32) {
+// unpackUpper copies a packed upper triangle into the upper triangle of
+// the full d x d matrix full (the strict lower triangle is not touched) and
+// its diagonal into diag.
+func unpackUpper(packed []float32, d int, full, diag []float32) {
 	off := 0
 	for r := 0; r < d; r++ {
 		row := packed[off : off+d-r]
 		copy(full[r*d+r:r*d+d], row)
-		for c := 1; c < len(row); c++ {
-			full[(r+c)*d+r] = row[c]
-		}
+		diag[r] = row[0]
 		off += d - r
 	}
 }
@@ -374,6 +420,9 @@ func unpackSymmetric(packed []float32, d int, full []float32) {
 // once, so per-worker scratch lives in its closure. Positions are
 // independent, so results do not depend on the number of workers.
 func forPositions(positions, workers int, newWorker func() func(p int)) {
+	// Parallelism comes from the goroutines; each BLAS call must stay on
+	// its goroutine's core (see Threads in doc.go).
+	blas.SetThreads(1)
 	if workers > positions {
 		workers = positions
 	}

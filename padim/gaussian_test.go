@@ -267,3 +267,16 @@ func TestAnomalyMapMatchesReference(t *testing.T) {
 		}
 	}
 }
+
+// unpackSymmetric expands a packed upper triangle into a full d x d matrix.
+func unpackSymmetric(packed []float32, d int, full []float32) {
+	off := 0
+	for r := 0; r < d; r++ {
+		row := packed[off : off+d-r]
+		copy(full[r*d+r:r*d+d], row)
+		for c := 1; c < len(row); c++ {
+			full[(r+c)*d+r] = row[c]
+		}
+		off += d - r
+	}
+}

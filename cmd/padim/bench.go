@@ -11,19 +11,30 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
+	"runtime/pprof"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
 
 	"github.com/padim-go/padim/backbones"
+	"github.com/padim-go/padim/datasets"
+	"github.com/padim-go/padim/eval"
+	"github.com/padim-go/padim/experiments"
 	"github.com/padim-go/padim/internal/atomicfile"
 	"github.com/padim-go/padim/internal/blas"
 	"github.com/padim-go/padim/internal/nn"
 	"github.com/padim-go/padim/internal/tensor"
+	"github.com/padim-go/padim/padim"
 )
 
 // benchCmd groups the benchmarks; each benchmark adds itself as a
@@ -301,4 +312,851 @@ func cpuModel() string {
 		}
 	}
 	return ""
+}
+
+// ---------------------------------------------------------------------------
+// padim bench end-to-end
+
+// e2eOptions are the flags of `padim bench end-to-end`.
+type e2eOptions struct {
+	configs    []string // backbone:d
+	data       string
+	category   string
+	train      int
+	test       int
+	size       int
+	batch      int
+	seed       uint64
+	python     string
+	script     string
+	noTorch    bool
+	out        string
+	workDir    string
+	child      string // run this one configuration in-process, print JSON
+	useTrain   int    // with child: use only the first useTrain training images
+	crop       int    // with child: centre crop side (default 224)
+	fitOnly    bool
+	cpuprofile string
+}
+
+func init() {
+	var o e2eOptions
+	cmd := &cobra.Command{
+		Use:   "end-to-end [--out reports/bench.md]",
+		Short: "Time decode, features, fit, scoring and metrics of PaDiM against the same pipeline in PyTorch",
+		Long: `end-to-end generates (once) a synthetic MVTec-style category, then for each
+configuration (default ResNet-18 d=100 and Wide-ResNet-50-2 d=550, the paper's)
+runs the whole PaDiM pipeline on it in a fresh child process and times each
+stage: decoding and preprocessing, backbone features, the Gaussian fit
+(accumulation and 3136 Cholesky inversions), saving and memory-mapping the
+model, scoring (Mahalanobis distances, upsampling, blur) and metrics (image
+and pixel AUROC; PRO timed apart, PyTorch implementations do not compute it).
+The backbones have deterministic random weights (backbones.NewRandom): speed
+and memory do not depend on weight values. Each child reports its peak
+resident memory (VmHWM).
+
+scripts/bench_torch_e2e.py runs the same pipeline, on the same files, the
+way a competent PyTorch user writes it (batched backbone under no_grad, the
+whole training embedding held in memory, per-position covariances by batched
+matrix products, batched Cholesky inverses, batched Mahalanobis,
+F.interpolate, scipy gaussian_filter, sklearn AUROC), one process per
+configuration, with the same thread count. The ratio and memory tables go to
+stdout and, atomically, to --out.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			nn.SetThreads(threads)
+			if o.child != "" {
+				return runE2EChild(cmd.Context(), cmd.OutOrStdout(), o)
+			}
+			return runBenchE2E(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringSliceVar(&o.configs, "configs", []string{"resnet18:100", "wide_resnet50_2:550"}, "backbone:d pairs to run")
+	f.StringVar(&o.data, "data", "", "synthetic dataset root (default $PADIM_CACHE/bench-synthetic); generated when missing")
+	f.StringVar(&o.category, "category", "bottle", "synthetic category")
+	f.IntVar(&o.train, "train", 200, "training images")
+	f.IntVar(&o.test, "test", 100, "test images (a quarter normal, the rest split over the three defect types)")
+	f.IntVar(&o.size, "size", 256, "side of the generated images (preprocessing: resize 256, centre crop 224)")
+	f.IntVar(&o.batch, "batch", 8, "images per backbone call")
+	f.Uint64Var(&o.seed, "seed", 1, "seed of the random backbone weights and of the channel draw")
+	f.StringVar(&o.python, "python", "/usr/bin/python3", "python with torch, torchvision, scipy and sklearn for the comparison")
+	f.StringVar(&o.script, "torch-script", "scripts/bench_torch_e2e.py", "the PyTorch side of the benchmark")
+	f.BoolVar(&o.noTorch, "no-torch", false, "skip the PyTorch comparison")
+	f.StringVar(&o.out, "out", "reports/bench.md", "markdown report (written atomically); empty = stdout only")
+	f.StringVar(&o.workDir, "work", "", "directory for the temporary model file (default: the system temp dir)")
+	f.StringVar(&o.child, "child", "", "internal: run one backbone:d configuration in this process and print its JSON result")
+	f.BoolVar(&o.fitOnly, "fit-only", false, "internal: stop after the fit (with --child; used by bench memory)")
+	f.StringVar(&o.cpuprofile, "cpuprofile", "", "with --child: write a CPU profile of the run to this file")
+	f.IntVar(&o.useTrain, "use-train", 0, "internal: with --child, fit on only the first N training images")
+	f.IntVar(&o.crop, "crop", 0, "internal: with --child, centre crop side instead of 224")
+	_ = f.MarkHidden("use-train")
+	_ = f.MarkHidden("crop")
+	_ = f.MarkHidden("child")
+	_ = f.MarkHidden("fit-only")
+	benchCmd.AddCommand(cmd)
+}
+
+// e2eResult is one pipeline run, Go or PyTorch; scripts/bench_torch_e2e.py
+// prints the same JSON fields.
+type e2eResult struct {
+	Impl     string `json:"impl"` // "go" or "torch"
+	Backbone string `json:"backbone"`
+	D        int    `json:"d"`
+	Train    int    `json:"train"`
+	Test     int    `json:"test"`
+	Threads  int    `json:"threads"`
+	// Seconds per stage. Shared keys: decode, features_train, fit,
+	// features_test, score, metrics, total. Go adds finalize (the part of
+	// fit after the last batch: last fold and the inversions), model_io
+	// (write and memory-map the model) and pro; PyTorch adds finalize
+	// (covariances and inversions).
+	Seconds map[string]float64 `json:"seconds"`
+	// CPUSeconds are the same stages in process CPU time (user + system,
+	// all threads).
+	CPUSeconds   map[string]float64 `json:"cpu_seconds"`
+	PeakRSSBytes int64              `json:"peak_rss_bytes"`
+	ImageAUROC   float64            `json:"image_auroc"`
+	PixelAUROC   float64            `json:"pixel_auroc"`
+	Version      string             `json:"version"` // torch version or Go version
+	BLASCore     string             `json:"blas_core,omitempty"`
+}
+
+// inferPerImage is the paper's inference time per test image: features,
+// distances, upsampling and blur (decoding excluded).
+func (r e2eResult) inferPerImage() float64 {
+	return (r.Seconds["features_test"] + r.Seconds["score"]) / float64(max(r.Test, 1))
+}
+
+// parseConfig splits "backbone:d".
+func parseConfig(s string) (string, int, error) {
+	name, ds, ok := strings.Cut(s, ":")
+	d, err := strconv.Atoi(ds)
+	if !ok || err != nil || d <= 0 {
+		return "", 0, fmt.Errorf("bench end-to-end: configuration %q is not backbone:d with d > 0", s)
+	}
+	if _, err := backbones.Lookup(name); err != nil {
+		return "", 0, err
+	}
+	return name, d, nil
+}
+
+// benchDataset generates the synthetic category when its directory is
+// missing and loads the split, trimmed to train and test images (the test
+// images keep a quarter normal).
+func benchDataset(o e2eOptions) (*datasets.Split, error) {
+	if o.train < 2 || o.test < 4 {
+		return nil, fmt.Errorf("bench: need --train >= 2 and --test >= 4")
+	}
+	root := o.data
+	if root == "" {
+		root = filepath.Join(cacheDir(), "bench-synthetic")
+	}
+	perDefect := (o.test - o.test/4 + 2) / 3
+	good := o.test - 3*perDefect
+	root = filepath.Join(root, fmt.Sprintf("s%d-train%d-test%d", o.size, o.train, o.test))
+	if _, err := os.Stat(filepath.Join(root, o.category)); err != nil {
+		if err := datasets.GenerateSynthetic(root, datasets.SyntheticOptions{Categories: []string{o.category}, Size: o.size,
+			Train: o.train, TestGood: good, TestPerDefect: perDefect, Seed: 1}); err != nil {
+			return nil, err
+		}
+	}
+	split, err := datasets.LoadMVTec(root, o.category)
+	if err != nil {
+		return nil, err
+	}
+	if len(split.Train) < o.train || len(split.Test) < o.test {
+		return nil, fmt.Errorf("bench: %s has %d train and %d test images, need %d and %d (delete it to regenerate)",
+			filepath.Join(root, o.category), len(split.Train), len(split.Test), o.train, o.test)
+	}
+	return split, nil
+}
+
+// timedLoader and timedBackbone add up the time spent in decoding and in
+// the backbone, so the stages of padim.Fit and Model.Score can be told
+// apart without changing them. Both are called from one goroutine.
+type timedLoader struct {
+	pre padim.ImageLoader
+	stopwatch
+}
+
+func (l *timedLoader) Image(path string) (*tensor.Tensor, error) {
+	defer l.start()()
+	return l.pre.Image(path)
+}
+
+type timedBackbone struct {
+	backbones.Backbone
+	stopwatch
+}
+
+func (b *timedBackbone) Forward(x *tensor.Tensor, layers []string) (backbones.Features, error) {
+	defer b.start()()
+	return b.Backbone.Forward(x, layers)
+}
+
+// stopwatch adds up wall time and process CPU time (user + system, all
+// threads) over the intervals it is started for. On a shared machine the
+// CPU time is the steadier measure of work: wall time also counts the time
+// other processes held the cores.
+type stopwatch struct {
+	wall, cpu time.Duration
+}
+
+func (s *stopwatch) start() (stop func()) {
+	w0, c0 := time.Now(), cpuTime()
+	return func() {
+		s.wall += time.Since(w0)
+		s.cpu += cpuTime() - c0
+	}
+}
+
+func (s *stopwatch) reset() { *s = stopwatch{} }
+
+// cpuTime is the user + system CPU time of the whole process so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// runE2EChild runs one configuration in this process and prints its
+// e2eResult as one JSON line.
+func runE2EChild(ctx context.Context, stdout io.Writer, o e2eOptions) error {
+	name, d, err := parseConfig(o.child)
+	if err != nil {
+		return err
+	}
+	split, err := benchDataset(o)
+	if err != nil {
+		return err
+	}
+	split.Train = split.Train[:o.train]
+	if o.useTrain > 0 {
+		split.Train = split.Train[:min(o.useTrain, o.train)]
+	}
+	split.Test = split.Test[:o.test]
+	if o.cpuprofile != "" {
+		stop, err := startCPUProfile(o.cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	r, err := runE2E(ctx, name, d, split, o)
+	if err != nil {
+		return err
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(stdout, "%s\n", b)
+	return err
+}
+
+// runE2E is the timed pipeline.
+func runE2E(ctx context.Context, name string, d int, split *datasets.Split, o e2eOptions) (e2eResult, error) {
+	r := e2eResult{Impl: "go", Backbone: name, D: d, Train: len(split.Train), Test: len(split.Test), Threads: nn.Threads(),
+		Seconds: map[string]float64{}, CPUSeconds: map[string]float64{}, Version: runtime.Version(), BLASCore: blas.Backend + "/" + blas.CoreName()}
+	put := func(key string, s stopwatch) {
+		r.Seconds[key] += s.wall.Seconds()
+		r.CPUSeconds[key] += s.cpu.Seconds()
+	}
+	spec, err := backbones.Lookup(name)
+	if err != nil {
+		return r, err
+	}
+	net, err := backbones.NewRandom(name, o.seed)
+	if err != nil {
+		return r, err
+	}
+	bb := &timedBackbone{Backbone: net}
+	pre := datasets.PaperPreprocess()
+	if o.crop > 0 {
+		pre.Crop = o.crop
+	}
+	loader := &timedLoader{pre: pre}
+	var fit, finalize stopwatch
+	stopFit := fit.start()
+	var stopFinalize func()
+	m, err := padim.Fit(ctx, padim.FitConfig{Layers: spec.PaDiMLayers, D: d, Seed: o.seed, BatchSize: o.batch,
+		Preprocess: experiments.Policy(pre)}, bb, split.Train, loader, func(done, total int) {
+		if done == total { // the last batch is in: what follows is the final fold and the inversions
+			stopFinalize = finalize.start()
+		}
+	})
+	if err != nil {
+		return r, err
+	}
+	stopFit()
+	if stopFinalize != nil {
+		stopFinalize()
+	}
+	put("decode", loader.stopwatch)
+	put("features_train", bb.stopwatch)
+	put("finalize", finalize)
+	r.Seconds["fit"] = (fit.wall - loader.wall - bb.wall).Seconds()
+	r.CPUSeconds["fit"] = (fit.cpu - loader.cpu - bb.cpu).Seconds()
+	if o.fitOnly {
+		r.Seconds["total"], r.CPUSeconds["total"] = fit.wall.Seconds(), fit.cpu.Seconds()
+		r.PeakRSSBytes = peakRSS()
+		return r, nil
+	}
+
+	// The CLI writes the model and padim test memory-maps it: do the same.
+	var modelIO stopwatch
+	stopIO := modelIO.start()
+	dir, err := os.MkdirTemp(o.workDir, "padim-bench-")
+	if err != nil {
+		return r, err
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "model.padim")
+	if err := m.WriteFile(path); err != nil {
+		return r, err
+	}
+	m = nil
+	debug.FreeOSMemory() // the fit's accumulators are garbage now
+	if m, err = padim.ReadModel(path); err != nil {
+		return r, err
+	}
+	defer m.Close()
+	stopIO()
+	put("model_io", modelIO)
+
+	bb.reset()
+	var score stopwatch
+	stopScore := score.start()
+	scored, err := experiments.ScoreSplit(ctx, experiments.PaDiMScorer{Model: m, Backbone: bb}, split, pre, o.batch, nil)
+	if err != nil {
+		return r, err
+	}
+	stopScore()
+	// ScoreSplit's own clock splits decoding from inference; decoding runs
+	// on one goroutine, so its CPU time is close to its wall time.
+	r.Seconds["decode"] += scored.DecodeSeconds
+	r.CPUSeconds["decode"] += scored.DecodeSeconds
+	put("features_test", bb.stopwatch)
+	r.Seconds["score"] = score.wall.Seconds() - scored.DecodeSeconds - bb.wall.Seconds()
+	r.CPUSeconds["score"] = score.cpu.Seconds() - scored.DecodeSeconds - bb.cpu.Seconds()
+
+	var metrics, pro stopwatch
+	stopMetrics := metrics.start()
+	if r.ImageAUROC, err = eval.AUROC(scored.Scores, scored.Labels); err != nil {
+		return r, err
+	}
+	if r.PixelAUROC, err = eval.PixelAUROC(scored.Maps, scored.Masks); err != nil {
+		return r, err
+	}
+	stopMetrics()
+	put("metrics", metrics)
+	stopPRO := pro.start()
+	if _, err := eval.PRO(scored.Maps, scored.Masks, scored.W, eval.PaperPROLimit); err != nil {
+		return r, err
+	}
+	stopPRO()
+	put("pro", pro)
+	for _, k := range []string{"decode", "features_train", "fit", "features_test", "score", "metrics"} {
+		r.Seconds["total"] += r.Seconds[k]
+		r.CPUSeconds["total"] += r.CPUSeconds[k]
+	}
+	r.PeakRSSBytes = peakRSS()
+	return r, nil
+}
+
+// peakRSS is this process's peak resident set size (VmHWM), 0 when
+// /proc/self/status cannot be read.
+func peakRSS() int64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err == nil {
+				return kb << 10
+			}
+		}
+	}
+	return 0
+}
+
+// startCPUProfile writes a pprof CPU profile to path until stop is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// runBenchE2E runs every configuration in a child process (so each peak
+// RSS is its own), then the PyTorch script, and writes the report.
+func runBenchE2E(ctx context.Context, stdout, stderr io.Writer, o e2eOptions) error {
+	split, err := benchDataset(o)
+	if err != nil {
+		return err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	var goRes, torchRes []e2eResult
+	for _, c := range o.configs {
+		name, d, err := parseConfig(c)
+		if err != nil {
+			return err
+		}
+		args := []string{"bench", "end-to-end", "--child", c, "--threads", strconv.Itoa(nn.Threads()),
+			"--train", strconv.Itoa(o.train), "--test", strconv.Itoa(o.test), "--size", strconv.Itoa(o.size),
+			"--batch", strconv.Itoa(o.batch), "--seed", strconv.FormatUint(o.seed, 10), "--category", o.category}
+		if o.data != "" {
+			args = append(args, "--data", o.data)
+		}
+		if o.workDir != "" {
+			args = append(args, "--work", o.workDir)
+		}
+		var r e2eResult
+		if err := runJSONChild(ctx, stderr, &r, self, args...); err != nil {
+			return fmt.Errorf("bench end-to-end: go %s: %w", c, err)
+		}
+		fmt.Fprintf(stderr, "go    %-16s d=%-4d total %6.1fs, inference %.3f s/image, peak RSS %.2f GiB\n",
+			name, d, r.Seconds["total"], r.inferPerImage(), float64(r.PeakRSSBytes)/(1<<30))
+		goRes = append(goRes, r)
+		if o.noTorch {
+			continue
+		}
+		list, err := writeFileList(split, o)
+		if err != nil {
+			return err
+		}
+		var t e2eResult
+		err = runJSONChild(ctx, stderr, &t, o.python, o.script, "--threads", strconv.Itoa(nn.Threads()), "--backbone", name,
+			"--d", strconv.Itoa(d), "--batch", strconv.Itoa(o.batch), "--seed", strconv.FormatUint(o.seed, 10), "--files", list)
+		os.Remove(list)
+		if err != nil {
+			fmt.Fprintf(stderr, "bench end-to-end: PyTorch comparison for %s skipped: %v\n", c, err)
+			continue
+		}
+		fmt.Fprintf(stderr, "torch %-16s d=%-4d total %6.1fs, inference %.3f s/image, peak RSS %.2f GiB\n",
+			name, d, t.Seconds["total"], t.inferPerImage(), float64(t.PeakRSSBytes)/(1<<30))
+		torchRes = append(torchRes, t)
+	}
+	report := e2eReport(goRes, torchRes, e2eMeta{
+		benchMeta: benchMeta{threads: nn.Threads(), gomaxprocs: runtime.GOMAXPROCS(0), blas: blas.Backend + " (core " + blas.CoreName() + ")",
+			goVersion: runtime.Version(), cpu: cpuModel(), date: time.Now().UTC().Format("2006-01-02 15:04 UTC")},
+		category: o.category, size: o.size, load: loadAverage(), coreType: os.Getenv("OPENBLAS_CORETYPE"),
+	})
+	fmt.Fprint(stdout, report)
+	if o.out == "" {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(o.out), 0o755); err != nil {
+		return err
+	}
+	return atomicfile.WriteBytes(o.out, []byte(report))
+}
+
+// runJSONChild runs a command, passing its stderr through, and decodes the
+// last JSON object line of its stdout into v.
+func runJSONChild(ctx context.Context, stderr io.Writer, v any, name string, args ...string) error {
+	cmd := exec.CommandContext(ctx, name, args...)
+	var errBuf bytes.Buffer
+	cmd.Stderr = io.MultiWriter(stderr, &errBuf)
+	out, err := cmd.Output()
+	if err != nil {
+		return fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, lastLines(errBuf.String(), 3))
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if strings.HasPrefix(lines[i], "{") {
+			return json.Unmarshal([]byte(lines[i]), v)
+		}
+	}
+	return fmt.Errorf("%s %s printed no JSON result", name, strings.Join(args, " "))
+}
+
+// benchFileList is what the PyTorch script reads: the exact files, in
+// order, that the Go side used.
+type benchFileList struct {
+	Train []string     `json:"train"`
+	Test  []benchImage `json:"test"`
+}
+
+type benchImage struct {
+	Path  string `json:"path"`
+	Mask  string `json:"mask,omitempty"`
+	Label int    `json:"label"`
+}
+
+func writeFileList(split *datasets.Split, o e2eOptions) (string, error) {
+	var l benchFileList
+	for _, s := range split.Train[:o.train] {
+		l.Train = append(l.Train, s.Path)
+	}
+	for _, s := range split.Test[:o.test] {
+		l.Test = append(l.Test, benchImage{Path: s.Path, Mask: s.MaskPath, Label: s.Label})
+	}
+	b, err := json.Marshal(l)
+	if err != nil {
+		return "", err
+	}
+	f, err := os.CreateTemp(o.workDir, "padim-bench-files-*.json")
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	if _, err := f.Write(b); err != nil {
+		return "", fmt.Errorf("%s: %w", f.Name(), err)
+	}
+	return f.Name(), f.Close()
+}
+
+// loadAverage is /proc/loadavg's first three fields, "" off Linux.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
+}
+
+type e2eMeta struct {
+	benchMeta
+	category, load, coreType string
+	size                     int
+}
+
+// e2eStages are the rows of the time table, in pipeline order.
+var e2eStages = []struct{ key, label string }{
+	{"decode", "decode + preprocess (train and test)"},
+	{"features_train", "backbone, training images"},
+	{"fit", "Gaussian fit (embedding, covariances, inverses)"},
+	{"finalize", "  of which after the last batch (inversions)"},
+	{"features_test", "backbone, test images"},
+	{"score", "Mahalanobis + upsample + blur"},
+	{"metrics", "image and pixel AUROC"},
+	{"total", "**end to end** (sum of the above)"},
+	{"model_io", "not in total: write + memory-map the model (Go)"},
+	{"pro", "not in total: PRO up to FPR 0.3 (Go)"},
+}
+
+// e2eReport renders reports/bench.md.
+func e2eReport(goRes, torchRes []e2eResult, m e2eMeta) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# PaDiM end to end: Go vs PyTorch\n\n")
+	fmt.Fprintf(&b, "Generated by `padim bench end-to-end` on %s.\n\n", m.date)
+	if len(goRes) > 0 {
+		fmt.Fprintf(&b, "- data: synthetic category %q (`datasets.GenerateSynthetic`, %dx%d PNG), %d training and %d test images, resize 256 + centre crop 224 (Lanczos)\n",
+			m.category, m.size, m.size, goRes[0].Train, goRes[0].Test)
+	}
+	fmt.Fprintf(&b, "- backbones with deterministic random weights (`backbones.NewRandom` / torchvision's default init): speed and memory do not depend on the values\n")
+	fmt.Fprintf(&b, "- Go %s, %d threads, GOMAXPROCS %d, BLAS %s, OPENBLAS_CORETYPE=%q\n", m.goVersion, m.threads, m.gomaxprocs, m.blas, m.coreType)
+	if len(torchRes) > 0 {
+		fmt.Fprintf(&b, "- PyTorch %s (`scripts/bench_torch_e2e.py`), torch.set_num_threads(%d), same files, same OpenBLAS environment\n", torchRes[0].Version, torchRes[0].Threads)
+	} else {
+		fmt.Fprintf(&b, "- PyTorch comparison not run\n")
+	}
+	if m.cpu != "" {
+		fmt.Fprintf(&b, "- CPU: %s; load average at the end of the run: %s (the machine is shared)\n", m.cpu, m.load)
+	}
+	fmt.Fprintf(&b, "- each configuration runs in its own process; peak RSS is that process's VmHWM (Go) or ru_maxrss (PyTorch)\n\n")
+
+	torchFor := func(r e2eResult) *e2eResult {
+		for i := range torchRes {
+			if torchRes[i].Backbone == r.Backbone && torchRes[i].D == r.D {
+				return &torchRes[i]
+			}
+		}
+		return nil
+	}
+	fmt.Fprintf(&b, "## Summary\n\n")
+	fmt.Fprintf(&b, "| configuration | Go end to end | PyTorch end to end | Go / PyTorch time | Go inference s/image | PyTorch inference s/image | Go peak RSS | PyTorch peak RSS | Go image / pixel AUROC |\n")
+	fmt.Fprintf(&b, "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, r := range goRes {
+		tt, ratio, ti, tm := "-", "-", "-", "-"
+		if t := torchFor(r); t != nil {
+			tt = fmt.Sprintf("%.1f s", t.Seconds["total"])
+			ratio = fmt.Sprintf("%.2fx", r.Seconds["total"]/t.Seconds["total"])
+			ti = fmt.Sprintf("%.3f", t.inferPerImage())
+			tm = gib(t.PeakRSSBytes)
+		}
+		fmt.Fprintf(&b, "| %s d=%d | %.1f s | %s | %s | %.3f | %s | %s | %s | %.3f / %.3f |\n",
+			r.Backbone, r.D, r.Seconds["total"], tt, ratio, r.inferPerImage(), ti, gib(r.PeakRSSBytes), tm, r.ImageAUROC, r.PixelAUROC)
+	}
+	fmt.Fprintf(&b, "\nInference per image is backbone + Mahalanobis + upsample + blur over the test set divided by the number of test images (the paper: 0.95 s for Wide-ResNet-50-2 d=550 on a 4-core i7). AUROCs are of random-weight features and only show that the pipeline ran.\n")
+	for _, r := range goRes {
+		fmt.Fprintf(&b, "\n## %s d=%d: seconds per stage\n\n", r.Backbone, r.D)
+		fmt.Fprintf(&b, "| stage | Go | PyTorch | Go / PyTorch |\n|---|---:|---:|---:|\n")
+		t := torchFor(r)
+		for _, s := range e2eStages {
+			g, ok := r.Seconds[s.key]
+			tv, tok := 0.0, false
+			if t != nil {
+				tv, tok = t.Seconds[s.key]
+			}
+			if !ok && !tok {
+				continue
+			}
+			gs, ts, ratio := "-", "-", "-"
+			if ok {
+				gs = fmt.Sprintf("%.2f", g)
+			}
+			if tok {
+				ts = fmt.Sprintf("%.2f", tv)
+			}
+			if ok && tok && tv > 0 {
+				ratio = fmt.Sprintf("%.2fx", g/tv)
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", s.label, gs, ts, ratio)
+		}
+	}
+	return b.String()
+}
+
+func gib(bytes int64) string {
+	if bytes <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f GiB", float64(bytes)/(1<<30))
+}
+
+// ---------------------------------------------------------------------------
+// padim bench memory
+
+// memoryOptions are the flags of `padim bench memory`.
+type memoryOptions struct {
+	e2eOptions
+	backbone  string
+	d         int
+	ns, ds    []int
+	crops     []int
+	curveN    int
+	outPrefix string
+}
+
+func init() {
+	var o memoryOptions
+	cmd := &cobra.Command{
+		Use:   "memory [--out reports/memory]",
+		Short: "Peak RSS of padim fit against the number of training images, d and grid positions",
+		Long: `memory fits PaDiM (Wide-ResNet-50-2 with random weights, synthetic images) in
+a fresh child process per point and records the child's peak resident memory
+(VmHWM): over the number of training images at the paper's d=550, over d,
+and over the number of grid positions (crop sizes). It writes OUT.md with the
+table and the memory the accumulators and inverses need by formula, and
+OUT.png (against N), OUT-d.png and OUT-positions.png, all atomically.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			nn.SetThreads(threads)
+			return runBenchMemory(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.backbone, "backbone", "wide_resnet50_2", "backbone")
+	f.IntVar(&o.d, "d", 550, "embedding dimension of the N curve")
+	f.IntSliceVar(&o.ns, "n", []int{50, 100, 200, 400}, "training set sizes")
+	f.IntSliceVar(&o.ds, "dims", []int{100, 250, 400, 550}, "dimensions of the d curve")
+	f.IntSliceVar(&o.crops, "crops", []int{128, 160, 192, 224}, "crop sides of the positions curve ((side/4)^2 positions)")
+	f.IntVar(&o.curveN, "curve-n", 50, "training images for the d and positions curves")
+	f.StringVar(&o.data, "data", "", "synthetic dataset root (default $PADIM_CACHE/bench-synthetic); generated when missing")
+	f.StringVar(&o.category, "category", "bottle", "synthetic category")
+	f.IntVar(&o.batch, "batch", 8, "images per backbone call")
+	f.Uint64Var(&o.seed, "seed", 1, "seed of the random weights and channels")
+	f.StringVar(&o.outPrefix, "out", "reports/memory", "report prefix: writes PREFIX.md, PREFIX.png, PREFIX-d.png and PREFIX-positions.png")
+	benchCmd.AddCommand(cmd)
+}
+
+// memoryPoint is one child fit.
+type memoryPoint struct {
+	n, d, crop int
+	positions  int
+	peak       int64
+	formula    int64
+	seconds    float64
+}
+
+// fitFormulaBytes is what padim.Fit holds by construction for P
+// positions, dimension d and an accumulation buffer of acc images: the
+// float64 shift, sum and packed sum of outer products, the float64
+// embedding buffer, and the float32 mean and packed inverses.
+func fitFormulaBytes(p, d, acc int) int64 {
+	packed := int64(d) * int64(d+1) / 2
+	P := int64(p)
+	return P*(2*int64(d)+packed)*8 + P*int64(acc)*int64(d)*8 + P*(int64(d)+packed)*4
+}
+
+func runBenchMemory(ctx context.Context, stdout, stderr io.Writer, o memoryOptions) error {
+	maxN := slices.Max(append(slices.Clone(o.ns), o.curveN))
+	o.train, o.test, o.size = maxN, 4, 256
+	if _, err := benchDataset(o.e2eOptions); err != nil {
+		return err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	measure := func(n, d, crop int) (memoryPoint, error) {
+		args := []string{"bench", "end-to-end", "--child", fmt.Sprintf("%s:%d", o.backbone, d), "--fit-only",
+			"--threads", strconv.Itoa(nn.Threads()), "--train", strconv.Itoa(maxN), "--use-train", strconv.Itoa(n),
+			"--test", "4", "--size", "256", "--crop", strconv.Itoa(crop), "--batch", strconv.Itoa(o.batch),
+			"--seed", strconv.FormatUint(o.seed, 10), "--category", o.category}
+		if o.data != "" {
+			args = append(args, "--data", o.data)
+		}
+		var r e2eResult
+		if err := runJSONChild(ctx, stderr, &r, self, args...); err != nil {
+			return memoryPoint{}, err
+		}
+		pos := (crop / 4) * (crop / 4)
+		p := memoryPoint{n: n, d: d, crop: crop, positions: pos, peak: r.PeakRSSBytes,
+			formula: fitFormulaBytes(pos, d, 32), seconds: r.Seconds["total"]}
+		fmt.Fprintf(stderr, "memory %s N=%d d=%d %dx%d positions: peak RSS %.2f GiB (accumulators + inverses %.2f GiB) in %.0fs\n",
+			o.backbone, n, d, crop/4, crop/4, float64(p.peak)/(1<<30), float64(p.formula)/(1<<30), p.seconds)
+		return p, nil
+	}
+	cache := map[[3]int]memoryPoint{}
+	get := func(n, d, crop int) (memoryPoint, error) {
+		k := [3]int{n, d, crop}
+		if p, ok := cache[k]; ok {
+			return p, nil
+		}
+		p, err := measure(n, d, crop)
+		cache[k] = p
+		return p, err
+	}
+	var byN, byD, byP []memoryPoint
+	for _, n := range o.ns {
+		p, err := get(n, o.d, 224)
+		if err != nil {
+			return err
+		}
+		byN = append(byN, p)
+	}
+	for _, d := range o.ds {
+		p, err := get(o.curveN, d, 224)
+		if err != nil {
+			return err
+		}
+		byD = append(byD, p)
+	}
+	for _, c := range o.crops {
+		p, err := get(o.curveN, o.d, c)
+		if err != nil {
+			return err
+		}
+		byP = append(byP, p)
+	}
+	report := memoryReport(o, byN, byD, byP)
+	fmt.Fprint(stdout, report)
+	if err := os.MkdirAll(filepath.Dir(o.outPrefix), 0o755); err != nil {
+		return err
+	}
+	if err := atomicfile.WriteBytes(o.outPrefix+".md", []byte(report)); err != nil {
+		return err
+	}
+	gb := func(ps []memoryPoint, x func(memoryPoint) int, y func(memoryPoint) int64) ([]float64, []float64) {
+		var xs, ys []float64
+		for _, p := range ps {
+			xs = append(xs, float64(x(p)))
+			ys = append(ys, float64(y(p))/(1<<30))
+		}
+		return xs, ys
+	}
+	peak := func(p memoryPoint) int64 { return p.peak }
+	formula := func(p memoryPoint) int64 { return p.formula }
+	nx, ny := gb(byN, func(p memoryPoint) int { return p.n }, peak)
+	_, nf := gb(byN, func(p memoryPoint) int { return p.n }, formula)
+	if err := plotMemory(o.outPrefix+".png", fmt.Sprintf("padim fit, %s d=%d, 56x56 positions", o.backbone, o.d), "training images N",
+		[]memSeries{{"peak RSS", nx, ny}, {"accumulators + inverses (formula)", nx, nf}}); err != nil {
+		return err
+	}
+	dx, dy := gb(byD, func(p memoryPoint) int { return p.d }, peak)
+	_, df := gb(byD, func(p memoryPoint) int { return p.d }, formula)
+	if err := plotMemory(o.outPrefix+"-d.png", fmt.Sprintf("padim fit, %s, N=%d, 56x56 positions", o.backbone, o.curveN), "embedding dimension d",
+		[]memSeries{{"peak RSS", dx, dy}, {"accumulators + inverses (formula)", dx, df}}); err != nil {
+		return err
+	}
+	px, py := gb(byP, func(p memoryPoint) int { return p.positions }, peak)
+	_, pf := gb(byP, func(p memoryPoint) int { return p.positions }, formula)
+	return plotMemory(o.outPrefix+"-positions.png", fmt.Sprintf("padim fit, %s, N=%d, d=%d", o.backbone, o.curveN, o.d), "grid positions",
+		[]memSeries{{"peak RSS", px, py}, {"accumulators + inverses (formula)", px, pf}})
+}
+
+// memSeries is one line of a memory plot, y in GiB.
+type memSeries struct {
+	name string
+	x, y []float64
+}
+
+// plotMemory draws GiB against x, with points, to a PNG written atomically.
+func plotMemory(path, title, xLabel string, series []memSeries) error {
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = xLabel
+	p.Y.Label.Text = "GiB"
+	p.Add(plotter.NewGrid())
+	p.Y.Min = 0
+	for i, s := range series {
+		pts := make(plotter.XYs, len(s.x))
+		for j := range s.x {
+			pts[j].X, pts[j].Y = s.x[j], s.y[j]
+			p.Y.Max = max(p.Y.Max, s.y[j]*1.15)
+		}
+		l, sc, err := plotter.NewLinePoints(pts)
+		if err != nil {
+			return fmt.Errorf("%s: %s: %w", path, s.name, err)
+		}
+		l.Color, sc.Color = plotutil.Color(i), plotutil.Color(i)
+		l.Dashes = plotutil.Dashes(i)
+		sc.Shape = plotutil.Shape(i)
+		p.Add(l, sc)
+		p.Legend.Add(s.name, l, sc)
+	}
+	p.Legend.Top = false
+	p.Legend.Left = false
+	wt, err := p.WriterTo(6*vg.Inch, 4*vg.Inch, "png")
+	if err != nil {
+		return err
+	}
+	return atomicfile.Write(path, func(w io.Writer) error {
+		_, err := wt.WriteTo(w)
+		return err
+	})
+}
+
+func memoryReport(o memoryOptions, byN, byD, byP []memoryPoint) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Peak memory of padim fit\n\n")
+	fmt.Fprintf(&b, "Generated by `padim bench memory` on %s (CPU: %s, BLAS %s core %s, %d threads, load average %s).\n\n",
+		time.Now().UTC().Format("2006-01-02 15:04 UTC"), cpuModel(), blas.Backend, blas.CoreName(), nn.Threads(), loadAverage())
+	fmt.Fprintf(&b, "Each point is one `padim.Fit` of %s (random weights) on synthetic 256x256 images (resize 256, centre crop), in a fresh process; "+
+		"peak RSS is the process's VmHWM after the fit. *Formula* is what the fit holds by construction: float64 shift, sum and packed "+
+		"sum of outer products per position, the float64 buffer of 32 images' embeddings, and the float32 means and packed inverse covariances. "+
+		"The rest is the Go runtime, the backbone and its activations for one batch of %d, and per-worker scratch.\n\n", o.backbone, o.batch)
+	table := func(title string, ps []memoryPoint) {
+		fmt.Fprintf(&b, "## %s\n\n| N | d | positions | peak RSS | formula | fit seconds |\n|---:|---:|---:|---:|---:|---:|\n", title)
+		for _, p := range ps {
+			fmt.Fprintf(&b, "| %d | %d | %d | %s | %s | %.0f |\n", p.n, p.d, p.positions, gib(p.peak), gib(p.formula), p.seconds)
+		}
+		fmt.Fprintln(&b)
+	}
+	table("Against the number of training images", byN)
+	fmt.Fprintf(&b, "![peak RSS against N](%s.png)\n\n", filepath.Base(o.outPrefix))
+	table("Against d", byD)
+	table("Against grid positions", byP)
+	fmt.Fprintf(&b, "![peak RSS against d](%[1]s-d.png) ![peak RSS against positions](%[1]s-positions.png)\n", filepath.Base(o.outPrefix))
+	return b.String()
 }
