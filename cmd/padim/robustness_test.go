@@ -134,7 +134,7 @@ func TestFitRejectsBadWeights(t *testing.T) {
 		{"empty file", "resnet18", empty, []string{empty}},
 		{"an image, not weights", "resnet18", image, []string{image}},
 		{"missing file", "resnet18", filepath.Join(dir, "nothing.pth"), []string{"nothing.pth", "no such file"}},
-		{"resnet18 file for wide_resnet50_2", "wide_resnet50_2", w, []string{w}},
+		{"resnet18 file for wide_resnet50_2", "wide_resnet50_2", w, []string{w, "layer1.0.conv1.weight shape", "want"}},
 		{"NaN tensor", "resnet18", nan, []string{nan, "layer2.0.conv1.weight", "non-finite", "NaN"}},
 		{"Inf tensor", "resnet18", inf, []string{inf, "layer2.0.conv1.weight", "non-finite", "+Inf"}},
 	}
