@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -61,5 +62,71 @@ func TestBackboneBenchTable(t *testing.T) {
 	}
 	if strings.Index(got, "efficientnet_b5 |") > strings.Index(got, "resnet18 |") {
 		t.Error("rows are not sorted by backbone")
+	}
+}
+
+// TestE2EReport checks the summary arithmetic by hand: Go 30 s against
+// PyTorch 60 s end to end is 0.50x; inference per image is (features_test
+// + score) / test = (8 + 2) / 100 = 0.100 s.
+func TestE2EReport(t *testing.T) {
+	g := e2eResult{Impl: "go", Backbone: "wide_resnet50_2", D: 550, Train: 200, Test: 100, PeakRSSBytes: 3 << 30,
+		Seconds:    map[string]float64{"decode": 5, "features_train": 10, "fit": 3, "features_test": 8, "score": 2, "metrics": 2, "total": 30},
+		CPUSeconds: map[string]float64{"total": 50}}
+	tr := e2eResult{Impl: "torch", Backbone: "wide_resnet50_2", D: 550, Train: 200, Test: 100, PeakRSSBytes: 6 << 30,
+		Seconds:    map[string]float64{"decode": 10, "features_train": 20, "fit": 6, "features_test": 12, "score": 8, "metrics": 4, "total": 60},
+		CPUSeconds: map[string]float64{"total": 200}}
+	got := e2eReport([]e2eResult{g}, []e2eResult{tr}, e2eMeta{benchMeta: benchMeta{threads: 2}})
+	for _, want := range []string{
+		"| wide_resnet50_2 d=550 | 30.0 s | 60.0 s | 0.50x | 0.25x | 0.100 | 0.200 | 3.00 GiB | 6.00 GiB |",
+		"| backbone, training images | 10.00 | 20.00 | 0.50x |",
+		"| Mahalanobis + upsample + blur | 2.00 | 8.00 | 0.25x |",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("report lacks %q:\n%s", want, got)
+		}
+	}
+}
+
+// TestFitFormulaBytes: one position, d = 2 (3 packed entries), 4 buffered
+// images: float64 shift, sum (2 + 2) and packed sums (3) = 56 bytes, plus
+// the larger of the float32 buffer 4*2*4 = 32 bytes and the float32 mean
+// and inverse (2 + 3)*4 = 20 bytes: 88.
+func TestFitFormulaBytes(t *testing.T) {
+	if got := fitFormulaBytes(1, 2, 4); got != 88 {
+		t.Errorf("fitFormulaBytes(1, 2, 4) = %d, want 88", got)
+	}
+	// Wide-ResNet-50-2, d = 550: 3136 * 151525 * (8 + 4) bytes of packed
+	// sums and inverses dominate: about 5.7 GB.
+	if got := fitFormulaBytes(3136, 550, 64); got < 5.6e9 || got > 5.9e9 {
+		t.Errorf("fitFormulaBytes(3136, 550, 64) = %d, want about 5.74e9", got)
+	}
+}
+
+func TestParseConfig(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		name string
+		d    int
+		ok   bool
+	}{
+		{"resnet18:100", "resnet18", 100, true},
+		{"wide_resnet50_2:550", "wide_resnet50_2", 550, true},
+		{"resnet18", "", 0, false},
+		{"resnet18:0", "", 0, false},
+		{"vgg16:10", "", 0, false},
+	} {
+		name, d, err := parseConfig(tc.in)
+		if (err == nil) != tc.ok || name != tc.name || d != tc.d {
+			t.Errorf("parseConfig(%q) = %q, %d, %v", tc.in, name, d, err)
+		}
+	}
+}
+
+func TestPeakRSS(t *testing.T) {
+	if _, err := os.Stat("/proc/self/status"); err != nil {
+		t.Skip("no /proc/self/status")
+	}
+	if got := peakRSS(); got < 1<<20 {
+		t.Errorf("peakRSS() = %d bytes, want at least 1 MiB for a running Go test", got)
 	}
 }
