@@ -53,8 +53,10 @@ func TestReproduceInterrupted(t *testing.T) {
 		t.Fatal(err)
 	}
 	// start runs reproduce with its own result cache and output folder and
-	// returns the process and a channel closed at the first progress line.
-	start := func(name string) (*exec.Cmd, <-chan struct{}, *bytes.Buffer) {
+	// returns the process, a channel closed at the first progress line, and
+	// wait, which waits for stderr to be drained (as exec requires before
+	// Wait) and the process to end, and returns the exit error and stderr.
+	start := func(name string) (*exec.Cmd, <-chan struct{}, func() (string, error)) {
 		cmd := exec.Command(bin, "reproduce", "--quick", "--only", "synthetic", "--synthetic", syn, "--data", data,
 			"--cache", filepath.Join(dir, name, "cache"), "--out", filepath.Join(dir, name, "out"), "--batch", "4")
 		cmd.Env = append(os.Environ(), "PADIM_CACHE="+filepath.Join(dir, "padim-cache"))
@@ -63,11 +65,12 @@ func TestReproduceInterrupted(t *testing.T) {
 			t.Fatal(err)
 		}
 		var log bytes.Buffer
-		first := make(chan struct{})
+		first, drained := make(chan struct{}), make(chan struct{})
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
 		go func() {
+			defer close(drained)
 			sc := bufio.NewScanner(stderr)
 			seen := false
 			for sc.Scan() {
@@ -82,20 +85,24 @@ func TestReproduceInterrupted(t *testing.T) {
 				close(first)
 			}
 		}()
-		return cmd, first, &log
+		return cmd, first, func() (string, error) {
+			<-drained
+			err := cmd.Wait()
+			return log.String(), err
+		}
 	}
 	runToEnd := func(name string) {
 		t.Helper()
 		t0 := time.Now()
-		cmd, _, log := start(name)
-		if err := cmd.Wait(); err != nil {
+		_, _, wait := start(name)
+		if log, err := wait(); err != nil {
 			t.Fatalf("%s: %v\n%s", name, err, log)
 		}
 		t.Logf("%s: complete run in %.1fs", name, time.Since(t0).Seconds())
 	}
 	interrupt := func(name string, sig syscall.Signal) (int, string) {
 		t.Helper()
-		cmd, first, log := start(name)
+		cmd, first, wait := start(name)
 		select {
 		case <-first:
 		case <-time.After(5 * time.Minute):
@@ -104,12 +111,12 @@ func TestReproduceInterrupted(t *testing.T) {
 		if err := cmd.Process.Signal(sig); err != nil {
 			t.Fatal(err)
 		}
-		err := cmd.Wait()
+		log, err := wait()
 		var exit *exec.ExitError
 		if !errors.As(err, &exit) {
 			t.Fatalf("%s: after %v the command ended with %v\n%s", name, sig, err, log)
 		}
-		return exit.ExitCode(), log.String()
+		return exit.ExitCode(), log
 	}
 
 	runToEnd("reference")
