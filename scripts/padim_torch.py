@@ -63,7 +63,8 @@ FILTERS = {"lanczos": InterpolationMode.LANCZOS, "bilinear": InterpolationMode.B
 DEFAULT_LAYERS = {
     "resnet18": ["layer1", "layer2", "layer3"],
     "wide_resnet50_2": ["layer1", "layer2", "layer3"],
-    "efficientnet_b5": ["features.2.4", "features.5.0", "features.5.6"],
+    # The paper's layers 7, 20, 26 counted from 1 (= Go block6, block19, block25; see backbones/doc.go).
+    "efficientnet_b5": ["features.2.3", "features.4.6", "features.5.5"],
 }
 
 # Parameter prefixes a layer1..layer3 checkpoint legitimately lacks.
