@@ -58,8 +58,8 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 MT_DEFECTS = ("MT_Blowhole", "MT_Break", "MT_Crack", "MT_Fray", "MT_Uneven")
 FILTERS = {"lanczos": InterpolationMode.LANCZOS, "bilinear": InterpolationMode.BILINEAR}
 
-# Layers tapped by default per backbone, as in the paper (the EfficientNet-B5
-# taps are blocks 7, 20 and 26 of its 39 MBConv blocks, named the torchvision way).
+# Layers tapped by default per backbone, as in the paper (for EfficientNet-B5,
+# its layers 7, 20 and 26 of the 39 MBConv blocks, named the torchvision way).
 DEFAULT_LAYERS = {
     "resnet18": ["layer1", "layer2", "layer3"],
     "wide_resnet50_2": ["layer1", "layer2", "layer3"],
