@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"github.com/padim-go/padim/internal/testenv"
 	"math"
 	"os"
 	"path/filepath"
@@ -54,42 +55,9 @@ func (p *fixtureParam) UnmarshalJSON(b []byte) error {
 	return json.Unmarshal(raw[1], &p.Shape)
 }
 
-// repoRoot walks up from the package directory to the folder with go.mod.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test directory")
-		}
-		dir = parent
-	}
-}
-
-// dataDir resolves $PADIM_DATA (relative paths against the repository
-// root) or skips the test.
-func dataDir(t testing.TB) string {
-	t.Helper()
-	d := os.Getenv("PADIM_DATA")
-	if d == "" {
-		t.Skip("PADIM_DATA is not set: the shared real weights and images are not available")
-	}
-	if !filepath.IsAbs(d) {
-		d = filepath.Join(repoRoot(t), d)
-	}
-	return d
-}
-
 func readManifest(t testing.TB) (*fixtureManifest, string) {
 	t.Helper()
-	dir := filepath.Join(repoRoot(t), "testdata", "backbones")
+	dir := filepath.Join(testenv.RepoRoot(t), "testdata", "backbones")
 	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
 	if err != nil {
 		t.Fatal(err)

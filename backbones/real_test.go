@@ -1,6 +1,7 @@
 package backbones
 
 import (
+	"github.com/padim-go/padim/internal/testenv"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -15,7 +16,7 @@ const realWeightsSHA256 = "8013ad785893fdf93ab9b99ed2143e5578dc5a5319adc5b989e2f
 // layer3 only) on the real bottle image the fixture script preprocessed,
 // against torchvision's output.
 func TestRealResNet18(t *testing.T) {
-	data := dataDir(t)
+	data := testenv.SharedData(t)
 	m, dir := readManifest(t)
 	i := slices.IndexFunc(m.Cases, func(c fixtureCase) bool { return c.Kind == "real" })
 	if i < 0 {

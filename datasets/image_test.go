@@ -3,6 +3,7 @@ package datasets
 import (
 	"bytes"
 	"encoding/binary"
+	"github.com/padim-go/padim/internal/testenv"
 	"hash/crc32"
 	"image/color"
 	"os"
@@ -115,7 +116,7 @@ func TestReadGray(t *testing.T) {
 // TestMagneticTileJPEG measures Go's decoding of the shared grayscale jpgs
 // and checks they are 8-bit gray replicated to RGB.
 func TestMagneticTileJPEG(t *testing.T) {
-	root := filepath.Join(sharedData(t), "magnetic_tile", "MT_Crack", "Imgs")
+	root := filepath.Join(testenv.SharedData(t), "magnetic_tile", "MT_Crack", "Imgs")
 	imgs, err := listJPEGs(root)
 	if err != nil {
 		t.Fatal(err)

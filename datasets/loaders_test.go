@@ -1,6 +1,7 @@
 package datasets
 
 import (
+	"github.com/padim-go/padim/internal/testenv"
 	"image/color"
 	"os"
 	"path/filepath"
@@ -246,7 +247,7 @@ func TestLoadSTCLabelMismatch(t *testing.T) {
 }
 
 func TestSharedMVTecBottle(t *testing.T) {
-	root := filepath.Join(sharedData(t), "mvtec_ad")
+	root := filepath.Join(testenv.SharedData(t), "mvtec_ad")
 	cats, err := ListMVTecCategories(root)
 	if err != nil {
 		t.Fatal(err)
@@ -278,7 +279,7 @@ func TestSharedMVTecBottle(t *testing.T) {
 }
 
 func TestSharedMagneticTile(t *testing.T) {
-	root := filepath.Join(sharedData(t), "magnetic_tile")
+	root := filepath.Join(testenv.SharedData(t), "magnetic_tile")
 	s, err := LoadMagneticTile(root)
 	if err != nil {
 		t.Fatal(err)

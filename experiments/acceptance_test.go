@@ -3,6 +3,7 @@ package experiments
 import (
 	"context"
 	"encoding/json"
+	"github.com/padim-go/padim/internal/testenv"
 	"math"
 	"os"
 	"path/filepath"
@@ -19,33 +20,6 @@ import (
 // indices (scripts/padim_torch.py, reports/torch-reference/). They need
 // PADIM_DATA (CI sets it).
 
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-}
-
-func sharedData(t *testing.T) string {
-	t.Helper()
-	d := os.Getenv("PADIM_DATA")
-	if d == "" {
-		t.Skip("PADIM_DATA is not set: the real-data acceptance tests need ../shared/data (CI sets it)")
-	}
-	if !filepath.IsAbs(d) {
-		d = filepath.Join(repoRoot(t), d)
-	}
-	return d
-}
-
 type torchReference struct {
 	Metrics struct {
 		ImageAUROC *float64 `json:"image_auroc"`
@@ -61,7 +35,7 @@ type torchReference struct {
 func readTorchReference(t *testing.T, name string) torchReference {
 	t.Helper()
 	var ref torchReference
-	b, err := os.ReadFile(filepath.Join(repoRoot(t), "reports", "torch-reference", name))
+	b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "reports", "torch-reference", name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +52,7 @@ func fitAndScore(t *testing.T, data string, split *datasets.Split, pre datasets.
 	if err != nil {
 		t.Fatal(err)
 	}
-	idx, err := padim.ReadChannelIndices(filepath.Join(repoRoot(t), "testdata", "torchref", "channels-r18-d100.txt"), 448)
+	idx, err := padim.ReadChannelIndices(filepath.Join(testenv.RepoRoot(t), "testdata", "torchref", "channels-r18-d100.txt"), 448)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +122,7 @@ func spearman(a, b []float64) float64 {
 }
 
 func TestAcceptanceBottle(t *testing.T) {
-	data := sharedData(t)
+	data := testenv.SharedData(t)
 	if testing.Short() {
 		t.Skip("fits 209 real images; skipped with -short")
 	}
@@ -172,7 +146,7 @@ func TestAcceptanceBottle(t *testing.T) {
 }
 
 func TestAcceptanceMagneticTile(t *testing.T) {
-	data := sharedData(t)
+	data := testenv.SharedData(t)
 	if testing.Short() {
 		t.Skip("fits 762 real images; skipped with -short")
 	}

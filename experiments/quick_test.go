@@ -2,6 +2,7 @@ package experiments
 
 import (
 	"context"
+	"github.com/padim-go/padim/internal/testenv"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,8 +16,8 @@ import (
 // ShanghaiTech Campus fixture (official layout) and generated synthetic
 // categories, and checks what ran, what could not, and what was rendered.
 func TestQuickVariantOfEveryTable(t *testing.T) {
-	shared := sharedData(t)
-	root := repoRoot(t)
+	shared := testenv.SharedData(t)
+	root := testenv.RepoRoot(t)
 	data := t.TempDir()
 	for name, target := range map[string]string{
 		"mvtec_ad":      filepath.Join(shared, "mvtec_ad"),

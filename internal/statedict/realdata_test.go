@@ -2,39 +2,14 @@ package statedict
 
 import (
 	"fmt"
-	"os"
+	"github.com/padim-go/padim/internal/testenv"
 	"path/filepath"
 	"strings"
 	"testing"
 )
 
-// dataDir resolves $PADIM_DATA, relative paths being relative to the
-// repository root (the directory holding go.mod), or skips the test.
-func dataDir(t *testing.T) string {
-	t.Helper()
-	d := os.Getenv("PADIM_DATA")
-	if d == "" {
-		t.Skip("PADIM_DATA is not set; it points at the shared real data (CI: ../shared/data)")
-	}
-	if filepath.IsAbs(d) {
-		return d
-	}
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for dir := wd; ; dir = filepath.Dir(dir) {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, d)
-		}
-		if filepath.Dir(dir) == dir {
-			t.Fatalf("no go.mod above %s to resolve PADIM_DATA=%s against", wd, d)
-		}
-	}
-}
-
 func TestRealResNet18(t *testing.T) {
-	path := filepath.Join(dataDir(t), "weights", "resnet18-imagenet-layer1to3.pth")
+	path := filepath.Join(testenv.SharedData(t), "weights", "resnet18-imagenet-layer1to3.pth")
 	sum, err := SHA256File(path)
 	if err != nil {
 		t.Fatal(err)
