@@ -2,6 +2,7 @@ package padim
 
 import (
 	"context"
+	"github.com/padim-go/padim/internal/testenv"
 	"math"
 	"testing"
 
@@ -9,10 +10,10 @@ import (
 	"github.com/padim-go/padim/internal/tensor"
 )
 
-func tensorFrom(t *testing.T, m *fixtureManifest, name string) *tensor.Tensor {
+func tensorFrom(t *testing.T, m *testenv.Manifest, name string) *tensor.Tensor {
 	t.Helper()
 	s := m.Arrays[name].Shape
-	x, err := tensor.FromData(s[0], s[1], s[2], s[3], m.array32(t, name))
+	x, err := tensor.FromData(s[0], s[1], s[2], s[3], m.Array32(t, name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -22,14 +23,14 @@ func tensorFrom(t *testing.T, m *fixtureManifest, name string) *tensor.Tensor {
 // The reference code's embedding_concat (unfold / cat / fold), applied to
 // layer1|layer2 and then to layer3, must equal our nearest-cell gather.
 func TestEmbeddingMatchesReferenceConcat(t *testing.T) {
-	m := loadManifest(t)
+	m := testenv.LoadManifest(t, "testdata/padim")
 	f := backbones.Features{
 		"layer1": tensorFrom(t, m, "concat_layer1"),
 		"layer2": tensorFrom(t, m, "concat_layer2"),
 		"layer3": tensorFrom(t, m, "concat_layer3"),
 	}
 	avail := []backbones.Layer{{Name: "layer1", Channels: 3, Stride: 4}, {Name: "layer2", Channels: 4, Stride: 8}, {Name: "layer3", Channels: 2, Stride: 16}}
-	want := m.array(t, "concat_embedding") // B x 9 x 8 x 8
+	want := m.Array(t, "concat_embedding") // B x 9 x 8 x 8
 	for _, keep := range [][]int{nil, {0, 4, 8}, {8, 1, 5, 3}} {
 		e, err := newEmbedding(avail, []string{"layer1", "layer2", "layer3"}, keep)
 		if err != nil {
@@ -133,13 +134,13 @@ func relClose(got, want, tol float64) bool {
 // Mean, regularised covariance inverse and Mahalanobis distance against
 // numpy (np.cov + 0.01 I, np.linalg.inv) and scipy.spatial.distance.mahalanobis.
 func TestGaussianMatchesNumpy(t *testing.T) {
-	m := loadManifest(t)
+	m := testenv.LoadManifest(t, "testdata/padim")
 	for _, name := range []string{"gauss_fit", "gauss_fit_n_lt_d"} {
 		c := m.Cases[name]
 		n, p, d, nt := int(c["n"]), int(c["positions"]), int(c["d"]), int(c["ntest"])
-		train := m.array(t, name+"_train")
-		wantMean, wantInv, wantDist := m.array(t, name+"_mean"), m.array(t, name+"_inv"), m.array(t, name+"_dist")
-		test32 := m.array32(t, name+"_test")
+		train := m.Array(t, name+"_train")
+		wantMean, wantInv, wantDist := m.Array(t, name+"_mean"), m.Array(t, name+"_inv"), m.Array(t, name+"_dist")
+		test32 := m.Array32(t, name+"_test")
 		for _, chunk := range []int{1, 2, n} {
 			mean, inv := fitInChunks(t, train, n, p, d, chunk, 2)
 			for i, w := range wantMean {
@@ -178,10 +179,10 @@ func TestGaussianMatchesNumpy(t *testing.T) {
 // The worker count must not change a single bit; chunking may only move
 // float64 rounding.
 func TestAccumulatorDeterminism(t *testing.T) {
-	m := loadManifest(t)
+	m := testenv.LoadManifest(t, "testdata/padim")
 	c := m.Cases["gauss_fit"]
 	n, p, d := int(c["n"]), int(c["positions"]), int(c["d"])
-	train := m.array(t, "gauss_fit_train")
+	train := m.Array(t, "gauss_fit_train")
 	mean1, inv1 := fitInChunks(t, train, n, p, d, 4, 1)
 	mean3, inv3 := fitInChunks(t, train, n, p, d, 4, 3)
 	for i := range mean1 {
@@ -249,9 +250,9 @@ func TestMahalanobisHandWorked(t *testing.T) {
 // Distance map to score: bilinear to 32x32, blur sigma 4, max, as the
 // reference main.py does with F.interpolate and gaussian_filter.
 func TestAnomalyMapMatchesReference(t *testing.T) {
-	m := loadManifest(t)
-	dist := m.array32(t, "scoremap_dist")
-	maps, scores := m.array(t, "scoremap_maps"), m.array(t, "scoremap_scores")
+	m := testenv.LoadManifest(t, "testdata/padim")
+	dist := m.Array32(t, "scoremap_dist")
+	maps, scores := m.Array(t, "scoremap_maps"), m.Array(t, "scoremap_scores")
 	for b := 0; b < 2; b++ {
 		r := AnomalyMap(dist[b*64:(b+1)*64], 8, 8, 32, 32)
 		if r.H != 32 || r.W != 32 {

@@ -2,6 +2,7 @@ package imgproc
 
 import (
 	"fmt"
+	"github.com/padim-go/padim/internal/testenv"
 	"math"
 	"testing"
 )
@@ -19,13 +20,13 @@ func maxAbsDiff(t *testing.T, got []float32, want []float64) float64 {
 }
 
 func TestResizeBilinearMatchesTorch(t *testing.T) {
-	m := loadManifest(t)
+	m := testenv.LoadManifest(t, "testdata/padim")
 	for _, name := range []string{"bilinear_up", "bilinear_56to224", "bilinear_down", "bilinear_mixed", "bilinear_1px"} {
 		t.Run(name, func(t *testing.T) {
 			c := m.Cases[name]
 			h, w, oh, ow := int(c["h"]), int(c["w"]), int(c["oh"]), int(c["ow"])
-			got := ResizeBilinear(m.array32(t, name+"_in"), h, w, oh, ow)
-			if d := maxAbsDiff(t, got, m.array(t, name+"_out")); d > 2e-6 {
+			got := ResizeBilinear(m.Array32(t, name+"_in"), h, w, oh, ow)
+			if d := maxAbsDiff(t, got, m.Array(t, name+"_out")); d > 2e-6 {
 				t.Errorf("%dx%d -> %dx%d: max |diff| vs torch = %g", h, w, oh, ow, d)
 			}
 		})
@@ -33,14 +34,14 @@ func TestResizeBilinearMatchesTorch(t *testing.T) {
 }
 
 func TestGaussianBlurMatchesScipy(t *testing.T) {
-	m := loadManifest(t)
+	m := testenv.LoadManifest(t, "testdata/padim")
 	for _, name := range []string{"gauss_224_s4", "gauss_small_s4", "gauss_20x17_s1.5", "gauss_1x40_s2"} {
 		t.Run(name, func(t *testing.T) {
 			c := m.Cases[name]
 			h, w := int(c["h"]), int(c["w"])
-			img := m.array32(t, name+"_in")
+			img := m.Array32(t, name+"_in")
 			GaussianBlur(img, h, w, c["sigma"])
-			if d := maxAbsDiff(t, img, m.array(t, name+"_out")); d > 1e-6 {
+			if d := maxAbsDiff(t, img, m.Array(t, name+"_out")); d > 1e-6 {
 				t.Errorf("%dx%d sigma %v: max |diff| vs scipy = %g", h, w, c["sigma"], d)
 			}
 		})
