@@ -1,0 +1,71 @@
+package blas
+
+import "fmt"
+
+// The exported functions check their arguments and handle the empty cases
+// once; the backends (blas_openblas.go, blas_gonum.go) only call the kernels.
+
+// Sgemm computes C = alpha*op(A)*op(B) + beta*C for row-major float32
+// matrices, op(A) being m x k and op(B) k x n.
+func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if m == 0 || n == 0 {
+		return
+	}
+	checkGemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
+	if k == 0 {
+		scale32(m, n, beta, c, ldc)
+		return
+	}
+	sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// Dgemm is Sgemm in float64.
+func Dgemm(transA, transB bool, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
+	if m == 0 || n == 0 {
+		return
+	}
+	checkGemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
+	if k == 0 {
+		scale64(m, n, beta, c, ldc)
+		return
+	}
+	dgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// Dsyrk computes the upper triangle of C = alpha*A^T*A + beta*C, where A is
+// k x n (row-major, leading dimension lda) and C is n x n. It is the rank-k
+// update that accumulates a covariance from k observations of n variables.
+// Only the upper triangle of C (j >= i) is referenced and written.
+func Dsyrk(n, k int, alpha float64, a []float64, lda int, beta float64, c []float64, ldc int) {
+	if n == 0 {
+		return
+	}
+	checkSyrk(n, k, len(a), lda, len(c), ldc)
+	if k == 0 {
+		for i := 0; i < n; i++ {
+			row := c[i*ldc+i : i*ldc+n]
+			for j := range row {
+				row[j] *= beta
+			}
+		}
+		return
+	}
+	dsyrk(n, k, alpha, a, lda, beta, c, ldc)
+}
+
+// InvertSPD replaces the n x n symmetric positive definite matrix a (full
+// storage; only its upper triangle is read) by its inverse, through a
+// Cholesky factorisation, and fills both triangles of the result.
+func InvertSPD(n int, a []float64) error {
+	if n == 0 {
+		return nil
+	}
+	if len(a) < n*n {
+		panic(fmt.Sprintf("blas: InvertSPD needs %d values, has %d", n*n, len(a)))
+	}
+	if err := invertSPD(n, a); err != nil {
+		return err
+	}
+	mirrorUpper(n, a)
+	return nil
+}
