@@ -258,7 +258,11 @@ func (e *Env) Execute(ctx context.Context, run Run, dir string) (*Result, error)
 	if err != nil {
 		return nil, err
 	}
-	bb = e.Features.Wrap(bb, run.Model.Backbone+"|"+sha)
+	var prefetch []string
+	if spec, err := backbones.Lookup(run.Model.Backbone); err == nil && run.Model.RandomWeights == 0 {
+		prefetch = spec.PaDiMLayers
+	}
+	bb = e.Features.Wrap(bb, run.Model.Backbone+"|"+sha, prefetch...)
 	res := &Result{NTrain: len(split.Train), NTest: len(split.Test), WeightsSHA256: sha, Seconds: map[string]float64{}}
 	for _, t := range split.Test {
 		if t.Label != 0 {

@@ -37,18 +37,32 @@ type cacheEntry struct {
 }
 
 // Wrap returns bb with its Forward going through the cache. id must
-// identify the backbone's weights (e.g. name and sha256).
-func (c *FeatureCache) Wrap(bb backbones.Backbone, id string) backbones.Backbone {
+// identify the backbone's weights (e.g. name and sha256). On a miss the
+// prefetch layers are computed along with the requested ones, so runs that
+// ask for different subsets of them (the layer ablation) share one pass.
+func (c *FeatureCache) Wrap(bb backbones.Backbone, id string, prefetch ...string) backbones.Backbone {
 	if c == nil || c.MaxBytes <= 0 {
 		return bb
 	}
-	return &cachedBackbone{Backbone: bb, id: id, c: c}
+	return &cachedBackbone{Backbone: bb, id: id, c: c, prefetch: prefetch}
 }
 
 type cachedBackbone struct {
 	backbones.Backbone
-	id string
-	c  *FeatureCache
+	id       string
+	c        *FeatureCache
+	prefetch []string
+}
+
+// union is layers followed by the prefetch layers it lacks.
+func (cb *cachedBackbone) union(layers []string) []string {
+	out := append([]string(nil), layers...)
+	for _, p := range cb.prefetch {
+		if !contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 func imageKey(x *tensor.Tensor) [32]byte {
@@ -89,7 +103,7 @@ func (cb *cachedBackbone) Forward(x *tensor.Tensor, layers []string) (backbones.
 		if err != nil {
 			return nil, err
 		}
-		f, err := cb.Backbone.Forward(batch, layers)
+		f, err := cb.Backbone.Forward(batch, cb.union(layers))
 		if err != nil {
 			return nil, err
 		}
@@ -104,7 +118,11 @@ func (cb *cachedBackbone) Forward(x *tensor.Tensor, layers []string) (backbones.
 		}
 		cb.c.mu.Unlock()
 		if len(missing) == x.N {
-			return f, nil
+			out := backbones.Features{}
+			for _, l := range layers {
+				out[l] = f[l]
+			}
+			return out, nil
 		}
 	}
 	// Assemble the batch from the cache (every image is present now unless

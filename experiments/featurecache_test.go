@@ -99,3 +99,19 @@ func TestFeatureCacheEvictsBeyondBudget(t *testing.T) {
 		t.Fatal("a zero-budget cache must not wrap")
 	}
 }
+
+func TestFeatureCachePrefetch(t *testing.T) {
+	inner := &countingBackbone{}
+	c := &FeatureCache{MaxBytes: 1 << 20}
+	bb := c.Wrap(inner, "counting|w", "a", "b")
+	f, err := bb.Forward(batch(1, 2), []string{"a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f) != 1 || f["a"] == nil {
+		t.Fatalf("returned layers %v, want only the requested one", f)
+	}
+	if _, err := bb.Forward(batch(2, 1), []string{"b"}); err != nil || inner.images != 2 {
+		t.Fatalf("layer b was not prefetched: %d images computed, %v", inner.images, err)
+	}
+}
