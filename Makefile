@@ -59,7 +59,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzSafetensors -fuzztime $(FUZZTIME) ./internal/statedict
 	$(GO) test -run '^$$' -fuzz FuzzNpyRead -fuzztime $(FUZZTIME) ./internal/npy
 	$(GO) test -run '^$$' -fuzz FuzzNpyRoundTrip -fuzztime $(FUZZTIME) ./internal/npy
-	$(GO) test -run '^$$' -fuzz FuzzModelFile -fuzztime $(FUZZTIME) ./padim
+	$(GO) test -run '^$$' -fuzz FuzzModelFile -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./padim
 	$(GO) test -run '^$$' -fuzz FuzzDecodeImage -fuzztime $(FUZZTIME) ./datasets
 
 PYTHON ?= /usr/bin/python3
