@@ -35,7 +35,7 @@ type Scored struct {
 // Masks are read for anomalous images when the split has them. Any image or
 // mask that cannot be read stops the run with an error naming the file:
 // nothing is skipped.
-func ScoreSplit(ctx context.Context, s Scorer, split *datasets.Split, pre datasets.Preprocess, batch int, progress func(done, total int)) (*Scored, error) {
+func ScoreSplit(ctx context.Context, s Scorer, split *datasets.Split, pre Loader, batch int, progress func(done, total int)) (*Scored, error) {
 	if batch <= 0 {
 		batch = 8
 	}

@@ -43,6 +43,8 @@ type Env struct {
 	HeatmapImages int
 	// Features, when set, memoises backbone outputs across runs.
 	Features *FeatureCache
+	// Images, when set, memoises preprocessed images across runs.
+	Images *ImageCache
 
 	mu  sync.Mutex
 	sha map[string]string // weights path|size|mtime -> sha256
@@ -262,7 +264,11 @@ func (e *Env) Execute(ctx context.Context, run Run, dir string) (*Result, error)
 	if spec, err := backbones.Lookup(run.Model.Backbone); err == nil && run.Model.RandomWeights == 0 {
 		prefetch = spec.PaDiMLayers
 	}
-	bb = e.Features.Wrap(bb, run.Model.Backbone+"|"+sha, prefetch...)
+	load := Loader(pre)
+	if !run.Timing { // timing runs measure the work itself, not the caches
+		bb = e.Features.Wrap(bb, run.Model.Backbone+"|"+sha, prefetch...)
+		load = e.Images.Loader(pre)
+	}
 	res := &Result{NTrain: len(split.Train), NTest: len(split.Test), WeightsSHA256: sha, Seconds: map[string]float64{}}
 	for _, t := range split.Test {
 		if t.Label != 0 {
@@ -273,9 +279,9 @@ func (e *Env) Execute(ctx context.Context, run Run, dir string) (*Result, error)
 	var scorer Scorer
 	switch run.Model.Method {
 	case "padim":
-		scorer, res.ModelBytes, err = e.fitPaDiM(ctx, run.Model, bb, sha, split, pre)
+		scorer, res.ModelBytes, err = e.fitPaDiM(ctx, run.Model, bb, sha, split, pre, load)
 	case "spade":
-		scorer, res.ModelBytes, err = e.fitSPADE(ctx, run.Model, bb, split, pre)
+		scorer, res.ModelBytes, err = e.fitSPADE(ctx, run.Model, bb, split, pre, load)
 		res.Notes = append(res.Notes, fmt.Sprintf("SPADE images pooled after %s", run.Model.PoolLayer))
 		if run.Model.K > len(split.Train) {
 			res.Notes = append(res.Notes, fmt.Sprintf("K = %d capped at the %d training images", run.Model.K, len(split.Train)))
@@ -288,7 +294,7 @@ func (e *Env) Execute(ctx context.Context, run Run, dir string) (*Result, error)
 	}
 	res.Seconds["fit"] = time.Since(t0).Seconds()
 	e.logf("  fitted %s on %d images in %.1fs; scoring %d test images", run.Row, len(split.Train), res.Seconds["fit"], len(split.Test))
-	scored, err := ScoreSplit(ctx, scorer, split, pre, e.BatchSize, nil)
+	scored, err := ScoreSplit(ctx, scorer, split, load, e.BatchSize, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -347,7 +353,7 @@ func Policy(pre datasets.Preprocess) padim.PreprocessPolicy {
 	return p
 }
 
-func (e *Env) fitPaDiM(ctx context.Context, ms ModelSpec, bb backbones.Backbone, sha string, split *datasets.Split, pre datasets.Preprocess) (Scorer, int64, error) {
+func (e *Env) fitPaDiM(ctx context.Context, ms ModelSpec, bb backbones.Backbone, sha string, split *datasets.Split, pre datasets.Preprocess, load Loader) (Scorer, int64, error) {
 	groups := [][]string{ms.Layers}
 	if ms.Combine == "sum" {
 		groups = nil
@@ -376,7 +382,7 @@ func (e *Env) fitPaDiM(ctx context.Context, ms ModelSpec, bb backbones.Backbone,
 		default:
 			return nil, 0, fmt.Errorf("unknown reduction %q", ms.Reduce)
 		}
-		m, err := padim.Fit(ctx, cfg, bb, split.Train, pre, nil)
+		m, err := padim.Fit(ctx, cfg, bb, split.Train, load, nil)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -406,7 +412,7 @@ func channelsOf(bb backbones.Backbone, layers []string) (int, error) {
 	return total, nil
 }
 
-func (e *Env) fitSPADE(ctx context.Context, ms ModelSpec, bb backbones.Backbone, split *datasets.Split, pre datasets.Preprocess) (Scorer, int64, error) {
+func (e *Env) fitSPADE(ctx context.Context, ms ModelSpec, bb backbones.Backbone, split *datasets.Split, pre datasets.Preprocess, load Loader) (Scorer, int64, error) {
 	h, w := pre.Size()
 	cfg := spade.PaperConfig(ms.PoolLayer, h, w)
 	if ms.K > 0 {
@@ -437,7 +443,7 @@ func (e *Env) fitSPADE(ctx context.Context, ms ModelSpec, bb backbones.Backbone,
 		end := min(start+batch, len(split.Train))
 		imgs := make([]*tensor.Tensor, 0, end-start)
 		for _, s := range split.Train[start:end] {
-			img, err := pre.Image(s.Path)
+			img, err := load.Image(s.Path)
 			if err != nil {
 				return nil, 0, err
 			}

@@ -76,6 +76,9 @@ type Run struct {
 	Row     string      `json:"row"`
 	Dataset DatasetSpec `json:"dataset"`
 	Model   ModelSpec   `json:"model"`
+	// Timing runs bypass the image and feature caches shared by other runs,
+	// so their inference times measure decoding-free but otherwise full work.
+	Timing bool `json:"timing,omitempty"`
 }
 
 // ID is a short human-readable name, unique within a table.

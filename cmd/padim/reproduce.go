@@ -61,7 +61,7 @@ Tables: ` + strings.Join(tableNames(), ", "),
 	f.BoolVar(&o.force, "force", false, "recompute runs even when cached")
 	f.StringVar(&o.synthetic, "synthetic", "", "use this synthetic dataset (MVTec layout, as padim generate synthetic writes it) instead of generating one in the cache")
 	f.IntVar(&o.batch, "batch", 8, "images per backbone call")
-	f.Float64Var(&o.featureCacheGB, "feature-cache-gb", 6, "memory for backbone features shared by the runs on one dataset (0 disables)")
+	f.Float64Var(&o.featureCacheGB, "feature-cache-gb", 6, "memory for backbone features shared by the runs on one dataset, plus a quarter of it for decoded images (0 disables both)")
 	rootCmd.AddCommand(cmd)
 }
 
