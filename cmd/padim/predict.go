@@ -52,15 +52,11 @@ func runPredict(ctx context.Context, stdout io.Writer, o predictOptions, images 
 	if o.model == "" || o.out == "" {
 		return fmt.Errorf("predict: --model and --out are required")
 	}
-	m, bb, err := openModel(o.model, o.weights)
+	m, bb, pre, err := openModel(o.model, o.weights)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	pre, err := experiments.PreprocessFromPolicy(m.Header.Preprocess)
-	if err != nil {
-		return fmt.Errorf("%s: %w", o.model, err)
-	}
 	// Read every image first: a bad file fails the call before any work.
 	xs := make([]*tensor.Tensor, len(images))
 	for i, p := range images {

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/padim-go/padim/backbones"
+	"github.com/padim-go/padim/datasets"
 	"github.com/padim-go/padim/eval"
 	"github.com/padim-go/padim/experiments"
 	"github.com/padim-go/padim/internal/atomicfile"
@@ -74,9 +75,23 @@ Example:
 	rootCmd.AddCommand(cmd)
 }
 
-// openModel reads a model file and opens its backbone with weights whose
-// sha256 matches the one recorded at fit time.
-func openModel(modelPath, weights string) (*padim.Model, backbones.Backbone, error) {
+// openModel reads a model file, opens its backbone with weights whose
+// sha256 matches the one recorded at fit time, and rebuilds the
+// preprocessing it was fitted with. The caller closes the model.
+func openModel(modelPath, weights string) (*padim.Model, backbones.Backbone, datasets.Preprocess, error) {
+	m, bb, err := openModelBackbone(modelPath, weights)
+	if err != nil {
+		return nil, nil, datasets.Preprocess{}, err
+	}
+	pre, err := experiments.PreprocessFromPolicy(m.Header.Preprocess)
+	if err != nil {
+		m.Close()
+		return nil, nil, pre, fmt.Errorf("%s: %w", modelPath, err)
+	}
+	return m, bb, pre, nil
+}
+
+func openModelBackbone(modelPath, weights string) (*padim.Model, backbones.Backbone, error) {
 	m, err := padim.ReadModel(modelPath)
 	if err != nil {
 		return nil, nil, err
@@ -102,15 +117,11 @@ func runTest(ctx context.Context, stdout io.Writer, o testOptions) error {
 	if o.model == "" {
 		return fmt.Errorf("test: --model is required")
 	}
-	m, bb, err := openModel(o.model, o.weights)
+	m, bb, pre, err := openModel(o.model, o.weights)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	pre, err := experiments.PreprocessFromPolicy(m.Header.Preprocess)
-	if err != nil {
-		return fmt.Errorf("%s: %w", o.model, err)
-	}
 	if o.size != "" || o.filter != "" {
 		return fmt.Errorf("test: --size and --filter come from the model file (%+v); do not pass them", m.Header.Preprocess)
 	}
@@ -159,4 +170,3 @@ func runTest(ctx context.Context, stdout io.Writer, o testOptions) error {
 	}
 	return nil
 }
-
