@@ -18,7 +18,7 @@ func benchData(n int) []float64 {
 	return x
 }
 
-// One Add of 32 images: per position a 32-row syrk and the packed fold.
+// One Add of 32 images: per position the panel products and the packed fold.
 func BenchmarkAccumulatorAdd32(b *testing.B) {
 	acc, _ := NewGaussianAccumulator(benchPositions, benchDim, 0)
 	x := benchData(32)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"github.com/padim-go/padim/internal/testenv"
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/padim-go/padim/backbones"
@@ -279,5 +280,58 @@ func unpackSymmetric(packed []float32, d int, full []float32) {
 			full[(r+c)*d+r] = row[c]
 		}
 		off += d - r
+	}
+}
+
+// TestMahalanobisCorrelated compares Mahalanobis with a float64 brute
+// force x^T A x over the same float32 packed inverse, for strongly
+// correlated features (condition number about 1e4), where forming the
+// quadratic form from the upper triangle (2 x^T U x - sum A_cc x_c^2)
+// could lose digits to cancellation.
+func TestMahalanobisCorrelated(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	for _, tc := range []struct{ d, n, k int }{{5, 40, 3}, {64, 200, 8}, {130, 300, 5}} {
+		const positions = 3
+		x := make([]float64, positions*tc.n*tc.d)
+		for i := 0; i < positions*tc.n; i++ {
+			common := rng.NormFloat64()
+			for c := 0; c < tc.d; c++ {
+				// every channel is mostly one shared factor plus 1% noise
+				x[i*tc.d+c] = 10 + common + 0.01*rng.NormFloat64()*float64(c+1)
+			}
+		}
+		acc, _ := NewGaussianAccumulator(positions, tc.d, 2)
+		if err := acc.Add(x, tc.n); err != nil {
+			t.Fatal(err)
+		}
+		mean, inv, err := acc.Finalize(1e-4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		test := make([]float32, positions*tc.k*tc.d)
+		for i := range test {
+			test[i] = float32(10 + rng.NormFloat64())
+		}
+		dist, err := Mahalanobis(context.Background(), mean, inv, positions, tc.d, test, tc.k, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		full := make([]float32, tc.d*tc.d)
+		for p := 0; p < positions; p++ {
+			unpackSymmetric(inv[p*packedLen(tc.d):(p+1)*packedLen(tc.d)], tc.d, full)
+			for i := 0; i < tc.k; i++ {
+				v := test[(p*tc.k+i)*tc.d : (p*tc.k+i+1)*tc.d]
+				var q float64
+				for r := 0; r < tc.d; r++ {
+					for c := 0; c < tc.d; c++ {
+						q += (float64(v[r]) - float64(mean[p*tc.d+r])) * float64(full[r*tc.d+c]) * (float64(v[c]) - float64(mean[p*tc.d+c]))
+					}
+				}
+				want := math.Sqrt(q)
+				if got := float64(dist[i*positions+p]); math.Abs(got-want) > 1e-4*want {
+					t.Errorf("d=%d position %d vector %d: distance %v, brute force %v (rel. error %.1e)", tc.d, p, i, got, want, math.Abs(got-want)/want)
+				}
+			}
+		}
 	}
 }
