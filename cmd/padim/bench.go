@@ -1187,7 +1187,7 @@ func memoryReport(o memoryOptions, byN, byD, byP []memoryPoint) string {
 		"the float32 means and packed inverse covariances (after the buffer is freed). "+
 		"The rest is the Go runtime, the backbone and its activations for one batch of %d, and per-worker scratch.\n\n", o.backbone, o.batch)
 	table := func(title string, ps []memoryPoint) {
-		fmt.Fprintf(&b, "## %s\n\n| N | d | positions | peak RSS | formula | fit seconds |\n|---:|---:|---:|---:|---:|---:|\n", title)
+		fmt.Fprintf(&b, "## %s\n\n| N | d | positions | peak RSS | formula | fit wall seconds (shared machine) |\n|---:|---:|---:|---:|---:|---:|\n", title)
 		for _, p := range ps {
 			fmt.Fprintf(&b, "| %d | %d | %d | %s | %s | %.0f |\n", p.n, p.d, p.positions, gib(p.peak), gib(p.formula), p.seconds)
 		}
