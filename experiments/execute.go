@@ -256,13 +256,21 @@ func (e *Env) Execute(ctx context.Context, run Run, dir string) (*Result, error)
 	if run.Model.Method == "spade" && !contains(layers, run.Model.PoolLayer) {
 		layers = append(layers, run.Model.PoolLayer)
 	}
-	bb, sha, err := e.openBackbone(run.Model, layers)
+	// Untimed runs share features through the cache, which computes the
+	// backbone's PaDiM layers on every miss: load the weights they need too.
+	var prefetch []string
+	if spec, err := backbones.Lookup(run.Model.Backbone); err == nil && !run.Timing && e.Features != nil {
+		prefetch = spec.PaDiMLayers
+	}
+	open := append([]string(nil), layers...)
+	for _, l := range prefetch {
+		if !contains(open, l) {
+			open = append(open, l)
+		}
+	}
+	bb, sha, err := e.openBackbone(run.Model, open)
 	if err != nil {
 		return nil, err
-	}
-	var prefetch []string
-	if spec, err := backbones.Lookup(run.Model.Backbone); err == nil && run.Model.RandomWeights == 0 {
-		prefetch = spec.PaDiMLayers
 	}
 	load := Loader(pre)
 	if !run.Timing { // timing runs measure the work itself, not the caches
