@@ -40,6 +40,7 @@ test-race:
 bench: build
 	$(PADIM) bench backbones --out reports/bench-backbones.md
 	$(PADIM) bench end-to-end --out reports/bench.md
+	$(PADIM) bench memory --out reports/memory
 
 reproduce: build
 	$(PADIM) reproduce --data "$(PADIM_DATA)" --out reports
