@@ -17,6 +17,9 @@ import (
 // categories, and checks what ran, what could not, and what was rendered.
 func TestQuickVariantOfEveryTable(t *testing.T) {
 	shared := testenv.SharedData(t)
+	if testing.Short() {
+		t.Skip("runs every table on real data (about 12 minutes); skipped with -short, run by make test's full pass")
+	}
 	root := testenv.RepoRoot(t)
 	data := t.TempDir()
 	for name, target := range map[string]string{
