@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -253,7 +254,7 @@ func (e *Env) Execute(ctx context.Context, run Run, dir string) (*Result, error)
 		return nil, err
 	}
 	layers := append([]string(nil), run.Model.Layers...)
-	if run.Model.Method == "spade" && !contains(layers, run.Model.PoolLayer) {
+	if run.Model.Method == "spade" && !slices.Contains(layers, run.Model.PoolLayer) {
 		layers = append(layers, run.Model.PoolLayer)
 	}
 	// Untimed runs share features through the cache, which computes the
@@ -264,7 +265,7 @@ func (e *Env) Execute(ctx context.Context, run Run, dir string) (*Result, error)
 	}
 	open := append([]string(nil), layers...)
 	for _, l := range prefetch {
-		if !contains(open, l) {
+		if !slices.Contains(open, l) {
 			open = append(open, l)
 		}
 	}
@@ -341,15 +342,6 @@ func (e *Env) openBackbone(ms ModelSpec, layers []string) (backbones.Backbone, s
 			Fetch: "padim fetch weights " + ms.Backbone}
 	}
 	return bb, sha, err
-}
-
-func contains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // Policy records pre in the form a model file stores.
@@ -436,7 +428,7 @@ func (e *Env) fitSPADE(ctx context.Context, ms ModelSpec, bb backbones.Backbone,
 		return nil, 0, err
 	}
 	layers := append(append([]string(nil), ms.Layers...), ms.PoolLayer)
-	if contains(ms.Layers, ms.PoolLayer) {
+	if slices.Contains(ms.Layers, ms.PoolLayer) {
 		layers = ms.Layers
 	}
 	batch := e.BatchSize
@@ -566,7 +558,7 @@ func heatmapPanels(s *Scored, pre datasets.Preprocess, n int) ([]HeatmapPanel, f
 		}
 	}
 	for i, smp := range s.Samples {
-		if smp.Label != 0 && len(pick) < n-1 && !containsInt(pick, i) {
+		if smp.Label != 0 && len(pick) < n-1 && !slices.Contains(pick, i) {
 			pick = append(pick, i)
 		}
 	}
@@ -596,15 +588,6 @@ func heatmapPanels(s *Scored, pre datasets.Preprocess, n int) ([]HeatmapPanel, f
 		panels = append(panels, p)
 	}
 	return panels, lo, hi, nil
-}
-
-func containsInt(s []int, v int) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // PreprocessFromPolicy rebuilds the preprocessing a model was fitted with.

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"math"
+	"slices"
 	"sync"
 
 	"github.com/padim-go/padim/backbones"
@@ -58,7 +59,7 @@ type cachedBackbone struct {
 func (cb *cachedBackbone) union(layers []string) []string {
 	out := append([]string(nil), layers...)
 	for _, p := range cb.prefetch {
-		if !contains(out, p) {
+		if !slices.Contains(out, p) {
 			out = append(out, p)
 		}
 	}

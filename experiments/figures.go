@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -58,7 +59,7 @@ func WriteFigures(dir, cacheDir string, t Table, results []*Result) ([]string, e
 		if len(c.PROFPR) > 0 {
 			cs.pro = append(cs.pro, Series{Name: r.Run.Row, X: c.PROFPR, Y: c.PRO})
 		}
-		if heatmapTables[t.Name] && contains(r.Artifacts, "heatmaps.png") {
+		if heatmapTables[t.Name] && slices.Contains(r.Artifacts, "heatmaps.png") {
 			name := fmt.Sprintf("heatmaps-%s-%s.png", fileName(ds), fileName(r.Run.Row))
 			b, err := os.ReadFile(filepath.Join(cacheDir, r.Key, "heatmaps.png"))
 			if err != nil {
