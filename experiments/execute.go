@@ -303,7 +303,7 @@ func (e *Env) Execute(ctx context.Context, run Run, dir string) (*Result, error)
 	}
 	res.Seconds["fit"] = time.Since(t0).Seconds()
 	e.logf("  fitted %s on %d images in %.1fs; scoring %d test images", run.Row, len(split.Train), res.Seconds["fit"], len(split.Test))
-	scored, err := ScoreSplit(ctx, scorer, split, load, e.BatchSize, nil)
+	scored, err := ScoreSplit(ctx, scorer, split, load, ScoreGroup, nil)
 	if err != nil {
 		return nil, err
 	}

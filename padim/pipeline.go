@@ -365,9 +365,22 @@ type Result struct {
 // mirrored half-sample symmetric (scipy mode "reflect").
 const BlurSigma = 4
 
+// ScoreBackboneBatch is the most images Score passes to the backbone at
+// once; larger calls to Score are cut into backbone batches of this size.
+const ScoreBackboneBatch = 8
+
 // Score computes anomaly maps and scores for a batch of preprocessed images
 // (N x 3 x H x W, prepared with the model's preprocessing policy). The
 // backbone must be the one the model was fitted with.
+//
+// The backbone runs on at most ScoreBackboneBatch images at a time, but the
+// Mahalanobis distances of all N images are computed together: that step
+// reads every position's inverse covariance (d(d+1)/2 floats, 605 KB for
+// d = 550) from memory once per call, so it is memory-bound for small N
+// and its time per image falls with N. Measured for d = 550 on the
+// development machine (BenchmarkMahalanobisWide): 8 images per call cost
+// about twice as much per image as 32. Callers scoring many images should
+// pass a few dozen at a time (the CLI and the experiments use 32).
 func (m *Model) Score(ctx context.Context, bb backbones.Backbone, images *tensor.Tensor) ([]Result, error) {
 	if bb == nil || images == nil {
 		return nil, fmt.Errorf("padim: Score needs a backbone and images")
@@ -394,33 +407,45 @@ func (m *Model) Score(ctx context.Context, bb backbones.Backbone, images *tensor
 			return nil, err
 		}
 	}
-	f, err := bb.Forward(images, m.Header.Layers)
-	if err != nil {
-		return nil, fmt.Errorf("padim: backbone %s: %w", bb.Name(), err)
-	}
-	if err := checkFiniteFeatures(f, m.Header.Layers, bb.Name(), func(n int) string { return fmt.Sprintf("test image %d of the batch", n) }); err != nil {
-		return nil, err
-	}
-	n, gh, gw, err := emb.grid(f)
-	if err != nil {
-		return nil, err
-	}
-	if n != images.N {
-		return nil, fmt.Errorf("padim: backbone returned %d feature maps for %d images", n, images.N)
-	}
-	if gh != m.Header.GridH || gw != m.Header.GridW {
-		return nil, fmt.Errorf("padim: images give a %dx%d patch grid, the model was fitted on %dx%d", gh, gw, m.Header.GridH, m.Header.GridW)
-	}
-	d, positions := m.Header.D, gh*gw
+	n, d, gh, gw := images.N, m.Header.D, m.Header.GridH, m.Header.GridW
+	positions := gh * gw
+	// x is position-major: the n vectors of position p are x[p*n*d:].
 	x := make([]float32, positions*n*d)
+	var proj *projector
 	if m.PCA != nil {
-		proj := newProjector(full, m.PCA, d, positions)
-		for b := 0; b < n; b++ {
-			proj.embed(f, b, gh, gw, func(p int, v []float32) { copy(x[(p*n+b)*d:], v) })
+		proj = newProjector(full, m.PCA, d, positions)
+	}
+	chw := images.C * images.H * images.W
+	for start := 0; start < n; start += ScoreBackboneBatch {
+		end := min(start+ScoreBackboneBatch, n)
+		part := &tensor.Tensor{N: end - start, C: images.C, H: images.H, W: images.W, Data: images.Data[start*chw : end*chw]}
+		f, err := bb.Forward(part, m.Header.Layers)
+		if err != nil {
+			return nil, fmt.Errorf("padim: backbone %s: %w", bb.Name(), err)
 		}
-	} else {
-		for b := 0; b < n; b++ {
-			gather(f, emb.refs, b, gh, gw, x[b*d:], n*d)
+		if err := checkFiniteFeatures(f, m.Header.Layers, bb.Name(), func(i int) string { return fmt.Sprintf("test image %d of the batch", start+i) }); err != nil {
+			return nil, err
+		}
+		pn, ph, pw, err := emb.grid(f)
+		if err != nil {
+			return nil, err
+		}
+		if pn != part.N {
+			return nil, fmt.Errorf("padim: backbone returned %d feature maps for %d images", pn, part.N)
+		}
+		if ph != gh || pw != gw {
+			return nil, fmt.Errorf("padim: images give a %dx%d patch grid, the model was fitted on %dx%d", ph, pw, gh, gw)
+		}
+		for b := 0; b < part.N; b++ {
+			i := start + b
+			if proj != nil {
+				proj.embed(f, b, gh, gw, func(p int, v []float32) { copy(x[(p*n+i)*d:], v) })
+			} else {
+				gather(f, emb.refs, b, gh, gw, x[i*d:], n*d)
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
 		}
 	}
 	dist, err := Mahalanobis(ctx, m.Mean, m.InvCov, positions, d, x, n, 0)

@@ -277,3 +277,59 @@ func TestScoreErrors(t *testing.T) {
 		t.Error("a model of another backbone was accepted")
 	}
 }
+
+// countingBackbone records the batch sizes the backbone is called with.
+type countingBackbone struct {
+	fakeBackbone
+	calls *[]int
+}
+
+func (cb countingBackbone) Forward(x *tensor.Tensor, layers []string) (backbones.Features, error) {
+	*cb.calls = append(*cb.calls, x.N)
+	return cb.fakeBackbone.Forward(x, layers)
+}
+
+// A call with more images than ScoreBackboneBatch runs the backbone in
+// chunks and scores every image as if it had been scored alone: the chunk
+// boundaries must not shift any image's features or distances.
+func TestScoreLargeBatchMatchesSingleImages(t *testing.T) {
+	ctx := context.Background()
+	for _, cfg := range []FitConfig{{D: 6, Seed: 3}, {Selection: SelectPCA, D: 5}} {
+		t.Run(cfg.Selection, func(t *testing.T) {
+			m, err := Fit(ctx, cfg, fakeBackbone{}, trainSamples(30), fakeLoader{}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 2*ScoreBackboneBatch + 3
+			paths := make([]string, n)
+			for i := range paths {
+				paths[i] = fmt.Sprintf("test/img-%d", 2000+i)
+				if i%5 == 2 {
+					paths[i] = fmt.Sprintf("test/anomaly-%d", 2000+i)
+				}
+			}
+			var calls []int
+			all, err := m.Score(ctx, countingBackbone{calls: &calls}, loadBatch(t, paths...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := []int{ScoreBackboneBatch, ScoreBackboneBatch, 3}; fmt.Sprint(calls) != fmt.Sprint(want) {
+				t.Errorf("backbone called with batches %v, want %v", calls, want)
+			}
+			for i, p := range paths {
+				one, err := m.Score(ctx, fakeBackbone{}, loadBatch(t, p))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if d := math.Abs(all[i].Score - one[0].Score); d > 1e-5*math.Abs(one[0].Score) {
+					t.Fatalf("image %d (%s): score %v in the batch of %d, %v alone", i, p, all[i].Score, n, one[0].Score)
+				}
+				for j, v := range one[0].Map {
+					if d := math.Abs(float64(all[i].Map[j] - v)); d > 1e-5*math.Abs(float64(v))+1e-6 {
+						t.Fatalf("image %d pixel %d: %v in the batch, %v alone", i, j, all[i].Map[j], v)
+					}
+				}
+			}
+		})
+	}
+}

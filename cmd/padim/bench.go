@@ -632,8 +632,10 @@ func runE2E(ctx context.Context, name string, d int, split *datasets.Split, o e2
 	var decode, score stopwatch
 	scorer := experiments.PaDiMScorer{Model: m, Backbone: bb}
 	scored := &experiments.Scored{}
-	for start := 0; start < len(split.Test); start += o.batch {
-		batch := split.Test[start:min(start+o.batch, len(split.Test))]
+	// Images per scoring call as the experiments use (the backbone inside
+	// still runs at most padim.ScoreBackboneBatch images at a time).
+	for start := 0; start < len(split.Test); start += experiments.ScoreGroup {
+		batch := split.Test[start:min(start+experiments.ScoreGroup, len(split.Test))]
 		stop := decode.start()
 		imgs := make([]*tensor.Tensor, len(batch))
 		for i, smp := range batch {

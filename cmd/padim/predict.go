@@ -67,7 +67,7 @@ func runPredict(ctx context.Context, stdout io.Writer, o predictOptions, images 
 	scorer := experiments.PaDiMScorer{Model: m, Backbone: bb}
 	scores := make([]float64, len(images))
 	maps := make([][]float32, len(images))
-	const batch = 8
+	const batch = experiments.ScoreGroup
 	for s := 0; s < len(images); s += batch {
 		e := min(s+batch, len(images))
 		x, err := tensor.Stack(xs[s:e])

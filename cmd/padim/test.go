@@ -71,7 +71,7 @@ Example:
 	f.StringVar(&o.model, "model", "", "model file written by padim fit (required)")
 	f.StringVar(&o.weights, "weights", "", "backbone weights (default: found like fit does; must match the sha256 the model records)")
 	f.StringVar(&o.jsonOut, "json", "", "write metrics, counts, timings and per-image scores as JSON to this file")
-	f.IntVar(&o.batch, "batch", 8, "images per backbone call")
+	f.IntVar(&o.batch, "batch", experiments.ScoreGroup, "images scored per call: the Mahalanobis step reads the model once per call, so larger is faster per image; the backbone runs at most 8 at a time")
 	rootCmd.AddCommand(cmd)
 }
 
