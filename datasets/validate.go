@@ -3,7 +3,7 @@ package datasets
 import (
 	"errors"
 	"fmt"
-	"os"
+	"github.com/padim-go/padim/internal/npy"
 	"path/filepath"
 	"strings"
 )
@@ -57,10 +57,8 @@ func (s *Split) Validate() error {
 			continue
 		}
 		if strings.EqualFold(filepath.Ext(smp.MaskPath), ".npy") {
-			if st, err := os.Stat(smp.MaskPath); err != nil {
-				add(err)
-			} else if st.Size() == 0 {
-				add(fmt.Errorf("%s: empty mask file", smp.MaskPath))
+			if merr := checkNpyMask(smp, w, h, err == nil); merr != nil {
+				add(merr)
 			}
 			continue
 		}
@@ -82,6 +80,37 @@ func (s *Split) Validate() error {
 		head = fmt.Errorf("datasets: split %s: %d unusable file(s) or problem(s), first %d listed", s.Name, len(problems), maxReported)
 	}
 	return errors.Join(append([]error{head}, shown...)...)
+}
+
+// checkNpyMask reads a .npy mask's header (not its data) and checks that
+// the array is a 2-D H x W mask, or frames x H x W with the sample's frame
+// in range, of the image's size when that is known, and of a dtype the
+// mask reader takes: the problems readNpyMask would otherwise only hit
+// in the middle of scoring.
+func checkNpyMask(smp Sample, w, h int, sizeKnown bool) error {
+	hd, err := npy.ReadHeaderFile(smp.MaskPath)
+	if err != nil {
+		return err
+	}
+	var mh, mw int
+	switch {
+	case len(hd.Shape) == 2 && smp.MaskIndex == 0:
+		mh, mw = hd.Shape[0], hd.Shape[1]
+	case len(hd.Shape) == 3:
+		if smp.MaskIndex < 0 || smp.MaskIndex >= hd.Shape[0] {
+			return fmt.Errorf("%s: frame %d of %s is out of range: the mask array %v has %d frames", smp.MaskPath, smp.MaskIndex, smp.Path, hd.Shape, hd.Shape[0])
+		}
+		mh, mw = hd.Shape[1], hd.Shape[2]
+	default:
+		return fmt.Errorf("%s: mask array has shape %v; want H x W, or frames x H x W (frame %d for %s)", smp.MaskPath, hd.Shape, smp.MaskIndex, smp.Path)
+	}
+	if mh <= 0 || mw <= 0 {
+		return fmt.Errorf("%s: mask array has empty shape %v", smp.MaskPath, hd.Shape)
+	}
+	if sizeKnown && (mw != w || mh != h) {
+		return fmt.Errorf("%s: mask is %dx%d but its image %s is %dx%d", smp.MaskPath, mw, mh, smp.Path, w, h)
+	}
+	return nil
 }
 
 // checkImageHeader reads an image file's header and checks its size the way

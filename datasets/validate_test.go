@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/padim-go/padim/internal/npy"
 )
 
 func TestSplitValidate(t *testing.T) {
@@ -31,7 +33,22 @@ func TestSplitValidate(t *testing.T) {
 	trunc := raw("trunc.png", pngData[:20])
 	gif := raw("anim.gif.png", []byte("GIF89a\x01\x00\x01\x00\x00\x00\x00;"))
 	text := raw("notes.jpg", []byte("hello"))
-	npyMask := raw("m.npy", []byte("\x93NUMPY"))
+	npyArr := func(name string, shape ...int) string {
+		p := filepath.Join(dir, name)
+		n := 1
+		for _, d := range shape {
+			n *= d
+		}
+		if err := npy.WriteUint8(p, shape, make([]uint8, n)); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	npyMask := npyArr("m.npy", 6, 8)
+	npyVideo := npyArr("video.npy", 3, 6, 8)
+	npyWrongSize := npyArr("small.npy", 3, 4)
+	npy1D := npyArr("flat.npy", 48)
+	npyHeaderOnly := raw("h.npy", []byte("\x93NUMPY"))
 	emptyNpy := raw("e.npy", nil)
 	missing := filepath.Join(dir, "missing.png")
 
@@ -43,6 +60,7 @@ func TestSplitValidate(t *testing.T) {
 		return s
 	}
 	anomalous := func(p, m string) Sample { return Sample{Path: p, MaskPath: m, Label: 1, Defect: "crack"} }
+	frame := func(p, m string, i int) Sample { s := anomalous(p, m); s.MaskIndex = i; return s }
 	cases := []struct {
 		name  string
 		split Split
@@ -62,7 +80,14 @@ func TestSplitValidate(t *testing.T) {
 		{"image without mask", Split{Train: tr(good), Test: []Sample{anomalous(bad, "")}, HasMasks: true},
 			[]string{bad + ": anomalous test image has no mask"}},
 		{"bad mask file", Split{Train: tr(good), Test: []Sample{anomalous(bad, text)}, HasMasks: true}, []string{text + ": unknown image format"}},
-		{"empty npy mask", Split{Train: tr(good), Test: []Sample{anomalous(bad, emptyNpy)}, HasMasks: true}, []string{emptyNpy + ": empty mask file"}},
+		{"npy video mask frame", Split{Train: tr(good), Test: []Sample{frame(bad, npyVideo, 2)}, HasMasks: true}, nil},
+		{"empty npy mask", Split{Train: tr(good), Test: []Sample{anomalous(bad, emptyNpy)}, HasMasks: true}, []string{emptyNpy, "too short"}},
+		{"npy mask cut after the magic", Split{Train: tr(good), Test: []Sample{anomalous(bad, npyHeaderOnly)}, HasMasks: true}, []string{npyHeaderOnly, "npy"}},
+		{"npy mask size differs", Split{Train: tr(good), Test: []Sample{anomalous(bad, npyWrongSize)}, HasMasks: true},
+			[]string{npyWrongSize + ": mask is 4x3 but its image " + bad + " is 8x6"}},
+		{"npy mask not 2-D or 3-D", Split{Train: tr(good), Test: []Sample{anomalous(bad, npy1D)}, HasMasks: true}, []string{npy1D + ": mask array has shape [48]"}},
+		{"npy frame out of range", Split{Train: tr(good), Test: []Sample{frame(bad, npyVideo, 3)}, HasMasks: true}, []string{npyVideo + ": frame 3", "has 3 frames"}},
+		{"frame of a 2-D npy mask", Split{Train: tr(good), Test: []Sample{frame(bad, npyMask, 1)}, HasMasks: true}, []string{npyMask + ": mask array has shape [6 8]"}},
 		{"empty train", Split{Test: tr(good)}, []string{"no training images"}},
 		{"empty test", Split{Train: tr(good)}, []string{"no test images"}},
 		{"anomalous training image", Split{Train: []Sample{anomalous(good, "")}, Test: tr(good)}, []string{good + ": training image labelled anomalous"}},

@@ -120,74 +120,42 @@ func ReadFile(path string) (*Array, error) {
 	return a, nil
 }
 
+// Header is what a .npy file's header declares about its array.
+type Header struct {
+	Shape []int
+	DType DType
+	// Descr is the numpy type string, such as "<f4".
+	Descr string
+}
+
+// ReadHeaderFile reads only the header of the .npy file at path and checks
+// it against the file's length, so a truncated or padded file is reported
+// without reading the data: the cheap check a dataset validation wants.
+func ReadHeaderFile(path string) (Header, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Header{}, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return Header{}, err
+	}
+	h, dt, _, _, err := readHeader(bufio.NewReader(f), st.Size())
+	if err != nil {
+		return Header{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return Header{Shape: h.shape, DType: dt, Descr: h.descr}, nil
+}
+
 // Read decodes one .npy array from r, which must hold exactly size bytes
 // (the file length). size is what lets header-declared shapes be checked
 // before memory is allocated for them. Bytes after the array are an error:
 // they mean the header and the data disagree.
 func Read(r io.Reader, size int64) (*Array, error) {
-	var pre [8]byte
-	if size < int64(len(pre)) {
-		return nil, fmt.Errorf("npy: file is %d bytes, too short for the npy magic and version", size)
-	}
-	if _, err := io.ReadFull(r, pre[:]); err != nil {
-		return nil, fmt.Errorf("npy: reading magic: %w", err)
-	}
-	if string(pre[:6]) != magic {
-		return nil, fmt.Errorf("npy: not an npy file (magic %q, want %q)", pre[:6], magic)
-	}
-	major, minor := pre[6], pre[7]
-	var lenBytes int
-	switch major {
-	case 1:
-		lenBytes = 2
-	case 2, 3:
-		lenBytes = 4
-	default:
-		return nil, fmt.Errorf("npy: unsupported format version %d.%d", major, minor)
-	}
-	if minor != 0 {
-		return nil, fmt.Errorf("npy: unsupported format version %d.%d", major, minor)
-	}
-	var lb [4]byte
-	if _, err := io.ReadFull(r, lb[:lenBytes]); err != nil {
-		return nil, fmt.Errorf("npy: reading header length: %w", err)
-	}
-	var hlen int64
-	if lenBytes == 2 {
-		hlen = int64(binary.LittleEndian.Uint16(lb[:2]))
-	} else {
-		hlen = int64(binary.LittleEndian.Uint32(lb[:4]))
-	}
-	dataStart := int64(6+2+lenBytes) + hlen
-	if dataStart > size {
-		return nil, fmt.Errorf("npy: header length %d runs past the end of the %d-byte file", hlen, size)
-	}
-	hbuf := make([]byte, hlen)
-	if _, err := io.ReadFull(r, hbuf); err != nil {
-		return nil, fmt.Errorf("npy: reading header: %w", err)
-	}
-	// Versions 1 and 2 promise latin-1 (in practice ASCII); 3 allows UTF-8.
-	// Only ASCII can be meaningful in the dict we parse, so both are
-	// handled by the same byte-level parser.
-	h, err := parseHeader(string(hbuf))
+	h, dt, order, n, err := readHeader(r, size)
 	if err != nil {
-		return nil, fmt.Errorf("npy: header %q: %w", truncate(string(hbuf), 200), err)
-	}
-	dt, order, err := parseDescr(h.descr)
-	if err != nil {
-		return nil, fmt.Errorf("npy: %w", err)
-	}
-	n, err := elementCount(h.shape)
-	if err != nil {
-		return nil, fmt.Errorf("npy: shape %v: %w", h.shape, err)
-	}
-	avail := size - dataStart
-	isz := int64(dt.size())
-	if n > avail/isz || n*isz != avail {
-		if n <= avail/isz {
-			return nil, fmt.Errorf("npy: shape %v of %s needs %d data bytes but the file has %d (trailing bytes)", h.shape, h.descr, n*isz, avail)
-		}
-		return nil, fmt.Errorf("npy: shape %v of %s needs more data bytes than the %d the file has (truncated?)", h.shape, h.descr, avail)
+		return nil, err
 	}
 	a := &Array{Shape: h.shape, DType: dt, Descr: h.descr}
 	if err := readData(r, a, int(n), order); err != nil {
@@ -206,6 +174,77 @@ func Read(r io.Reader, size int64) (*Array, error) {
 		}
 	}
 	return a, nil
+}
+
+// readHeader reads the magic, version and header dict from r and checks
+// the declared shape against the size bytes of the file: the returned n
+// elements of dtype dt fill the rest of the file exactly.
+func readHeader(r io.Reader, size int64) (h header, dt DType, order binary.ByteOrder, n int64, err error) {
+	var pre [8]byte
+	if size < int64(len(pre)) {
+		return header{}, 0, nil, 0, fmt.Errorf("npy: file is %d bytes, too short for the npy magic and version", size)
+	}
+	if _, err := io.ReadFull(r, pre[:]); err != nil {
+		return header{}, 0, nil, 0, fmt.Errorf("npy: reading magic: %w", err)
+	}
+	if string(pre[:6]) != magic {
+		return header{}, 0, nil, 0, fmt.Errorf("npy: not an npy file (magic %q, want %q)", pre[:6], magic)
+	}
+	major, minor := pre[6], pre[7]
+	var lenBytes int
+	switch major {
+	case 1:
+		lenBytes = 2
+	case 2, 3:
+		lenBytes = 4
+	default:
+		return header{}, 0, nil, 0, fmt.Errorf("npy: unsupported format version %d.%d", major, minor)
+	}
+	if minor != 0 {
+		return header{}, 0, nil, 0, fmt.Errorf("npy: unsupported format version %d.%d", major, minor)
+	}
+	var lb [4]byte
+	if _, err := io.ReadFull(r, lb[:lenBytes]); err != nil {
+		return header{}, 0, nil, 0, fmt.Errorf("npy: reading header length: %w", err)
+	}
+	var hlen int64
+	if lenBytes == 2 {
+		hlen = int64(binary.LittleEndian.Uint16(lb[:2]))
+	} else {
+		hlen = int64(binary.LittleEndian.Uint32(lb[:4]))
+	}
+	dataStart := int64(6+2+lenBytes) + hlen
+	if dataStart > size {
+		return header{}, 0, nil, 0, fmt.Errorf("npy: header length %d runs past the end of the %d-byte file", hlen, size)
+	}
+	hbuf := make([]byte, hlen)
+	if _, err := io.ReadFull(r, hbuf); err != nil {
+		return header{}, 0, nil, 0, fmt.Errorf("npy: reading header: %w", err)
+	}
+	// Versions 1 and 2 promise latin-1 (in practice ASCII); 3 allows UTF-8.
+	// Only ASCII can be meaningful in the dict we parse, so both are
+	// handled by the same byte-level parser.
+	h, err = parseHeader(string(hbuf))
+	if err != nil {
+		return header{}, 0, nil, 0, fmt.Errorf("npy: header %q: %w", truncate(string(hbuf), 200), err)
+	}
+	dt, order, err = parseDescr(h.descr)
+	if err != nil {
+		return header{}, 0, nil, 0, fmt.Errorf("npy: %w", err)
+	}
+	n, err = elementCount(h.shape)
+	if err != nil {
+		return header{}, 0, nil, 0, fmt.Errorf("npy: shape %v: %w", h.shape, err)
+	}
+	avail := size - dataStart
+	isz := int64(dt.size())
+	if n > avail/isz || n*isz != avail {
+		if n <= avail/isz {
+			return header{}, 0, nil, 0, fmt.Errorf("npy: shape %v of %s needs %d data bytes but the file has %d (trailing bytes)", h.shape, h.descr, n*isz, avail)
+		}
+		return header{}, 0, nil, 0, fmt.Errorf("npy: shape %v of %s needs more data bytes than the %d the file has (truncated?)", h.shape, h.descr, avail)
+	}
+	return h, dt, order, n, nil
 }
 
 // elementCount multiplies the dimensions, refusing results that overflow.

@@ -252,7 +252,39 @@ func TestReadRejectsBadFiles(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want it to mention %q", err, tt.want)
 			}
+			// The header-only reader catches the same problems, except
+			// those that only reading the data can show (none here), and
+			// names the file.
+			p := filepath.Join(t.TempDir(), "bad.npy")
+			if err := os.WriteFile(p, tt.data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, err = ReadHeaderFile(p)
+			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), p) {
+				t.Fatalf("ReadHeaderFile: err = %v, want it to mention %q and %s", err, tt.want, p)
+			}
 		})
+	}
+}
+
+// ReadHeaderFile reports what ReadFile would decode, without the data.
+func TestReadHeaderFile(t *testing.T) {
+	for _, name := range []string{"f4_2x3.npy", "i4_unsupported.npy"} {
+		p := filepath.Join("testdata", name)
+		a, errFull := ReadFile(p)
+		h, errHead := ReadHeaderFile(p)
+		if (errFull == nil) != (errHead == nil) {
+			t.Fatalf("%s: ReadFile err %v, ReadHeaderFile err %v", name, errFull, errHead)
+		}
+		if errFull != nil {
+			continue
+		}
+		if !reflect.DeepEqual(h.Shape, a.Shape) || h.DType != a.DType || h.Descr != a.Descr {
+			t.Errorf("%s: header %+v, array shape %v dtype %v descr %q", name, h, a.Shape, a.DType, a.Descr)
+		}
+	}
+	if _, err := ReadHeaderFile(filepath.Join(t.TempDir(), "missing.npy")); err == nil {
+		t.Error("missing file: no error")
 	}
 }
 
