@@ -56,10 +56,32 @@ const (
 	expLower = -87.33
 )
 
-// expBlock sets e[i] = exp(sign*x[i]) for len(x) <= len(e) values. It is the
-// one fast exp of the package: a loop body short enough to keep several
-// iterations in flight, with the rare out-of-range inputs sent to expf64.
+// expBlock sets e[i] = exp(sign*x[i]) for len(x) <= len(e) values, by the
+// assembly kernel where there is one, else by expBlockGo.
 func expBlock(e, x []float32, sign float32) {
+	e = e[:len(x)] // simdExp relies on it
+	if !simdEnabled {
+		expBlockGo(e, x, sign)
+		return
+	}
+	for len(x) > 0 {
+		n := simdExp(e, x, sign)
+		e, x = e[n:], x[n:]
+		// The vector simdExp stopped at holds a value it does not take.
+		c := min(simdWidth, len(x))
+		expBlockGo(e, x[:c], sign)
+		e, x = e[c:], x[c:]
+	}
+}
+
+// simdWidth is how many float32s the assembly kernels handle at a time.
+const simdWidth = 8
+
+// expBlockGo sets e[i] = exp(sign*x[i]) for len(x) <= len(e) values. It is
+// the pure-Go fast exp and the reference of simdExp: a loop body short
+// enough to keep several iterations in flight, with the rare out-of-range
+// inputs sent to expf64.
+func expBlockGo(e, x []float32, sign float32) {
 	e = e[:len(x)]
 	for i, v := range x {
 		v *= sign
@@ -102,12 +124,13 @@ func Expf(x float32) float32 {
 	return e[0]
 }
 
-// expChunk is how many values the activations exponentiate at a time into
-// a stack buffer, small enough to stay in L1 for the second pass.
-const expChunk = 256
-
 // applyAct applies a in place to d.
 func applyAct(d []float32, a Activation) {
+	if simdEnabled {
+		// Adding +0 changes nothing but -0 into +0, which no caller tells apart.
+		biasAct(d, 0, a)
+		return
+	}
 	switch a {
 	case ActReLU:
 		reluSlice(d)
@@ -118,21 +141,72 @@ func applyAct(d []float32, a Activation) {
 	}
 }
 
-// biasAct adds b to every element of d and applies a. For ReLU it is one
-// pass; for the exp-based activations the bias pass leaves d in L1.
+// biasAct adds b to every element of d and applies a, reading and writing
+// each element once with the assembly kernels.
+//
+// Measured on the development machine (BenchmarkBiasAct, 256 rows of 3136
+// floats, including the copy that restores the input each round), pure Go
+// then AVX2: bias alone 0.62-0.82 ms then TODO, ReLU 1.1-1.9 ms then TODO,
+// SiLU 7.8-13 ms then TODO, Sigmoid 7.4-8.2 ms then TODO.
 func biasAct(d []float32, b float32, a Activation) {
-	if a == ActReLU {
-		for i, v := range d {
-			d[i] = relu32(v + b)
+	if !simdEnabled {
+		biasActGo(d, b, a)
+		return
+	}
+	switch a {
+	case ActNone:
+		if b != 0 {
+			simdBias(d, b)
 		}
+	case ActReLU:
+		simdBiasReLU(d, b)
+	case ActSiLU:
+		for len(d) > 0 {
+			d = d[simdBiasSiLU(d, b):]
+			// The vector the kernel stopped at has a lane out of its range.
+			c := d[:min(simdWidth, len(d))]
+			biasActGo(c, b, ActSiLU)
+			d = d[len(c):]
+		}
+	case ActSigmoid:
+		for len(d) > 0 {
+			d = d[simdBiasSigmoid(d, b):]
+			c := d[:min(simdWidth, len(d))]
+			biasActGo(c, b, ActSigmoid)
+			d = d[len(c):]
+		}
+	}
+}
+
+// biasActGo is biasAct in pure Go, the reference of the assembly kernels.
+// For ReLU it is one pass; for the exp-based activations the bias pass
+// leaves d in L1.
+func biasActGo(d []float32, b float32, a Activation) {
+	if a == ActReLU {
+		biasReLUGo(d, b)
 		return
 	}
 	if b != 0 {
-		for i := range d {
-			d[i] += b
-		}
+		biasGo(d, b)
 	}
-	applyAct(d, a)
+	switch a {
+	case ActSiLU:
+		siluSlice(d)
+	case ActSigmoid:
+		sigmoidSlice(d)
+	}
+}
+
+func biasGo(d []float32, b float32) {
+	for i := range d {
+		d[i] += b
+	}
+}
+
+func biasReLUGo(d []float32, b float32) {
+	for i, v := range d {
+		d[i] = relu32(v + b)
+	}
 }
 
 // relu32 is max(v, 0) with NaN kept. The builtin compiles to a branch-free
@@ -146,6 +220,10 @@ func reluSlice(d []float32) {
 	}
 }
 
+// expChunk is how many values the activations exponentiate at a time into
+// a stack buffer, small enough to stay in L1 for the second pass.
+const expChunk = 256
+
 // The final division runs in float64 so that 1+e adds no rounding: the
 // result is then within exp's error plus one float32 rounding. Where
 // exp(-v) overflows (v < -88.72) the result is exactly 0, as in torch.
@@ -154,7 +232,7 @@ func siluSlice(d []float32) {
 	var e [expChunk]float32
 	for len(d) > 0 {
 		c := d[:min(len(d), expChunk)]
-		expBlock(e[:], c, -1)
+		expBlockGo(e[:], c, -1)
 		ec := e[:len(c)]
 		for i, v := range c {
 			c[i] = float32(float64(v) / (1 + float64(ec[i])))
@@ -167,7 +245,7 @@ func sigmoidSlice(d []float32) {
 	var e [expChunk]float32
 	for len(d) > 0 {
 		c := d[:min(len(d), expChunk)]
-		expBlock(e[:], c, -1)
+		expBlockGo(e[:], c, -1)
 		ec := e[:len(c)]
 		for i := range c {
 			c[i] = float32(1 / (1 + float64(ec[i])))
@@ -181,19 +259,19 @@ const elementwiseChunk = 1 << 15
 
 // ReLU clamps x at zero in place and returns it. NaN stays NaN.
 func ReLU(x *tensor.Tensor) *tensor.Tensor {
-	parallelRange(len(x.Data), elementwiseChunk, func(lo, hi int) { reluSlice(x.Data[lo:hi]) })
+	parallelRange(len(x.Data), elementwiseChunk, func(lo, hi int) { applyAct(x.Data[lo:hi], ActReLU) })
 	return x
 }
 
 // Sigmoid applies 1/(1+exp(-v)) in place and returns x.
 func Sigmoid(x *tensor.Tensor) *tensor.Tensor {
-	parallelRange(len(x.Data), elementwiseChunk/4, func(lo, hi int) { sigmoidSlice(x.Data[lo:hi]) })
+	parallelRange(len(x.Data), elementwiseChunk/4, func(lo, hi int) { applyAct(x.Data[lo:hi], ActSigmoid) })
 	return x
 }
 
 // SiLU applies v*sigmoid(v) (a.k.a. swish) in place and returns x.
 func SiLU(x *tensor.Tensor) *tensor.Tensor {
-	parallelRange(len(x.Data), elementwiseChunk/4, func(lo, hi int) { siluSlice(x.Data[lo:hi]) })
+	parallelRange(len(x.Data), elementwiseChunk/4, func(lo, hi int) { applyAct(x.Data[lo:hi], ActSiLU) })
 	return x
 }
 

@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"fmt"
 	"math/rand"
 	"syscall"
 	"testing"
@@ -241,4 +242,88 @@ func BenchmarkResNet18Stack(b *testing.B) {
 		r.forward(x)
 	}
 	b.ReportMetric((cpuSeconds()-cpu)/float64(b.N)*1e3, "cpu-ms/op")
+}
+
+// BenchmarkBiasAct times the bias + activation pass convGemm runs over
+// each output row of a GEMM tile, on one 256 x 3136 output (ResNet layer1
+// of WR50 at 224x224), single-threaded as convGemm calls it.
+func BenchmarkBiasAct(b *testing.B) {
+	src := randSlice(rand.New(rand.NewSource(8)), 256*3136)
+	d := make([]float32, len(src))
+	for _, act := range []Activation{ActNone, ActReLU, ActSiLU, ActSigmoid} {
+		b.Run(act.String(), func(b *testing.B) {
+			b.SetBytes(int64(4 * len(d)))
+			for i := 0; i < b.N; i++ {
+				copy(d, src)
+				for r := 0; r < 256; r++ {
+					biasAct(d[r*3136:(r+1)*3136], 0.25, act)
+				}
+			}
+		})
+	}
+}
+
+// winogradBenchConvs are the 3x3 stride-1 convolutions of benchConvs, the
+// shapes Winograd can take.
+func winogradBenchConvs() []benchConv {
+	var s []benchConv
+	for _, bc := range benchConvs {
+		if bc.k == 3 && bc.s == 1 && bc.g == 1 {
+			s = append(s, bc)
+		}
+	}
+	return s
+}
+
+// BenchmarkWinograd compares, A/B back to back per shape, the im2col +
+// GEMM kernel with Winograd F(2x2, 3x3) on every 3x3 stride-1 backbone
+// convolution at batch 1 and 8 (bias + ReLU fused). GFLOP/s counts the
+// direct convolution's multiply-adds for both, so it compares time.
+func BenchmarkWinograd(b *testing.B) {
+	for _, bc := range winogradBenchConvs() {
+		for _, batch := range []int{1, 8} {
+			for _, kernel := range []string{"im2col", "winograd"} {
+				b.Run(fmt.Sprintf("%s/n%d/%s", bc.name, batch, kernel), func(b *testing.B) {
+					c := bc.conv()
+					x := randTensor(rand.New(rand.NewSource(2)), batch, bc.inC, bc.size, bc.size)
+					out := tensor.New(batch, bc.outC, bc.size, bc.size)
+					run := convGemm
+					if kernel == "winograd" {
+						run = convWinograd
+					}
+					run(c, x, out, ActReLU)
+					b.ResetTimer()
+					cpu := cpuSeconds()
+					for i := 0; i < b.N; i++ {
+						run(c, x, out, ActReLU)
+					}
+					reportGFLOPs(b, float64(batch)*bc.flops(), cpu)
+				})
+			}
+		}
+	}
+}
+
+// BenchmarkWinogradCols sweeps winogradMaxCols, the tiles per block, on
+// the Winograd shapes at batch 8 (at batch 1 the late planes have too few
+// tiles for the bound to matter).
+func BenchmarkWinogradCols(b *testing.B) {
+	defer func(old int) { winogradMaxCols = old }(winogradMaxCols)
+	for _, bc := range winogradBenchConvs() {
+		for _, cols := range []int{32, 64, 128, 256, 512} {
+			b.Run(fmt.Sprintf("%s/cols%d", bc.name, cols), func(b *testing.B) {
+				winogradMaxCols = cols
+				c := bc.conv()
+				x := randTensor(rand.New(rand.NewSource(2)), 8, bc.inC, bc.size, bc.size)
+				out := tensor.New(8, bc.outC, bc.size, bc.size)
+				convWinograd(c, x, out, ActReLU)
+				b.ResetTimer()
+				cpu := cpuSeconds()
+				for i := 0; i < b.N; i++ {
+					convWinograd(c, x, out, ActReLU)
+				}
+				reportGFLOPs(b, 8*bc.flops(), cpu)
+			})
+		}
+	}
 }

@@ -1,6 +1,12 @@
 package nn
 
-import "github.com/padim-go/padim/internal/tensor"
+import (
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/padim-go/padim/internal/tensor"
+)
 
 // convDepthwise runs a convolution with one input channel per output
 // channel directly, one (image, channel) plane per work item.
@@ -22,6 +28,10 @@ func convDepthwise(c *Conv2D, x, out *tensor.Tensor, act Activation) {
 	tapOff := make([]int, c.KW)
 	for kx := range tapOff {
 		tapOff[kx] = (kx%s)*phaseLen + kx/s
+	}
+	if simdEnabled {
+		convDepthwiseSIMD(c, x, out, act, tapOff, hp, rowLen)
+		return
 	}
 	parallelFor(x.N*c.InC, func(_, pi int) {
 		ch := pi % c.InC
@@ -53,6 +63,46 @@ func convDepthwise(c *Conv2D, x, out *tensor.Tensor, act Activation) {
 			}
 			applyAct(d, act)
 		}
+		putScratch(buf)
+	})
+}
+
+// convDepthwiseSIMD is convDepthwise's plane loop with the assembly row
+// kernel, which computes a whole output row over all KH*KW taps at once,
+// the row's accumulators staying in registers, instead of KH passes of
+// dwRow3/dwRow5 over it. Tap t = ky*KW+kx of output row oy reads the
+// padded plane from (oy*s)*rowLen + offs[t], offs[t] = ky*rowLen +
+// tapOff[kx], in the kernel's own (ky, kx) order.
+//
+// The activation runs once per plane rather than per row: rows of the
+// late stages are 7 to 28 wide, and a plane (at most 112x112 floats here)
+// is still in L2.
+func convDepthwiseSIMD(c *Conv2D, x, out *tensor.Tensor, act Activation, tapOff []int, hp, rowLen int) {
+	s := c.Stride
+	offs := make([]int, 0, c.KH*c.KW)
+	for ky := 0; ky < c.KH; ky++ {
+		for kx := 0; kx < c.KW; kx++ {
+			offs = append(offs, ky*rowLen+tapOff[kx])
+		}
+	}
+	// The last row's taps must end inside the padded plane: the kernel
+	// reads without bounds checks.
+	if last := (out.H-1)*s*rowLen + slices.Max(offs) + out.W; last > hp*rowLen {
+		panic(fmt.Sprintf("nn: depthwise geometry reads %d floats of a %d-float padded plane", last, hp*rowLen))
+	}
+	phaseLen := rowLen / s
+	parallelFor(x.N*c.InC, func(_, pi int) {
+		ch := pi % c.InC
+		buf := getScratch(hp * rowLen)
+		padded := *buf
+		padPhased(padded, x.Data[pi*x.H*x.W:(pi+1)*x.H*x.W], x.H, x.W, c.PadH, c.PadW, s, phaseLen)
+		kernel := c.Weight[ch*c.KH*c.KW : (ch+1)*c.KH*c.KW]
+		dst := out.Data[pi*out.H*out.W : (pi+1)*out.H*out.W]
+		b := c.bias(ch)
+		for oy := 0; oy < out.H; oy++ {
+			simdDepthwiseRow(dst[oy*out.W:(oy+1)*out.W], padded[oy*s*rowLen:], offs, kernel, b)
+		}
+		applyAct(dst, act)
 		putScratch(buf)
 	})
 }
@@ -129,5 +179,17 @@ func dwRow5(d, a0, a1, a2, a3, a4 []float32, w0, w1, w2, w3, w4 float32) {
 	a0, a1, a2, a3, a4 = a0[:len(d)], a1[:len(d)], a2[:len(d)], a3[:len(d)], a4[:len(d)]
 	for i := range d {
 		d[i] += w0*a0[i] + w1*a1[i] + w2*a2[i] + w3*a3[i] + w4*a4[i]
+	}
+}
+
+// depthwiseRowGo is simdDepthwiseRow in pure Go, its reference: d[i] = b +
+// sum_t w[t]*src[offs[t]+i], the taps added in order with FMA.
+func depthwiseRowGo(d, src []float32, offs []int, w []float32, b float32) {
+	for i := range d {
+		acc := b
+		for t, o := range offs {
+			acc = float32(math.FMA(float64(w[t]), float64(src[o+i]), float64(acc)))
+		}
+		d[i] = acc
 	}
 }

@@ -15,10 +15,10 @@ func Add(dst, src *tensor.Tensor) *tensor.Tensor {
 		panic(fmt.Sprintf("nn: add %v and %v", dst, src))
 	}
 	parallelRange(len(dst.Data), elementwiseChunk, func(lo, hi int) {
-		d, s := dst.Data[lo:hi], src.Data[lo:hi]
-		s = s[:len(d)]
-		for i := range d {
-			d[i] += s[i]
+		if simdEnabled {
+			simdAdd(dst.Data[lo:hi], src.Data[lo:hi])
+		} else {
+			addGo(dst.Data[lo:hi], src.Data[lo:hi])
 		}
 	})
 	return dst
@@ -30,13 +30,36 @@ func AddReLU(dst, src *tensor.Tensor) *tensor.Tensor {
 		panic(fmt.Sprintf("nn: add %v and %v", dst, src))
 	}
 	parallelRange(len(dst.Data), elementwiseChunk, func(lo, hi int) {
-		d, s := dst.Data[lo:hi], src.Data[lo:hi]
-		s = s[:len(d)]
-		for i := range d {
-			d[i] = relu32(d[i] + s[i])
+		if simdEnabled {
+			simdAddReLU(dst.Data[lo:hi], src.Data[lo:hi])
+		} else {
+			addReLUGo(dst.Data[lo:hi], src.Data[lo:hi])
 		}
 	})
 	return dst
+}
+
+// addGo sets d[i] += s[i] for i < len(d), the pure-Go simdAdd.
+func addGo(d, s []float32) {
+	s = s[:len(d)]
+	for i := range d {
+		d[i] += s[i]
+	}
+}
+
+// addReLUGo sets d[i] = max(d[i]+s[i], 0) for i < len(d), the pure-Go simdAddReLU.
+func addReLUGo(d, s []float32) {
+	s = s[:len(d)]
+	for i := range d {
+		d[i] = relu32(d[i] + s[i])
+	}
+}
+
+// scaleGo multiplies every element of d by f, the pure-Go simdScale.
+func scaleGo(d []float32, f float32) {
+	for i := range d {
+		d[i] *= f
+	}
 }
 
 // poolOutSize is the output size of a k x k pooling window along a side of n.
@@ -176,10 +199,11 @@ func (s *SqueezeExcite) Forward(x *tensor.Tensor) *tensor.Tensor {
 	plane := x.H * x.W
 	parallelRange(x.N*x.C, max(1, elementwiseChunk/max(plane, 1)), func(lo, hi int) {
 		for pi := lo; pi < hi; pi++ {
-			f := scale.Data[pi]
 			p := x.Data[pi*plane : (pi+1)*plane]
-			for i := range p {
-				p[i] *= f
+			if simdEnabled {
+				simdScale(p, scale.Data[pi])
+			} else {
+				scaleGo(p, scale.Data[pi])
 			}
 		}
 	})

@@ -1,0 +1,68 @@
+package nn
+
+import "golang.org/x/sys/cpu"
+
+// simdEnabled selects the AVX2+FMA assembly kernels of simd_amd64.s over
+// the pure-Go ones. It is a variable so that the tests can run both paths
+// on one machine; nothing else changes it after init.
+var simdEnabled = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+// The kernels below take any length and alignment: 8 floats per AVX2
+// vector, the last 1..7 with masked loads and stores. Those returning an
+// int process whole vectors in order and stop before the first one with a
+// lane outside their range (see simdExp); the result is how many leading
+// elements they wrote, and the caller finishes that vector in Go.
+
+// simdBias adds b to every element of d.
+//
+//go:noescape
+func simdBias(d []float32, b float32)
+
+// simdBiasReLU sets d[i] = max(d[i]+b, 0), with NaN kept and -0 made +0
+// as Go's max does.
+//
+//go:noescape
+func simdBiasReLU(d []float32, b float32)
+
+// simdScale multiplies every element of d by f.
+//
+//go:noescape
+func simdScale(d []float32, f float32)
+
+// simdAdd sets d[i] += s[i] for i < len(d); len(s) >= len(d).
+//
+//go:noescape
+func simdAdd(d, s []float32)
+
+// simdAddReLU sets d[i] = max(d[i]+s[i], 0) for i < len(d); len(s) >= len(d).
+//
+//go:noescape
+func simdAddReLU(d, s []float32)
+
+// simdExp sets e[i] = exp(sign*x[i]) by expBlock's method for i < len(x)
+// (len(e) >= len(x)), stopping before the first vector holding a value of
+// sign*x outside (expLower, expUpper) or NaN.
+//
+//go:noescape
+func simdExp(e, x []float32, sign float32) int
+
+// simdBiasSiLU sets d[i] = v/(1+exp(-v)) with v = d[i]+b, stopping before
+// the first vector with a v outside (-87, -expLower) or NaN: from v = -87
+// down, 1/(1+exp(-v)) is below the smallest normal float32 and the
+// reciprocal instruction would flush it to zero.
+//
+//go:noescape
+func simdBiasSiLU(d []float32, b float32) int
+
+// simdBiasSigmoid sets d[i] = 1/(1+exp(-v)) with v = d[i]+b, over the
+// same range as simdBiasSiLU.
+//
+//go:noescape
+func simdBiasSigmoid(d []float32, b float32) int
+
+// simdDepthwiseRow sets d[i] = b + sum_t w[t]*src[offs[t]+i], adding the
+// taps in order t = 0, 1, ... with FMA. The caller guarantees len(w) ==
+// len(offs) > 0 and 0 <= offs[t], offs[t]+len(d) <= len(src).
+//
+//go:noescape
+func simdDepthwiseRow(d, src []float32, offs []int, w []float32, b float32)

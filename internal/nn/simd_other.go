@@ -1,0 +1,39 @@
+//go:build !amd64
+
+package nn
+
+// Without amd64 assembly the kernels are the pure-Go loops: simdEnabled is
+// false, so the dispatching code never calls the functions below, which
+// exist so that it compiles and which the tests compare like the assembly.
+var simdEnabled = false
+
+func simdBias(d []float32, b float32) { biasGo(d, b) }
+
+func simdBiasReLU(d []float32, b float32) { biasReLUGo(d, b) }
+
+func simdScale(d []float32, f float32) { scaleGo(d, f) }
+
+func simdAdd(d, s []float32) { addGo(d, s) }
+
+func simdAddReLU(d, s []float32) { addReLUGo(d, s) }
+
+func simdExp(e, x []float32, sign float32) int {
+	expBlockGo(e, x, sign)
+	return len(x)
+}
+
+func simdBiasSiLU(d []float32, b float32) int {
+	biasGo(d, b)
+	siluSlice(d)
+	return len(d)
+}
+
+func simdBiasSigmoid(d []float32, b float32) int {
+	biasGo(d, b)
+	sigmoidSlice(d)
+	return len(d)
+}
+
+func simdDepthwiseRow(d, src []float32, offs []int, w []float32, b float32) {
+	depthwiseRowGo(d, src, offs, w, b)
+}
