@@ -39,6 +39,16 @@ func AddReLU(dst, src *tensor.Tensor) *tensor.Tensor {
 	return dst
 }
 
+// sum64Go is the sum of x accumulated in float64, the pure-Go simdSum64.
+// One running sum waits on each addition's latency; simdSum64 keeps 16.
+func sum64Go(x []float32) float64 {
+	var s float64
+	for _, v := range x {
+		s += float64(v)
+	}
+	return s
+}
+
 // addGo sets d[i] += s[i] for i < len(d), the pure-Go simdAdd.
 func addGo(d, s []float32) {
 	s = s[:len(d)]
@@ -167,16 +177,21 @@ func AvgPool2D(x *tensor.Tensor, k, stride, pad int) *tensor.Tensor {
 }
 
 // GlobalAvgPool averages each channel plane: N x C x H x W -> N x C x 1 x 1.
-// Sums run in float64, so the mean is the correctly rounded float32 of the
-// plane's exact mean for any plane size a backbone produces.
+// Sums run in float64 (in 16 partial sums with the assembly kernel), so
+// the mean is the correctly rounded float32 of the plane's exact mean
+// unless that lies within about plane*2^-53 (relative) of a rounding
+// boundary, for any plane size a backbone produces.
 func GlobalAvgPool(x *tensor.Tensor) *tensor.Tensor {
 	out := tensor.New(x.N, x.C, 1, 1)
 	plane := x.H * x.W
 	parallelRange(x.N*x.C, max(1, elementwiseChunk/max(plane, 1)), func(lo, hi int) {
 		for pi := lo; pi < hi; pi++ {
+			p := x.Data[pi*plane : (pi+1)*plane]
 			var s float64
-			for _, v := range x.Data[pi*plane : (pi+1)*plane] {
-				s += float64(v)
+			if simdEnabled {
+				s = simdSum64(p)
+			} else {
+				s = sum64Go(p)
 			}
 			out.Data[pi] = float32(s / float64(plane))
 		}

@@ -3,6 +3,7 @@ package nn
 import (
 	"fmt"
 	"math"
+	"math/big"
 	"math/rand"
 	"testing"
 
@@ -152,6 +153,36 @@ func TestSqueezeExcite(t *testing.T) {
 				want := float64(v) * scale
 				if d := math.Abs(float64(got.Channel(img, ch)[i]) - want); d > 1e-5*(1+math.Abs(want)) {
 					t.Fatalf("(%d,%d,%d) = %v, want %v", img, ch, i, got.Channel(img, ch)[i], want)
+				}
+			}
+		}
+	}
+}
+
+// TestSum64 compares the float64 plane sums of both kernels with the exact
+// sum (big.Float, exact for float32 inputs at this precision): each is
+// within the float64 summation bound n*2^-53*sum|x| of it.
+func TestSum64(t *testing.T) {
+	rng := rand.New(rand.NewSource(6))
+	kernels := map[string]func([]float32) float64{"go": sum64Go}
+	if simdEnabled {
+		kernels["simd"] = simdSum64
+	}
+	for name, sum := range kernels {
+		for _, n := range simdLengths {
+			for _, off := range []int{0, 1, 3} {
+				x, check := guarded(t, n, off, mixedInput(rng, 3, false))
+				exact := new(big.Float).SetPrec(2000)
+				var mag float64
+				for _, v := range x {
+					exact.Add(exact, new(big.Float).SetFloat64(float64(v)))
+					mag += math.Abs(float64(v))
+				}
+				got := sum(x)
+				check()
+				want, _ := exact.Float64()
+				if d := math.Abs(got - want); d > float64(n)*0x1p-53*mag {
+					t.Fatalf("%s: sum of %d values at offset %d = %v, exact %v", name, n, off, got, want)
 				}
 			}
 		}

@@ -66,3 +66,9 @@ func simdBiasSigmoid(d []float32, b float32) int
 //
 //go:noescape
 func simdDepthwiseRow(d, src []float32, offs []int, w []float32, b float32)
+
+// simdSum64 returns the sum of x accumulated in float64, in 16 interleaved
+// partial sums.
+//
+//go:noescape
+func simdSum64(x []float32) float64

@@ -684,7 +684,8 @@ stop:
 //
 // d[i] = b + sum over taps t of w[t]*src[offs[t]+i], 32 outputs at a time
 // in four accumulators that stay in registers across all taps; the last
-// 1..31 outputs take the same loop with masked loads and stores.
+// 1..31 outputs take the same loop over 1, 2 or 4 vectors with masked
+// loads and stores.
 TEXT ·simdDepthwiseRow(SB), NOSPLIT, $0-100
 	MOVQ d_base+0(FP), DI
 	MOVQ d_len+8(FP), CX
@@ -731,16 +732,22 @@ tail:
 	SHLQ $2, R12
 	SUBQ R12, R11
 	VMOVDQU (R11), Y5
+	VMOVAPS Y15, Y0
+	XORQ AX, AX
+	CMPQ CX, $8
+	JLE  taps1
 	VMOVDQU 32(R11), Y6
+	VMOVAPS Y15, Y1
+	CMPQ CX, $16
+	JLE  taps2
 	VMOVDQU 64(R11), Y7
 	VMOVDQU 96(R11), Y8
-	VMOVAPS Y15, Y0
-	VMOVAPS Y15, Y1
 	VMOVAPS Y15, Y2
 	VMOVAPS Y15, Y3
-	XORQ AX, AX
 
-tapsTail:
+	// 17..31 outputs: four vectors, the last one or two partly or wholly
+	// masked off.
+taps4:
 	MOVQ (R8)(AX*8), R11
 	VBROADCASTSS (R10)(AX*4), Y4
 	LEAQ (SI)(R11*4), R11
@@ -754,12 +761,101 @@ tapsTail:
 	VFMADD231PS Y12, Y4, Y3
 	INCQ AX
 	CMPQ AX, R9
-	JLT  tapsTail
+	JLT  taps4
 	VMASKMOVPS Y0, Y5, (DI)
 	VMASKMOVPS Y1, Y6, 32(DI)
 	VMASKMOVPS Y2, Y7, 64(DI)
 	VMASKMOVPS Y3, Y8, 96(DI)
+	JMP  done
+
+	// 9..16 outputs (rows of 14): two vectors.
+taps2:
+	MOVQ (R8)(AX*8), R11
+	VBROADCASTSS (R10)(AX*4), Y4
+	LEAQ (SI)(R11*4), R11
+	VMASKMOVPS (R11), Y5, Y9
+	VMASKMOVPS 32(R11), Y6, Y10
+	VFMADD231PS Y9, Y4, Y0
+	VFMADD231PS Y10, Y4, Y1
+	INCQ AX
+	CMPQ AX, R9
+	JLT  taps2
+	VMASKMOVPS Y0, Y5, (DI)
+	VMASKMOVPS Y1, Y6, 32(DI)
+	JMP  done
+
+	// 1..8 outputs (rows of 7): one vector.
+taps1:
+	MOVQ (R8)(AX*8), R11
+	VBROADCASTSS (R10)(AX*4), Y4
+	LEAQ (SI)(R11*4), R11
+	VMASKMOVPS (R11), Y5, Y9
+	VFMADD231PS Y9, Y4, Y0
+	INCQ AX
+	CMPQ AX, R9
+	JLT  taps1
+	VMASKMOVPS Y0, Y5, (DI)
 
 done:
+	VZEROUPPER
+	RET
+
+// func simdSum64(x []float32) float64
+//
+// The sum of x in float64: 16 lanes of partial sums (four accumulators of
+// four, so four additions are in flight), then a fixed reduction tree,
+// then the last 0..3 elements one by one.
+TEXT ·simdSum64(SB), NOSPLIT, $0-32
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), CX
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+
+loop16:
+	CMPQ CX, $16
+	JLT  loop4
+	VCVTPS2PD (SI), Y4
+	VCVTPS2PD 16(SI), Y5
+	VCVTPS2PD 32(SI), Y6
+	VCVTPS2PD 48(SI), Y7
+	VADDPD Y4, Y0, Y0
+	VADDPD Y5, Y1, Y1
+	VADDPD Y6, Y2, Y2
+	VADDPD Y7, Y3, Y3
+	ADDQ $64, SI
+	SUBQ $16, CX
+	JMP  loop16
+
+loop4:
+	CMPQ CX, $4
+	JLT  reduce
+	VCVTPS2PD (SI), Y4
+	VADDPD Y4, Y0, Y0
+	ADDQ $16, SI
+	SUBQ $4, CX
+	JMP  loop4
+
+reduce:
+	VADDPD Y1, Y0, Y0
+	VADDPD Y3, Y2, Y2
+	VADDPD Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPD X1, X0, X0
+	VPERMILPD $1, X0, X1
+	VADDSD X1, X0, X0
+
+tail:
+	TESTQ CX, CX
+	JEQ   done
+	VCVTSS2SD (SI), X1, X1
+	VADDSD X1, X0, X0
+	ADDQ $4, SI
+	DECQ CX
+	JMP  tail
+
+done:
+	VMOVSD X0, ret+24(FP)
 	VZEROUPPER
 	RET

@@ -37,3 +37,5 @@ func simdBiasSigmoid(d []float32, b float32) int {
 func simdDepthwiseRow(d, src []float32, offs []int, w []float32, b float32) {
 	depthwiseRowGo(d, src, offs, w, b)
 }
+
+func simdSum64(x []float32) float64 { return sum64Go(x) }
