@@ -43,15 +43,43 @@ type winogradWeights struct {
 // within a core's 2 MiB L2 for the ResNet-18 widths; see BenchmarkWinograd.
 var winogradMaxCols = 128
 
+// winogradMinCols is the fewest tiles per goroutine for which
+// convWinograd cuts the tiles into blocks rather than splitting one block
+// by channels.
+const winogradMinCols = 64
+
 // useWinograd reports whether ForwardAct runs c on x with Winograd
 // F(2x2, 3x3) instead of im2col + GEMM: only 3x3, stride-1, pad-1
-// ungrouped convolutions qualify, and only where it measured faster.
+// ungrouped convolutions qualify, and only those with at least 256 input
+// and output channels, the ones where it measured faster.
+//
+// BenchmarkWinograd, im2col vs Winograd, best of 5 runs of 10 ops each,
+// 2 goroutines, OPENBLAS_CORETYPE=SkylakeX, on the shared 2-core machine
+// under load 5-7 (runs differ by up to 1.5x, so only repeated verdicts
+// count):
+//
+//	shape (batch)          im2col     winograd
+//	wr50_l3 512ch 14² (8)  144 ms     103 ms    Winograd won 4 of 4 runs
+//	wr50_l3 512ch 14² (1)  15.9 ms    16.4 ms   2 of 4 (single goroutine: 34 vs 43 GFLOP/cpu-s)
+//	r18_l3  256ch 14² (8)  24.1 ms    28.0 ms   3 of 4 (other runs 49 vs 23, 38 vs 25 ms)
+//	r18_l3  256ch 14² (1)  4.59 ms    4.98 ms   1 of 4 (single goroutine: 36 vs 40 GFLOP/cpu-s)
+//	wr50_l1 128ch 56² (8)  162 ms     120 ms    1 of 3 (other runs 149 vs 178, 120 vs 123 ms)
+//	r18_l2  128ch 28² (8)  42.7 ms    38.5 ms   1 of 3 (other runs 35 vs 48 ms)
+//	r18_l1   64ch 56² (8)  30.8 ms    31.0 ms   1 of 3 (single goroutine: 41 vs 31 GFLOP/cpu-s)
+//
+// Winograd's 16 GEMMs per block have depth InC only, where single-threaded
+// OpenBLAS reaches 60-70 GFLOP/s at 128 channels against 85-95 at 256-512,
+// and its scalar Go transforms cost about 20-30 ns per tile and channel,
+// comparable to the GEMM itself below 256 channels.
 func useWinograd(c *Conv2D, x *tensor.Tensor) bool {
 	if c.Groups != 1 || c.KH != 3 || c.KW != 3 || c.Stride != 1 || c.PadH != 1 || c.PadW != 1 {
 		return false
 	}
-	return c.InC >= 32 && c.OutC >= 32
+	return c.InC >= winogradMinChannels && c.OutC >= winogradMinChannels
 }
+
+// winogradMinChannels is the narrowest convolution useWinograd accepts.
+const winogradMinChannels = 256
 
 // winogradU returns the transformed weights of c, computing them on first
 // use. FoldBatchNorm drops them; a Weight slice replaced by another one is
@@ -104,34 +132,70 @@ func winogradTransformWeights(weight []float32, outC, inC int) []float32 {
 
 // convWinograd runs a 3x3 stride-1 pad-1 ungrouped convolution (useWinograd)
 // as Winograd F(2x2, 3x3). The tiles of all images are numbered together,
-// img-major then row-major, and cut into column blocks, so late 14x14
-// planes of a batch still fill wide GEMMs. Each block is one work item of
-// parallelFor: input transform, 16 single-threaded Sgemm calls and output
-// transform with bias and activation, all in that goroutine's cache.
+// img-major then row-major, so late 14x14 planes of a batch still fill
+// wide GEMMs.
+//
+// With enough tiles, they are cut into column blocks, each one work item
+// of parallelFor: input transform, 16 single-threaded Sgemm calls and
+// output transform with bias and activation, all in that goroutine's
+// cache. With fewer than winogradMinCols tiles per goroutine (one 14x14
+// image: 49 tiles), cutting the columns would leave GEMMs too narrow for
+// OpenBLAS's kernels, so instead all tiles form one block whose input
+// transform is split by input channel and whose GEMMs and output transform
+// are split by output channel.
 func convWinograd(c *Conv2D, x, out *tensor.Tensor, act Activation) {
 	u := c.winogradU()
 	inC, outC := c.InC, c.OutC
 	tilesH, tilesW := ceilDiv(x.H, 2), ceilDiv(x.W, 2)
 	perImage := tilesH * tilesW
 	total := x.N * perImage
-	cols, blocks := winogradTiling(total)
 	plane := outC * inC
+	gemm := func(v, m []float32, vStride, mStride, o0, o1, n int) {
+		for k := 0; k < 16; k++ {
+			blas.Sgemm(false, false, o1-o0, n, inC, 1, u[k*plane+o0*inC:], inC, v[k*vStride:], n, 0, m[k*mStride+o0*n:], n)
+		}
+	}
+	if w := Threads(); w > 1 && total < winogradMinCols*w {
+		vStride, mStride := winogradPlaneStride(inC*total), winogradPlaneStride(outC*total)
+		vBuf, mBuf := getScratch(16*vStride), getScratch(16*mStride)
+		v, m := *vBuf, *mBuf
+		inChunk, outChunk := ceilDiv(inC, w), ceilDiv(outC, w)
+		parallelFor(w, func(_, i int) {
+			winogradInput(v, vStride, x, i*inChunk, min((i+1)*inChunk, inC), 0, total, tilesW, perImage)
+		})
+		parallelFor(w, func(_, i int) {
+			o0, o1 := i*outChunk, min((i+1)*outChunk, outC)
+			if o0 < o1 {
+				gemm(v, m, vStride, mStride, o0, o1, total)
+				winogradOutput(out, m, mStride, c, act, o0, o1, 0, total, tilesW, perImage)
+			}
+		})
+		putScratch(vBuf)
+		putScratch(mBuf)
+		return
+	}
+	cols, blocks := winogradTiling(total)
 	parallelFor(blocks, func(_, b int) {
 		j0 := b * cols
 		j1 := min(j0+cols, total)
 		n := j1 - j0
-		vBuf := getScratch(16 * inC * n)
-		mBuf := getScratch(16 * outC * n)
+		vStride, mStride := winogradPlaneStride(inC*n), winogradPlaneStride(outC*n)
+		vBuf, mBuf := getScratch(16*vStride), getScratch(16*mStride)
 		v, m := *vBuf, *mBuf
-		winogradInput(v, x, j0, j1, tilesW, perImage)
-		for k := 0; k < 16; k++ {
-			blas.Sgemm(false, false, outC, n, inC, 1, u[k*plane:], inC, v[k*inC*n:], n, 0, m[k*outC*n:], n)
-		}
-		winogradOutput(out, m, c, act, j0, j1, tilesW, perImage)
+		winogradInput(v, vStride, x, 0, inC, j0, j1, tilesW, perImage)
+		gemm(v, m, vStride, mStride, 0, outC, n)
+		winogradOutput(out, m, mStride, c, act, 0, outC, j0, j1, tilesW, perImage)
 		putScratch(vBuf)
 		putScratch(mBuf)
 	})
 }
+
+// winogradPlaneStride is the distance, in floats, between consecutive k
+// planes of s floats in the transform buffers. The transforms read or
+// write all 16 planes at once; planes a multiple of 4 KiB apart would all
+// map to the same L1 sets and evict each other (12-way L1), so each plane
+// starts one cache line further along the 4 KiB page than the previous.
+func winogradPlaneStride(s int) int { return ceilDiv(s, 1024)*1024 + 16 }
 
 // winogradTiling cuts total tiles into blocks of at most winogradMaxCols,
 // at least Threads() of them and a multiple of Threads() when they are
@@ -147,61 +211,44 @@ func winogradTiling(total int) (cols, blocks int) {
 	return cols, ceilDiv(total, cols)
 }
 
-// winogradInput writes V = B^T d B of tiles [j0, j1) of every input
-// channel into v, laid out v[k*C*n + ch*n + (j-j0)], n = j1-j0. Tile j is
-// image j/perImage, tile row (j%perImage)/tilesW, tile column j%tilesW;
-// its patch d is the 4x4 input window whose top-left corner sits at
-// (2*row-1, 2*col-1), zero outside the image.
-func winogradInput(v []float32, x *tensor.Tensor, j0, j1, tilesW, perImage int) {
+// winogradInput writes V = B^T d B of tiles [j0, j1) of input channels
+// [c0, c1) into v, laid out v[k*stride + ch*n + (j-j0)], n = j1-j0. Tile j
+// is image j/perImage, tile row (j%perImage)/tilesW, tile column
+// j%tilesW; its patch d is the 4x4 input window whose top-left corner
+// sits at (2*row-1, 2*col-1), zero outside the image.
+func winogradInput(v []float32, stride int, x *tensor.Tensor, c0, c1, j0, j1, tilesW, perImage int) {
 	n := j1 - j0
 	h, w, ch := x.H, x.W, x.C
-	stride := ch * n // distance between the k planes of v
-	// pad holds the four input rows of one tile row, zero-padded by one
-	// column on the left and up to three on the right, so every patch is
-	// read without bounds tests.
-	pw := 2*tilesW + 2
+	// pad holds the four input rows under the border tiles of a run,
+	// zero-padded where the patches reach past the image. Interior tiles
+	// read the image rows directly.
+	pw := 2*min(tilesW, n) + 2
 	padBuf := getScratch(4 * pw)
 	pad := *padBuf
 	for j := j0; j < j1; {
 		img, r := j/perImage, (j%perImage)/tilesW
 		tx0 := j % tilesW
 		tx1 := min(tilesW, tx0+j1-j)
-		for c := 0; c < ch; c++ {
+		// Tiles [txA, txB) have their whole patch inside the image.
+		txA, txB := tx1, tx1
+		if r >= 1 && 2*r+2 < h {
+			txA, txB = max(tx0, 1), min(tx1, (w-1)/2)
+			txB = max(txA, txB)
+		}
+		for c := c0; c < c1; c++ {
 			src := x.Data[(img*ch+c)*h*w : (img*ch+c+1)*h*w]
-			for dy := 0; dy < 4; dy++ {
-				row := pad[dy*pw : (dy+1)*pw]
-				clear(row)
-				if iy := 2*r - 1 + dy; iy >= 0 && iy < h {
-					copy(row[1:], src[iy*w:(iy+1)*w])
-				}
+			o := c*n + j - j0 - tx0 // v offset of tile column 0
+			if txA > tx0 {
+				winogradInputPadded(v[o+tx0:], stride, src, h, w, r, tx0, txA, pad, pw)
 			}
-			r0, r1, r2, r3 := pad[:pw], pad[pw:2*pw], pad[2*pw:3*pw], pad[3*pw:4*pw]
-			base := c*n + j - j0 - tx0
-			for tx := tx0; tx < tx1; tx++ {
-				p := 2 * tx
-				// Rows of B^T d, one 4-vector per output row.
-				a0, a1, a2, a3 := r0[p]-r2[p], r0[p+1]-r2[p+1], r0[p+2]-r2[p+2], r0[p+3]-r2[p+3]
-				b0, b1, b2, b3 := r1[p]+r2[p], r1[p+1]+r2[p+1], r1[p+2]+r2[p+2], r1[p+3]+r2[p+3]
-				e0, e1, e2, e3 := r2[p]-r1[p], r2[p+1]-r1[p+1], r2[p+2]-r1[p+2], r2[p+3]-r1[p+3]
-				f0, f1, f2, f3 := r1[p]-r3[p], r1[p+1]-r3[p+1], r1[p+2]-r3[p+2], r1[p+3]-r3[p+3]
-				o := base + tx
-				// Times B: columns combined the same way.
-				v[o] = a0 - a2
-				v[o+stride] = a1 + a2
-				v[o+2*stride] = a2 - a1
-				v[o+3*stride] = a1 - a3
-				v[o+4*stride] = b0 - b2
-				v[o+5*stride] = b1 + b2
-				v[o+6*stride] = b2 - b1
-				v[o+7*stride] = b1 - b3
-				v[o+8*stride] = e0 - e2
-				v[o+9*stride] = e1 + e2
-				v[o+10*stride] = e2 - e1
-				v[o+11*stride] = e1 - e3
-				v[o+12*stride] = f0 - f2
-				v[o+13*stride] = f1 + f2
-				v[o+14*stride] = f2 - f1
-				v[o+15*stride] = f1 - f3
+			if txB > txA {
+				y := (2*r - 1) * w
+				x0, x1 := 2*txA-1, 2*txB+1
+				winogradInputRun(v[o+txA:], stride, txB-txA,
+					src[y+x0:y+x1], src[y+w+x0:y+w+x1], src[y+2*w+x0:y+2*w+x1], src[y+3*w+x0:y+3*w+x1])
+			}
+			if tx1 > txB {
+				winogradInputPadded(v[o+txB:], stride, src, h, w, r, txB, tx1, pad, pw)
 			}
 		}
 		j += tx1 - tx0
@@ -209,57 +256,140 @@ func winogradInput(v []float32, x *tensor.Tensor, j0, j1, tilesW, perImage int) 
 	putScratch(padBuf)
 }
 
-// winogradOutput turns the GEMM results m (laid out like v, with OutC
-// rows) of tiles [j0, j1) into 2x2 output tiles Y = A^T m A, clipped at
-// odd image edges, then adds the bias and applies act to each output row
-// segment while it is in cache.
-func winogradOutput(out *tensor.Tensor, m []float32, c *Conv2D, act Activation, j0, j1, tilesW, perImage int) {
+// winogradInputPadded transforms tiles [tx0, tx1) of tile row r of one
+// h x w plane src, copying their four input rows into pad (four rows of
+// pw floats) with zeros wherever the patches reach past the image.
+func winogradInputPadded(v []float32, stride int, src []float32, h, w, r, tx0, tx1 int, pad []float32, pw int) {
+	// Input columns [ix0, ix1) land at row[off:].
+	ix0, ix1 := max(2*tx0-1, 0), min(2*tx1+1, w)
+	off := ix0 - (2*tx0 - 1)
+	span := 2*(tx1-tx0) + 2
+	for dy := 0; dy < 4; dy++ {
+		row := pad[dy*pw : dy*pw+span]
+		if iy := 2*r - 1 + dy; iy >= 0 && iy < h {
+			clear(row[:off])
+			copy(row[off:], src[iy*w+ix0:iy*w+ix1])
+			clear(row[off+ix1-ix0:])
+		} else {
+			clear(row)
+		}
+	}
+	winogradInputRun(v, stride, tx1-tx0, pad[:span], pad[pw:pw+span], pad[2*pw:2*pw+span], pad[3*pw:3*pw+span])
+}
+
+// winogradInputRun transforms cnt consecutive patches whose four input
+// rows are r0..r3 (column 2i of each is patch i's first column) into the
+// 16 planes of v. Row q of B^T d is ra + sign*rb for one pair of input
+// rows (r0-r2, r1+r2, r2-r1, r1-r3); one loop per row keeps six slices
+// live, few enough for the registers.
+func winogradInputRun(v []float32, stride, cnt int, r0, r1, r2, r3 []float32) {
+	winogradInputRow(v, stride, cnt, r0, r2, -1)
+	winogradInputRow(v[4*stride:], stride, cnt, r1, r2, 1)
+	winogradInputRow(v[8*stride:], stride, cnt, r2, r1, -1)
+	winogradInputRow(v[12*stride:], stride, cnt, r1, r3, -1)
+}
+
+// winogradInputRow writes row q of B^T d B, the four planes from v on:
+// the row t = ra + sign*rb of B^T d, times B (columns t0-t2, t1+t2,
+// t2-t1, t1-t3).
+func winogradInputRow(v []float32, stride, cnt int, ra, rb []float32, sign float32) {
+	v0 := v[:cnt]
+	v1 := v[stride:][:len(v0)]
+	v2 := v[2*stride:][:len(v0)]
+	v3 := v[3*stride:][:len(v0)]
+	for i := range v0 {
+		a := ra[2*i : 2*i+4 : 2*i+4]
+		b := rb[2*i : 2*i+4 : 2*i+4]
+		t0, t1, t2, t3 := a[0]+sign*b[0], a[1]+sign*b[1], a[2]+sign*b[2], a[3]+sign*b[3]
+		v0[i] = t0 - t2
+		v1[i] = t1 + t2
+		v2[i] = t2 - t1
+		v3[i] = t1 - t3
+	}
+}
+
+// winogradOutput turns the GEMM results m (laid out like v, OutC rows per
+// k plane) of tiles [j0, j1) and output channels [o0, o1) into 2x2 output
+// tiles Y = A^T m A, clipped at odd image edges, adding the bias and
+// applying act while each output row segment is in cache.
+func winogradOutput(out *tensor.Tensor, m []float32, stride int, c *Conv2D, act Activation, o0, o1, j0, j1, tilesW, perImage int) {
 	n := j1 - j0
 	oh, ow, oc := out.H, out.W, out.C
-	stride := oc * n
+	// tmp holds the two rows of A^T m for a run of tiles, four
+	// column-position arrays each, and the run's output rows when the last
+	// column is clipped.
+	run := min(tilesW, n)
+	tmpBuf := getScratch(10 * run)
+	tmp := *tmpBuf
 	for j := j0; j < j1; {
 		img, r := j/perImage, (j%perImage)/tilesW
 		tx0 := j % tilesW
 		tx1 := min(tilesW, tx0+j1-j)
+		cnt := tx1 - tx0
 		y0 := 2 * r
 		x0, x1 := 2*tx0, min(2*tx1, ow)
 		twoRows := y0+1 < oh
-		for o := 0; o < oc; o++ {
-			dst := out.Data[(img*oc+o)*oh*ow : (img*oc+o+1)*oh*ow]
-			row0 := dst[y0*ow : (y0+1)*ow]
-			var row1 []float32
-			if twoRows {
-				row1 = dst[(y0+1)*ow : (y0+2)*ow]
-			}
-			base := o*n + j - j0 - tx0
-			for tx := tx0; tx < tx1; tx++ {
-				q := base + tx
-				m0, m1, m2, m3 := m[q], m[q+stride], m[q+2*stride], m[q+3*stride]
-				m4, m5, m6, m7 := m[q+4*stride], m[q+5*stride], m[q+6*stride], m[q+7*stride]
-				m8, m9, m10, m11 := m[q+8*stride], m[q+9*stride], m[q+10*stride], m[q+11*stride]
-				m12, m13, m14, m15 := m[q+12*stride], m[q+13*stride], m[q+14*stride], m[q+15*stride]
-				// A^T m: row 0 = m row 0 + 1 + 2, row 1 = m row 1 - 2 - 3.
-				s0, s1, s2, s3 := m0+m4+m8, m1+m5+m9, m2+m6+m10, m3+m7+m11
-				t0, t1, t2, t3 := m4-m8-m12, m5-m9-m13, m6-m10-m14, m7-m11-m15
-				p := 2 * tx
-				if p+1 < ow {
-					row0[p], row0[p+1] = s0+s1+s2, s1-s2-s3
-					if twoRows {
-						row1[p], row1[p+1] = t0+t1+t2, t1-t2-t3
-					}
-				} else {
-					row0[p] = s0 + s1 + s2
-					if twoRows {
-						row1[p] = t0 + t1 + t2
-					}
-				}
-			}
+		for o := o0; o < o1; o++ {
+			q := o*n + j - j0
 			b := c.bias(o)
-			biasAct(row0[x0:x1], b, act)
+			dst := out.Data[(img*oc+o)*oh*ow : (img*oc+o+1)*oh*ow]
+			// A^T m: row 0 is m's rows 0+1+2, row 1 is rows 1-2-3, for
+			// each of the four columns.
+			s := tmp[:8*cnt]
+			for col := 0; col < 4; col++ {
+				winogradOutputRows(s[col*cnt:(col+1)*cnt], s[(4+col)*cnt:(5+col)*cnt],
+					m[q+col*stride:], m[q+(4+col)*stride:], m[q+(8+col)*stride:], m[q+(12+col)*stride:])
+			}
+			// Times A, plus bias and activation.
+			winogradOutputRow(dst[y0*ow+x0:y0*ow+x1], s[:4*cnt], cnt, b, act, tmp[8*run:])
 			if twoRows {
-				biasAct(row1[x0:x1], b, act)
+				winogradOutputRow(dst[(y0+1)*ow+x0:(y0+1)*ow+x1], s[4*cnt:8*cnt], cnt, b, act, tmp[8*run:])
 			}
 		}
 		j += tx1 - tx0
+	}
+	putScratch(tmpBuf)
+}
+
+// winogradOutputRows sets s = m0+m1+m2 and t = m1-m2-m3 over len(s)
+// tiles: one column of the two rows of A^T m.
+func winogradOutputRows(s, t, m0, m1, m2, m3 []float32) {
+	t = t[:len(s)]
+	m0, m1, m2, m3 = m0[:len(s)], m1[:len(s)], m2[:len(s)], m3[:len(s)]
+	for i := range s {
+		s[i] = m0[i] + m1[i] + m2[i]
+		t[i] = m1[i] - m2[i] - m3[i]
+	}
+}
+
+// winogradOutputRow writes one output row of cnt tiles, dst (2*cnt values,
+// or 2*cnt-1 when the last tile is clipped), from the four columns c of
+// that row of A^T m: y[2i] = c0+c1+c2, y[2i+1] = c1-c2-c3, plus bias b,
+// then act. spare holds 2*cnt values for the clipped case.
+func winogradOutputRow(dst, c []float32, cnt int, b float32, act Activation, spare []float32) {
+	full := dst
+	if len(dst) < 2*cnt {
+		full = spare[:2*cnt]
+	}
+	c0 := c[:cnt]
+	c1 := c[cnt:][:len(c0)]
+	c2 := c[2*cnt:][:len(c0)]
+	c3 := c[3*cnt:][:len(c0)]
+	if act == ActReLU {
+		for i := range c0 {
+			y := full[2*i : 2*i+2 : 2*i+2]
+			y[0] = relu32(c0[i] + c1[i] + c2[i] + b)
+			y[1] = relu32(c1[i] - c2[i] - c3[i] + b)
+		}
+	} else {
+		for i := range c0 {
+			y := full[2*i : 2*i+2 : 2*i+2]
+			y[0] = c0[i] + c1[i] + c2[i] + b
+			y[1] = c1[i] - c2[i] - c3[i] + b
+		}
+		applyAct(full, act)
+	}
+	if len(dst) < 2*cnt {
+		copy(dst, full)
 	}
 }
