@@ -859,3 +859,149 @@ done:
 	VMOVSD X0, ret+24(FP)
 	VZEROUPPER
 	RET
+
+// The AVX-512 forms of the exp-based activations: 16 lanes, opmask
+// registers for the range test and the tail, VSCALEFPS for the 2^k
+// scaling and VRCP14PS (14 bits) for the reciprocal. Same method,
+// constants and range as the AVX2 kernels.
+
+// INRANGE16 jumps to lbl unless every lane of Z1 selected by mask k lies
+// in (expLower, upper). Clobbers K1, K2, AX.
+#define INRANGE16(k, upper, lbl) \
+	VCMPPS.BCST $0x1e, simdExpLower<>(SB), Z1, k, K1; \
+	VCMPPS.BCST $0x11, upper, Z1, k, K2; \
+	KANDW K1, K2, K1; \
+	KXORW K1, k, K1; \
+	KORTESTW K1, K1; \
+	JNE lbl
+
+// EXP16 sets Z6 = exp(Z1). Clobbers Z1..Z5.
+#define EXP16 \
+	VBROADCASTSS simdExpRoundMag<>(SB), Z4; \
+	VFMADD231PS.BCST simdExpLog2e<>(SB), Z1, Z4; \
+	VSUBPS.BCST simdExpRoundMag<>(SB), Z4, Z4; \
+	VFNMADD231PS.BCST simdExpLn2Hi<>(SB), Z4, Z1; \
+	VFNMADD231PS.BCST simdExpLn2Lo<>(SB), Z4, Z1; \
+	VMULPS Z1, Z1, Z2; \
+	VBROADCASTSS simdExpP1<>(SB), Z3; \
+	VFMADD213PS.BCST simdExpP0<>(SB), Z1, Z3; \
+	VBROADCASTSS simdExpP3<>(SB), Z5; \
+	VFMADD213PS.BCST simdExpP2<>(SB), Z1, Z5; \
+	VBROADCASTSS simdExpP5<>(SB), Z6; \
+	VFMADD213PS.BCST simdExpP4<>(SB), Z1, Z6; \
+	VFMADD213PS Z5, Z2, Z6; \
+	VFMADD213PS Z3, Z2, Z6; \
+	VADDPS.BCST simdOne<>(SB), Z1, Z1; \
+	VFMADD213PS Z1, Z2, Z6; \
+	VSCALEFPS Z4, Z6, Z6
+
+// DIV1PE16 sets Z2 = num / (1 + Z6) as DIV1PE does, with Z13 = 1.
+// Clobbers Z1, Z3..Z5.
+#define DIV1PE16(num) \
+	VADDPS Z13, Z6, Z1; \
+	VMAXPS Z13, Z6, Z2; \
+	VMINPS Z13, Z6, Z3; \
+	VSUBPS Z2, Z1, Z2; \
+	VSUBPS Z2, Z3, Z3; \
+	VRCP14PS Z1, Z4; \
+	VMOVAPS Z13, Z5; \
+	VFNMADD231PS Z4, Z1, Z5; \
+	VFMADD213PS Z4, Z4, Z5; \
+	VMULPS Z5, num, Z2; \
+	VMOVAPS num, Z4; \
+	VFNMADD231PS Z2, Z1, Z4; \
+	VFNMADD231PS Z2, Z3, Z4; \
+	VFMADD231PS Z4, Z5, Z2
+
+// simdBiasSiLU16 and simdBiasSigmoid16 differ only in the numerator:
+// Z0 (v) for SiLU, Z13 (1) for Sigmoid.
+
+// func simdBiasSiLU16(d []float32, b float32) int
+TEXT ·simdBiasSiLU16(SB), NOSPLIT, $0-40
+	MOVQ d_base+0(FP), DI
+	MOVQ d_len+8(FP), CX
+	MOVQ CX, BX
+	VBROADCASTSS b+24(FP), Z15
+	VBROADCASTSS simdOne<>(SB), Z13
+	MOVL $0xffff, AX
+	KMOVW AX, K3
+
+loop16:
+	CMPQ CX, $16
+	JLT  tail
+	VADDPS (DI), Z15, Z0
+	VXORPS.BCST simdSignBit<>(SB), Z0, Z1
+	INRANGE16(K3, simdActUpper<>(SB), stop)
+	EXP16
+	DIV1PE16(Z0)
+	VMOVUPS Z2, (DI)
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP  loop16
+
+tail:
+	TESTQ CX, CX
+	JEQ   stop
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K3
+	VMOVUPS.Z (DI), K3, Z0
+	VADDPS Z0, Z15, Z0
+	VXORPS.BCST simdSignBit<>(SB), Z0, Z1
+	INRANGE16(K3, simdActUpper<>(SB), stop)
+	EXP16
+	DIV1PE16(Z0)
+	VMOVUPS Z2, K3, (DI)
+	XORQ CX, CX
+
+stop:
+	SUBQ CX, BX
+	MOVQ BX, ret+32(FP)
+	VZEROUPPER
+	RET
+
+// func simdBiasSigmoid16(d []float32, b float32) int
+TEXT ·simdBiasSigmoid16(SB), NOSPLIT, $0-40
+	MOVQ d_base+0(FP), DI
+	MOVQ d_len+8(FP), CX
+	MOVQ CX, BX
+	VBROADCASTSS b+24(FP), Z15
+	VBROADCASTSS simdOne<>(SB), Z13
+	MOVL $0xffff, AX
+	KMOVW AX, K3
+
+loop16:
+	CMPQ CX, $16
+	JLT  tail
+	VADDPS (DI), Z15, Z0
+	VXORPS.BCST simdSignBit<>(SB), Z0, Z1
+	INRANGE16(K3, simdActUpper<>(SB), stop)
+	EXP16
+	DIV1PE16(Z13)
+	VMOVUPS Z2, (DI)
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP  loop16
+
+tail:
+	TESTQ CX, CX
+	JEQ   stop
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K3
+	VMOVUPS.Z (DI), K3, Z0
+	VADDPS Z0, Z15, Z0
+	VXORPS.BCST simdSignBit<>(SB), Z0, Z1
+	INRANGE16(K3, simdActUpper<>(SB), stop)
+	EXP16
+	DIV1PE16(Z13)
+	VMOVUPS Z2, K3, (DI)
+	XORQ CX, CX
+
+stop:
+	SUBQ CX, BX
+	MOVQ BX, ret+32(FP)
+	VZEROUPPER
+	RET

@@ -39,3 +39,9 @@ func simdDepthwiseRow(d, src []float32, offs []int, w []float32, b float32) {
 }
 
 func simdSum64(x []float32) float64 { return sum64Go(x) }
+
+var simd512 = false
+
+func simdBiasSiLU16(d []float32, b float32) int { return simdBiasSiLU(d, b) }
+
+func simdBiasSigmoid16(d []float32, b float32) int { return simdBiasSigmoid(d, b) }

@@ -28,6 +28,22 @@ func withSIMD(on bool, f func()) {
 	f()
 }
 
+// simdVariants are the settings of simd512 this CPU can run: the AVX2
+// kernels, and the AVX-512 ones where there are some.
+func simdVariants() []bool {
+	if simd512 {
+		return []bool{false, true}
+	}
+	return []bool{false}
+}
+
+// withSIMD512 runs f with simd512 set to on, restoring it afterwards.
+func withSIMD512(on bool, f func()) {
+	defer func(old bool) { simd512 = old }(simd512)
+	simd512 = on
+	f()
+}
+
 // simdLengths are the slice lengths the kernels are tried on: every length
 // up to two 32-float blocks plus a tail, and a few large ones.
 var simdLengths = func() []int {
@@ -232,23 +248,25 @@ func TestSIMDSiLUSigmoidMatchGo(t *testing.T) {
 	for _, act := range []Activation{ActSiLU, ActSigmoid} {
 		for _, b := range []float32{0, 0.5, -40} {
 			for _, scale := range []float64{1, 8, 50} {
-				t.Run(fmt.Sprintf("%v/bias%v/scale%v", act, b, scale), func(t *testing.T) {
-					for _, n := range simdLengths {
-						for _, off := range []int{0, 3} {
-							d, check := guarded(t, n, off, mixedInput(rng, scale, true))
-							in := append([]float32(nil), d...)
-							want := append([]float32(nil), d...)
-							biasActGo(want, b, act)
-							withSIMD(true, func() { biasAct(d, b, act) })
-							check()
-							for i := range d {
-								if !within2ulp(d[i], want[i]) {
-									t.Fatalf("length %d: %v(%v + %v) = %v, Go gives %v", n, act, in[i], b, d[i], want[i])
+				for _, wide := range simdVariants() {
+					t.Run(fmt.Sprintf("%v/bias%v/scale%v/avx512%v", act, b, scale, wide), func(t *testing.T) {
+						for _, n := range simdLengths {
+							for _, off := range []int{0, 3} {
+								d, check := guarded(t, n, off, mixedInput(rng, scale, true))
+								in := append([]float32(nil), d...)
+								want := append([]float32(nil), d...)
+								biasActGo(want, b, act)
+								withSIMD(true, func() { withSIMD512(wide, func() { biasAct(d, b, act) }) })
+								check()
+								for i := range d {
+									if !within2ulp(d[i], want[i]) {
+										t.Fatalf("length %d: %v(%v + %v) = %v, Go gives %v", n, act, in[i], b, d[i], want[i])
+									}
 								}
 							}
 						}
-					}
-				})
+					})
+				}
 			}
 		}
 	}
@@ -259,18 +277,28 @@ func TestSIMDSiLUSigmoidMatchGo(t *testing.T) {
 // does not take, and leaves that vector and the rest untouched.
 func TestSIMDKernelStopsAtOutOfRange(t *testing.T) {
 	skipWithoutSIMD(t)
-	for _, tc := range []struct {
+	type kernelCase struct {
 		name   string
 		kernel func(d []float32) int
+		width  int
 		bad    []float32
 		good   float32
-	}{
-		{"SiLU", func(d []float32) int { return simdBiasSiLU(d, 0) }, []float32{-87, -88, 87.33, float32(math.NaN()), float32(math.Inf(1))}, 1},
-		{"Sigmoid", func(d []float32) int { return simdBiasSigmoid(d, 0) }, []float32{-87.5, 88, float32(math.NaN())}, -2},
-		{"Exp", func(d []float32) int { return simdExp(d, d, 1) }, []float32{88.37, -87.33, 100, float32(math.NaN()), float32(math.Inf(-1))}, 3},
-	} {
+	}
+	siluBad := []float32{-87, -88, 87.33, float32(math.NaN()), float32(math.Inf(1))}
+	sigmoidBad := []float32{-87.5, 88, float32(math.NaN())}
+	cases := []kernelCase{
+		{"SiLU", func(d []float32) int { return simdBiasSiLU(d, 0) }, 8, siluBad, 1},
+		{"Sigmoid", func(d []float32) int { return simdBiasSigmoid(d, 0) }, 8, sigmoidBad, -2},
+		{"Exp", func(d []float32) int { return simdExp(d, d, 1) }, 8, []float32{88.37, -87.33, 100, float32(math.NaN()), float32(math.Inf(-1))}, 3},
+	}
+	if simd512 {
+		cases = append(cases,
+			kernelCase{"SiLU16", func(d []float32) int { return simdBiasSiLU16(d, 0) }, 16, siluBad, 1},
+			kernelCase{"Sigmoid16", func(d []float32) int { return simdBiasSigmoid16(d, 0) }, 16, sigmoidBad, -2})
+	}
+	for _, tc := range cases {
 		for _, bad := range tc.bad {
-			for _, n := range []int{5, 8, 13, 40} {
+			for _, n := range []int{5, 8, 13, 16, 23, 40} {
 				for pos := 0; pos < n; pos += 3 {
 					d := make([]float32, n)
 					for i := range d {
@@ -278,7 +306,7 @@ func TestSIMDKernelStopsAtOutOfRange(t *testing.T) {
 					}
 					d[pos] = bad
 					got := tc.kernel(d)
-					if want := pos &^ 7; got != want {
+					if want := pos / tc.width * tc.width; got != want {
 						t.Fatalf("%s with %v at %d of %d: stopped at %d, want %d", tc.name, bad, pos, n, got, want)
 					}
 					for i := got; i < n; i++ {
@@ -368,4 +396,36 @@ func TestDepthwiseConvBothPaths(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestActivationsMatchReferenceEveryKernel holds every kernel this CPU
+// can run, not only the one dispatch picks, to the float64 references of
+// TestActivationsMatchReference and the accuracy of TestExpfAccuracy.
+func TestActivationsMatchReferenceEveryKernel(t *testing.T) {
+	for _, k := range simdKernelSets() {
+		t.Run(k.name, func(t *testing.T) {
+			k.run(func() {
+				TestActivationsMatchReference(t)
+				TestExpfAccuracy(t)
+			})
+		})
+	}
+}
+
+// simdKernelSet is one choice of kernels: pure Go, AVX2, AVX-512.
+type simdKernelSet struct {
+	name string
+	run  func(f func())
+}
+
+// simdKernelSets lists the kernel sets this CPU can run.
+func simdKernelSets() []simdKernelSet {
+	sets := []simdKernelSet{{"go", func(f func()) { withSIMD(false, f) }}}
+	if simdEnabled {
+		sets = append(sets, simdKernelSet{"avx2", func(f func()) { withSIMD(true, func() { withSIMD512(false, f) }) }})
+	}
+	if simd512 {
+		sets = append(sets, simdKernelSet{"avx512", func(f func()) { withSIMD(true, func() { withSIMD512(true, f) }) }})
+	}
+	return sets
 }
