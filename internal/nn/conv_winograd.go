@@ -38,9 +38,13 @@ type winogradWeights struct {
 	u   []float32
 }
 
-// winogradMaxCols bounds the tiles (GEMM columns) of one block. A block's
-// transformed input and GEMM output, 16*cols*(InC+OutC) floats, then stay
-// within a core's 2 MiB L2 for the ResNet-18 widths; see BenchmarkWinograd.
+// winogradMaxCols bounds the tiles (GEMM columns) of one block, whose
+// transformed input and GEMM output take 16*cols*(InC+OutC) floats.
+// BenchmarkWinogradCols at batch 8 put 128, 256 and 512 within noise of
+// each other on the 256- and 512-channel shapes (68-80 and 75-107
+// GFLOP/cpu-s, single goroutine) and 32 clearly below (43-49, 48-57);
+// 128 keeps the buffers of the 256-channel blocks (4 MiB) nearest the
+// 2 MiB L2. It is a variable so the benchmark can sweep it.
 var winogradMaxCols = 128
 
 // winogradMinCols is the fewest tiles per goroutine for which
