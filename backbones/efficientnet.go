@@ -43,18 +43,24 @@ func (b *mbconv) units() []*convUnit {
 
 func (b *mbconv) outChannels() int { return b.project.conv.OutC }
 
+// forward leaves x alone and releases every tensor it made except the
+// one it returns (see network.Forward).
 func (b *mbconv) forward(x *tensor.Tensor) *tensor.Tensor {
 	h := x
 	if b.expand != nil {
 		h = b.expand.forward(h)
 	}
-	h = b.dw.forward(h)
-	se := nn.SqueezeExcite{Reduce: b.fc1.conv, Expand: b.fc2.conv}
-	h = b.project.forward(se.Forward(h))
-	if b.residual {
-		nn.Add(h, x)
+	d := b.dw.forward(h)
+	if h != x {
+		tensor.Release(h)
 	}
-	return h
+	se := nn.SqueezeExcite{Reduce: b.fc1.conv, Expand: b.fc2.conv}
+	out := b.project.forward(se.Forward(d))
+	tensor.Release(d)
+	if b.residual {
+		nn.Add(out, x)
+	}
+	return out
 }
 
 func (b *mbconv) flops(h, w int) (float64, int, int) {

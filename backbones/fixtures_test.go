@@ -166,7 +166,13 @@ func relErr(got, want *tensor.Tensor) (float64, error) {
 	}
 	var diff, scale float64
 	for i, w := range want.Data {
-		diff = max(diff, math.Abs(float64(got.Data[i])-float64(w)))
+		g := float64(got.Data[i])
+		if math.IsNaN(g) || math.IsInf(g, 0) {
+			// max would swallow a NaN into a NaN error, and NaN > tol is
+			// false: report it instead of letting it pass.
+			return math.Inf(1), fmt.Errorf("value %d is %v (want %v)", i, g, w)
+		}
+		diff = max(diff, math.Abs(g-float64(w)))
 		scale = max(scale, math.Abs(float64(w)))
 	}
 	if scale == 0 {

@@ -129,10 +129,18 @@ func (n *network) Forward(x *tensor.Tensor, layers []string) (Features, error) {
 	for _, l := range layers {
 		want[n.at[l]] = append(want[n.at[l]], l)
 	}
+	// Each step leaves its input alone and returns a new tensor; an
+	// output that is not a requested feature goes back to the tensor
+	// recycler once the next step has read it, so the next layer or the
+	// next batch reuses its memory instead of faulting in fresh pages.
 	out := Features{}
 	h := x
 	for i := 0; i <= deepest; i++ {
-		h = n.steps[i].forward(h)
+		next := n.steps[i].forward(h)
+		if i > 0 && len(want[i-1]) == 0 && next != h {
+			tensor.Release(h)
+		}
+		h = next
 		for _, l := range want[i] {
 			out[l] = h
 		}

@@ -1,6 +1,7 @@
 package backbones
 
 import (
+	"github.com/padim-go/padim/internal/tensor"
 	"slices"
 	"sort"
 	"strings"
@@ -47,7 +48,11 @@ func TestParamsMatchTorchvision(t *testing.T) {
 
 // TestSyntheticParity runs each architecture with the fixture script's
 // formula weights and compares every stored layer with torchvision.
+// TestSyntheticParity also proves that no layer reads its output buffer
+// before writing it: recycled buffers are NaN-filled, and the network runs
+// twice so that the second pass gets its intermediates back from the first.
 func TestSyntheticParity(t *testing.T) {
+	defer tensor.SetPoisonRecycled(tensor.SetPoisonRecycled(true))
 	m, dir := readManifest(t)
 	for _, c := range m.Cases {
 		if c.Kind != "synthetic" {
@@ -66,7 +71,11 @@ func TestSyntheticParity(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			feats, err := b.Forward(formulaInput(m.InputShape), layers)
+			in := formulaInput(m.InputShape)
+			if _, err := b.Forward(in, layers); err != nil {
+				t.Fatal(err)
+			}
+			feats, err := b.Forward(in, layers)
 			if err != nil {
 				t.Fatal(err)
 			}

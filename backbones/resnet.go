@@ -18,7 +18,10 @@ func (s *resnetStem) units() []*convUnit { return []*convUnit{s.conv} }
 func (s *resnetStem) outChannels() int   { return s.conv.conv.OutC }
 
 func (s *resnetStem) forward(x *tensor.Tensor) *tensor.Tensor {
-	return nn.MaxPool2D(s.conv.forward(x), 3, 2, 1)
+	c := s.conv.forward(x)
+	out := nn.MaxPool2D(c, 3, 2, 1)
+	tensor.Release(c)
+	return out
 }
 
 func (s *resnetStem) flops(h, w int) (float64, int, int) {
@@ -34,16 +37,24 @@ type resBlock struct {
 	down  *convUnit // downsample.0 / downsample.1, nil for the identity
 }
 
+// forward leaves x alone and releases every tensor it made except the
+// one it returns (see network.Forward).
 func (b *resBlock) forward(x *tensor.Tensor) *tensor.Tensor {
 	h := x
 	for _, c := range b.convs {
-		h = c.forward(h)
+		next := c.forward(h)
+		if h != x {
+			tensor.Release(h)
+		}
+		h = next
 	}
-	id := x
-	if b.down != nil {
-		id = b.down.forward(x)
+	if b.down == nil {
+		return nn.AddReLU(h, x)
 	}
-	return nn.AddReLU(h, id)
+	id := b.down.forward(x)
+	nn.AddReLU(h, id)
+	tensor.Release(id)
+	return h
 }
 
 // resStage is one of layer1..layer4: a run of blocks.
@@ -66,10 +77,15 @@ func (s *resStage) outChannels() int {
 }
 
 func (s *resStage) forward(x *tensor.Tensor) *tensor.Tensor {
+	h := x
 	for _, b := range s.blocks {
-		x = b.forward(x)
+		next := b.forward(h)
+		if h != x {
+			tensor.Release(h)
+		}
+		h = next
 	}
-	return x
+	return h
 }
 
 func (s *resStage) flops(h, w int) (float64, int, int) {

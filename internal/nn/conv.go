@@ -144,7 +144,8 @@ func (c *Conv2D) newOutput(x *tensor.Tensor) *tensor.Tensor {
 	if oh <= 0 || ow <= 0 {
 		panic(fmt.Sprintf("nn: %v is smaller than the %dx%d kernel with padding %dx%d", x, c.KH, c.KW, c.PadH, c.PadW))
 	}
-	return tensor.New(x.N, c.OutC, oh, ow)
+	// Every kernel writes all of its output, so a recycled buffer is fine.
+	return tensor.NewScratch(x.N, c.OutC, oh, ow)
 }
 
 // isDepthwise reports whether each output channel sees exactly its own

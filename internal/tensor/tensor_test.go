@@ -44,3 +44,54 @@ func TestFromDataAndStack(t *testing.T) {
 		t.Fatal("Stack accepted nothing")
 	}
 }
+
+func TestNewScratchReusesReleasedBuffers(t *testing.T) {
+	a := NewScratch(1, 2, 3, 4)
+	if a.Len() != 24 || len(a.Data) != 24 {
+		t.Fatalf("NewScratch shape %v, %d values", a, len(a.Data))
+	}
+	p := &a.Data[0]
+	before := RecycledBytes()
+	Release(a)
+	if a.Data != nil || a.Len() != 0 {
+		t.Errorf("released tensor still holds %v", a)
+	}
+	if got := RecycledBytes() - before; got != 4*24 {
+		t.Errorf("free lists grew by %d bytes, want %d", got, 4*24)
+	}
+	b := NewScratch(2, 3, 4, 1) // same length, other shape
+	if &b.Data[0] != p {
+		t.Error("a buffer of the released length was not reused")
+	}
+	if b.N != 2 || b.C != 3 || b.H != 4 || b.W != 1 {
+		t.Errorf("reused buffer has shape %v", b)
+	}
+	c := NewScratch(1, 1, 1, 5) // no buffer of this length: a new one
+	for _, v := range c.Data {
+		if v != 0 {
+			t.Fatalf("new scratch buffer not zeroed: %v", c.Data)
+		}
+	}
+	Release(nil) // no-op
+}
+
+func TestPoisonRecycled(t *testing.T) {
+	defer SetPoisonRecycled(SetPoisonRecycled(true))
+	a := NewScratch(1, 1, 7, 13)
+	Release(a)
+	b := NewScratch(1, 1, 13, 7)
+	for i, v := range b.Data {
+		if v == v {
+			t.Fatalf("poisoned buffer holds %v at %d, want NaN", v, i)
+		}
+	}
+}
+
+func TestReleaseRespectsTheCap(t *testing.T) {
+	before := RecycledBytes()
+	big := &Tensor{N: 1, C: 1, H: 1, W: 1, Data: make([]float32, MaxRecycledBytes/4+1)}
+	Release(big)
+	if RecycledBytes() != before {
+		t.Errorf("a buffer above MaxRecycledBytes was kept: %d -> %d bytes", before, RecycledBytes())
+	}
+}
