@@ -29,9 +29,9 @@ func convDepthwise(c *Conv2D, x, out *tensor.Tensor, act Activation) {
 	for kx := range tapOff {
 		tapOff[kx] = (kx%s)*phaseLen + kx/s
 	}
+	var offs []int
 	if simdEnabled {
-		convDepthwiseSIMD(c, x, out, act, tapOff, hp, rowLen)
-		return
+		offs = simdTapOffsets(c, out, tapOff, hp, rowLen)
 	}
 	parallelFor(x.N*c.InC, func(_, pi int) {
 		ch := pi % c.InC
@@ -41,6 +41,14 @@ func convDepthwise(c *Conv2D, x, out *tensor.Tensor, act Activation) {
 		kernel := c.Weight[ch*c.KH*c.KW : (ch+1)*c.KH*c.KW]
 		dst := out.Data[pi*out.H*out.W : (pi+1)*out.H*out.W]
 		b := c.bias(ch)
+		if offs != nil {
+			for oy := 0; oy < out.H; oy++ {
+				simdDepthwiseRow(dst[oy*out.W:(oy+1)*out.W], padded[oy*s*rowLen:], offs, kernel, b)
+			}
+			applyAct(dst, act)
+			putScratch(buf)
+			return
+		}
 		for oy := 0; oy < out.H; oy++ {
 			d := dst[oy*out.W : (oy+1)*out.W]
 			for i := range d {
@@ -67,8 +75,8 @@ func convDepthwise(c *Conv2D, x, out *tensor.Tensor, act Activation) {
 	})
 }
 
-// convDepthwiseSIMD is convDepthwise's plane loop with the assembly row
-// kernel, which computes a whole output row over all KH*KW taps at once,
+// simdTapOffsets prepares convDepthwise's assembly row kernel (used when
+// simdEnabled), which computes a whole output row over all KH*KW taps at once,
 // the row's accumulators staying in registers, instead of KH passes of
 // dwRow3/dwRow5 over it. Tap t = ky*KW+kx of output row oy reads the
 // padded plane from (oy*s)*rowLen + offs[t], offs[t] = ky*rowLen +
@@ -84,7 +92,7 @@ func convDepthwise(c *Conv2D, x, out *tensor.Tensor, act Activation) {
 // b5_dw5x5_14 1.7-2.5 -> 4.7-7.4, the strided b5_dw3x3s2_112 only 1.5-1.7
 // -> 2.4-2.8: after this kernel padPhased and the output's zeroing take
 // most of the time.
-func convDepthwiseSIMD(c *Conv2D, x, out *tensor.Tensor, act Activation, tapOff []int, hp, rowLen int) {
+func simdTapOffsets(c *Conv2D, out *tensor.Tensor, tapOff []int, hp, rowLen int) []int {
 	s := c.Stride
 	offs := make([]int, 0, c.KH*c.KW)
 	for ky := 0; ky < c.KH; ky++ {
@@ -97,21 +105,7 @@ func convDepthwiseSIMD(c *Conv2D, x, out *tensor.Tensor, act Activation, tapOff 
 	if last := (out.H-1)*s*rowLen + slices.Max(offs) + out.W; last > hp*rowLen {
 		panic(fmt.Sprintf("nn: depthwise geometry reads %d floats of a %d-float padded plane", last, hp*rowLen))
 	}
-	phaseLen := rowLen / s
-	parallelFor(x.N*c.InC, func(_, pi int) {
-		ch := pi % c.InC
-		buf := getScratch(hp * rowLen)
-		padded := *buf
-		padPhased(padded, x.Data[pi*x.H*x.W:(pi+1)*x.H*x.W], x.H, x.W, c.PadH, c.PadW, s, phaseLen)
-		kernel := c.Weight[ch*c.KH*c.KW : (ch+1)*c.KH*c.KW]
-		dst := out.Data[pi*out.H*out.W : (pi+1)*out.H*out.W]
-		b := c.bias(ch)
-		for oy := 0; oy < out.H; oy++ {
-			simdDepthwiseRow(dst[oy*out.W:(oy+1)*out.W], padded[oy*s*rowLen:], offs, kernel, b)
-		}
-		applyAct(dst, act)
-		putScratch(buf)
-	})
+	return offs
 }
 
 // padPhased copies the h x w plane src into dst with pad rows/columns of
