@@ -18,6 +18,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/padim-go/padim/backbones"
 	"github.com/padim-go/padim/internal/blas"
@@ -153,24 +154,46 @@ func gather[T float32 | float64](f backbones.Features, refs []channelRef, b, h, 
 // matrix, stored row by row: (0,0) (0,1) .. (0,d-1) (1,1) .. (d-1,d-1).
 func packedLen(d int) int { return d * (d + 1) / 2 }
 
+// gramPanel is the number of rows in each panel of a position's sum of
+// outer products S (see GaussianAccumulator).
+const gramPanel = 32
+
+// gramLen is the number of float64 one position's S takes in the panel
+// layout: panel j holds rows r0 = j*gramPanel .. r1-1 from column r0 on,
+// an (r1-r0) x (d-r0) row-major block. The few entries left of the
+// diagonal inside each panel are the mirror images of entries above it and
+// are never read; they cost about 6% more than the packed triangle for
+// d = 550.
+func gramLen(d int) int {
+	n := 0
+	for r0 := 0; r0 < d; r0 += gramPanel {
+		n += (min(r0+gramPanel, d) - r0) * (d - r0)
+	}
+	return n
+}
+
 // GaussianAccumulator streams embedding vectors into per-position
 // sufficient statistics, so a Gaussian can be fitted without holding the
 // training set: for each position p it keeps, in float64,
 //
 //	shift_p              the first vector seen at p,
 //	sum_p  = sum_k (x_k - shift_p),
-//	S_p    = sum_k (x_k - shift_p)(x_k - shift_p)^T  (packed upper triangle).
+//	S_p    = sum_k (x_k - shift_p)(x_k - shift_p)^T  (upper triangle, by panels).
 //
 // Subtracting a shift leaves the covariance unchanged and avoids the
 // cancellation of the textbook S - N mu mu^T when the mean is large
 // relative to the spread.
+//
+// S_p is stored as row panels (see gramLen) so that each panel is exactly
+// the output of one matrix product, which adds into it in place: no Go
+// loop touches S during accumulation.
 type GaussianAccumulator struct {
 	positions, dim int
 	workers        int
 	n              int
 	shift          []float64 // positions x dim
 	sum            []float64 // positions x dim
-	sxx            []float64 // positions x packedLen(dim)
+	sxx            []float64 // positions x gramLen(dim); nil once Finalize has used it
 }
 
 // NewGaussianAccumulator prepares statistics for the given number of grid
@@ -187,7 +210,7 @@ func NewGaussianAccumulator(positions, dim, workers int) (*GaussianAccumulator, 
 		positions: positions, dim: dim, workers: workers,
 		shift: make([]float64, positions*dim),
 		sum:   make([]float64, positions*dim),
-		sxx:   make([]float64, positions*packedLen(dim)),
+		sxx:   make([]float64, positions*gramLen(dim)),
 	}, nil
 }
 
@@ -206,13 +229,15 @@ func (a *GaussianAccumulator) AddFloat32(x []float32, k int) error { return accu
 
 func accumulate[T float32 | float64](a *GaussianAccumulator, x []T, k int) error {
 	d := a.dim
+	if a.sxx == nil {
+		return fmt.Errorf("padim: accumulator already finalized: its sums became the inverse covariances")
+	}
 	if k <= 0 || len(x) != a.positions*k*d {
 		return fmt.Errorf("padim: accumulator got %d values for %d positions x %d vectors x %d dims", len(x), a.positions, k, d)
 	}
 	first := a.n == 0
 	forPositions(a.positions, a.workers, func() func(p int) {
-		rows := make([]float64, k*d)          // this worker's shifted vectors
-		panel := make([]float64, foldPanel*d) // and slice of rows^T rows
+		rows := make([]float64, k*d) // this worker's shifted vectors
 		return func(p int) {
 			xs := x[p*k*d : (p+1)*k*d]
 			shift := a.shift[p*d : (p+1)*d]
@@ -229,42 +254,30 @@ func accumulate[T float32 | float64](a *GaussianAccumulator, x []T, k int) error
 					sum[c] += r[c]
 				}
 			}
-			a.foldOuterProducts(a.sxx[p*packedLen(d):(p+1)*packedLen(d)], rows, k, panel)
+			addOuterProducts(a.sxx[p*gramLen(d):(p+1)*gramLen(d)], rows, k, d, first)
 		}
 	})
 	a.n += k
 	return nil
 }
 
-// foldPanel is the number of rows of xs^T xs computed per matrix product
-// in foldOuterProducts: 32 rows of d = 550 float64 are 140 kB, which stay
-// in the core's L2 cache while they are added to the packed sums.
-const foldPanel = 32
-
-// foldOuterProducts adds xs^T xs (xs is k x d) to the packed upper
-// triangle s. It goes by panels of foldPanel rows: rows r0..r1-1 from
-// column r0 on are one small matrix product into the cache-resident panel,
-// then added row by row to s. Forming all of xs^T xs first (one syrk into
-// a d x d block) and folding that 2.4 MB block into s cost twice the
-// memory traffic, and the fold, not the arithmetic, dominated Add.
-// The few entries left of the diagonal within each panel are computed
-// and ignored.
-func (a *GaussianAccumulator) foldOuterProducts(s, xs []float64, k int, panel []float64) {
-	d := a.dim
+// addOuterProducts adds xs^T xs (xs is k x d) to s, one position's S in
+// the panel layout: each panel is one matrix product with beta = 1, which
+// reads and writes s once. (An earlier version computed each panel into a
+// scratch block and added it to a packed triangle in Go; that loop cost
+// more than the products.) The first call overwrites (beta = 0), so the
+// fresh pages of s are only written, never read.
+func addOuterProducts(s, xs []float64, k, d int, first bool) {
+	beta := 1.0
+	if first {
+		beta = 0
+	}
 	off := 0
-	for r0 := 0; r0 < d; r0 += foldPanel {
-		r1 := min(r0+foldPanel, d)
+	for r0 := 0; r0 < d; r0 += gramPanel {
+		r1 := min(r0+gramPanel, d)
 		w := d - r0
-		blas.Dgemm(true, false, r1-r0, w, k, 1, xs[r0:], d, xs[r0:], d, 0, panel, w)
-		for r := r0; r < r1; r++ {
-			dst := s[off : off+d-r]
-			src := panel[(r-r0)*w+(r-r0) : (r-r0)*w+w]
-			src = src[:len(dst)]
-			for c := range dst {
-				dst[c] += src[c]
-			}
-			off += d - r
-		}
+		blas.Dgemm(true, false, r1-r0, w, k, 1, xs[r0:], d, xs[r0:], d, beta, s[off:off+(r1-r0)*w], w)
+		off += (r1 - r0) * w
 	}
 }
 
@@ -278,10 +291,19 @@ func (a *GaussianAccumulator) foldOuterProducts(s, xs []float64, k int, panel []
 // float32: mean is positions x dim, invCov is positions x packedLen(dim),
 // the packed upper triangle of each symmetric inverse.
 //
+// Finalize consumes the accumulator: the inverses are written into the
+// memory that held the sums S (float32 packed takes less than half of it,
+// and the rest is handed back to the operating system where it can be),
+// so a fit never holds S and the inverses side by side. Later calls to
+// Add or Finalize return an error, also after a failed Finalize.
+//
 // N = 1 is an error: the unbiased covariance 1/(N-1) is undefined and a
 // model of one image would be eps I around it, which is not what the paper
 // fits. N < d is fine: eps I makes Sigma positive definite.
 func (a *GaussianAccumulator) Finalize(eps float64) (mean, invCov []float32, err error) {
+	if a.sxx == nil {
+		return nil, nil, fmt.Errorf("padim: accumulator already finalized: its sums became the inverse covariances")
+	}
 	if a.n < 2 {
 		return nil, nil, fmt.Errorf("padim: need at least 2 training images for a covariance, have %d", a.n)
 	}
@@ -289,8 +311,14 @@ func (a *GaussianAccumulator) Finalize(eps float64) (mean, invCov []float32, err
 		return nil, nil, fmt.Errorf("padim: covariance regulariser %v must be >= 0", eps)
 	}
 	d, n := a.dim, float64(a.n)
+	sxx := a.sxx
+	a.sxx = nil
 	mean = make([]float32, a.positions*d)
-	invCov = make([]float32, a.positions*packedLen(d))
+	// Position p's packed float32 inverse goes to invCov[p*P:(p+1)*P]
+	// (P = packedLen(d)), which lies in the bytes of S_q for q <= p/2 or
+	// so: it may be written once every such S_q has been read.
+	invCov = unsafe.Slice((*float32)(unsafe.Pointer(&sxx[0])), a.positions*packedLen(d))
+	read := newReadMark(a.positions)
 	var failed atomic.Int64
 	failed.Store(-1)
 	forPositions(a.positions, a.workers, func() func(p int) {
@@ -303,19 +331,26 @@ func (a *GaussianAccumulator) Finalize(eps float64) (mean, invCov []float32, err
 				m[c] = sum[c] / n
 				mean[p*d+c] = float32(shift[c] + m[c])
 			}
-			s := a.sxx[p*packedLen(d) : (p+1)*packedLen(d)]
+			s := sxx[p*gramLen(d) : (p+1)*gramLen(d)]
 			off := 0
-			for r := 0; r < d; r++ {
-				for c := r; c < d; c++ {
-					cov[r*d+c] = (s[off+c-r] - n*m[r]*m[c]) / (n - 1)
+			for r0 := 0; r0 < d; r0 += gramPanel {
+				r1 := min(r0+gramPanel, d)
+				w := d - r0
+				for r := r0; r < r1; r++ {
+					row := s[off+(r-r0)*w : off+(r-r0+1)*w] // columns r0..d-1
+					for c := r; c < d; c++ {
+						cov[r*d+c] = (row[c-r0] - n*m[r]*m[c]) / (n - 1)
+					}
+					cov[r*d+r] += eps
 				}
-				cov[r*d+r] += eps
-				off += d - r
+				off += (r1 - r0) * w
 			}
+			read.set(p)
 			if err := blas.InvertSPD(d, cov); err != nil {
 				failed.CompareAndSwap(-1, int64(p))
 				return
 			}
+			read.waitThrough(lastOverlapped(p, packedLen(d), gramLen(d)))
 			dst := invCov[p*packedLen(d) : (p+1)*packedLen(d)]
 			off = 0
 			for r := 0; r < d; r++ {
@@ -329,7 +364,51 @@ func (a *GaussianAccumulator) Finalize(eps float64) (mean, invCov []float32, err
 	if p := failed.Load(); p >= 0 {
 		return nil, nil, fmt.Errorf("padim: covariance at grid position %d is not positive definite (eps %v)", p, eps)
 	}
-	return mean, invCov, nil
+	releaseTail(sxx, len(invCov)*4)
+	return mean, invCov[:len(invCov):len(invCov)], nil
+}
+
+// lastOverlapped is the last position q whose float64 sums (gram float64
+// each) share bytes with position p's float32 result (packed float32
+// each) when both arrays start at the same address.
+func lastOverlapped(p, packed, gram int) int {
+	end := (p + 1) * packed * 4 // bytes
+	return (end - 1) / (gram * 8)
+}
+
+// readMark records which positions' sums have been read, so that results
+// written over them wait for the positions they overwrite. Positions are
+// handed out in increasing order and read before any wait, so every wait
+// ends.
+type readMark struct {
+	mu    sync.Mutex
+	cond  sync.Cond
+	done  []bool
+	front int // positions 0..front-1 have all been read
+}
+
+func newReadMark(positions int) *readMark {
+	r := &readMark{done: make([]bool, positions)}
+	r.cond.L = &r.mu
+	return r
+}
+
+func (r *readMark) set(p int) {
+	r.mu.Lock()
+	r.done[p] = true
+	for r.front < len(r.done) && r.done[r.front] {
+		r.front++
+	}
+	r.mu.Unlock()
+	r.cond.Broadcast()
+}
+
+func (r *readMark) waitThrough(q int) {
+	r.mu.Lock()
+	for r.front <= q {
+		r.cond.Wait()
+	}
+	r.mu.Unlock()
 }
 
 // ---------------------------------------------------------------------------

@@ -5,6 +5,7 @@ import (
 	"github.com/padim-go/padim/internal/testenv"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 
 	"github.com/padim-go/padim/backbones"
@@ -332,6 +333,173 @@ func TestMahalanobisCorrelated(t *testing.T) {
 					t.Errorf("d=%d position %d vector %d: distance %v, brute force %v (rel. error %.1e)", tc.d, p, i, got, want, math.Abs(got-want)/want)
 				}
 			}
+		}
+	}
+}
+
+// gramLen and the panel offsets must cover every upper-triangle entry
+// exactly once as (row, column >= row) pairs, for d on both sides of the
+// panel height.
+func TestGramLayoutCoversUpperTriangle(t *testing.T) {
+	for _, d := range []int{1, 2, gramPanel - 1, gramPanel, gramPanel + 1, 2*gramPanel + 5, 550} {
+		seen := make([]int, d*d)
+		off, slots := 0, 0
+		for r0 := 0; r0 < d; r0 += gramPanel {
+			r1 := min(r0+gramPanel, d)
+			w := d - r0
+			for r := r0; r < r1; r++ {
+				for c := r0; c < d; c++ {
+					slots++
+					if c >= r {
+						seen[r*d+c]++
+					}
+				}
+			}
+			off += (r1 - r0) * w
+		}
+		if off != gramLen(d) || slots != gramLen(d) {
+			t.Fatalf("d=%d: panels hold %d (%d slots), gramLen %d", d, off, slots, gramLen(d))
+		}
+		for r := 0; r < d; r++ {
+			for c := r; c < d; c++ {
+				if seen[r*d+c] != 1 {
+					t.Fatalf("d=%d: entry (%d,%d) stored %d times", d, r, c, seen[r*d+c])
+				}
+			}
+		}
+		if gramLen(d) < packedLen(d) || float64(gramLen(d)) > 1.07*float64(packedLen(d))+float64(gramPanel*gramPanel) {
+			t.Errorf("d=%d: gramLen %d vs packed %d", d, gramLen(d), packedLen(d))
+		}
+	}
+}
+
+// Finalize writes position p's float32 result over the float64 sums of
+// positions up to lastOverlapped(p): checked against the byte intervals.
+func TestLastOverlapped(t *testing.T) {
+	for _, d := range []int{1, 3, 32, 100, 550} {
+		packed, gram := packedLen(d), gramLen(d)
+		for p := 0; p < 300; p++ {
+			lo, hi := p*packed*4, (p+1)*packed*4 // result bytes [lo, hi)
+			want := -1
+			for q := 0; q <= p+1; q++ {
+				if q*gram*8 < hi && (q+1)*gram*8 > lo {
+					want = q
+				}
+			}
+			if got := lastOverlapped(p, packed, gram); got != want || got > p {
+				t.Fatalf("d=%d p=%d: lastOverlapped %d, byte intervals say %d", d, p, got, want)
+			}
+		}
+	}
+}
+
+// Against a float64 brute force, for dimensions around the panel height and
+// enough positions that concurrent workers write results over sums other
+// workers are still reading: mean exact to float32 rounding, and the
+// float32 inverse A times the brute-force covariance Sigma close to I.
+func TestFinalizeMatchesBruteForce(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	for _, tc := range []struct{ positions, d, n, chunk, workers int }{
+		{1, 1, 3, 3, 1}, {5, gramPanel - 1, 40, 16, 2}, {300, gramPanel, 50, 20, 4},
+		{200, gramPanel + 1, 45, 45, 3}, {40, 2*gramPanel + 7, 120, 64, 2}, {3, 130, 60, 7, 3},
+	} {
+		x := make([]float64, tc.positions*tc.n*tc.d) // position-major
+		for i := range x {
+			x[i] = 5 + rng.NormFloat64()*float64(1+i%tc.d%3)
+		}
+		acc, err := NewGaussianAccumulator(tc.positions, tc.d, tc.workers)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for s := 0; s < tc.n; s += tc.chunk {
+			k := min(tc.chunk, tc.n-s)
+			part := make([]float64, tc.positions*k*tc.d)
+			for p := 0; p < tc.positions; p++ {
+				copy(part[p*k*tc.d:(p+1)*k*tc.d], x[(p*tc.n+s)*tc.d:(p*tc.n+s+k)*tc.d])
+			}
+			if err := acc.Add(part, k); err != nil {
+				t.Fatal(err)
+			}
+		}
+		mean, inv, err := acc.Finalize(0.01)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(mean) != tc.positions*tc.d || len(inv) != tc.positions*packedLen(tc.d) || cap(inv) != len(inv) {
+			t.Fatalf("%+v: %d means, inverse len %d cap %d", tc, len(mean), len(inv), cap(inv))
+		}
+		d := tc.d
+		full := make([]float32, d*d)
+		for p := 0; p < tc.positions; p++ {
+			xs := x[p*tc.n*d : (p+1)*tc.n*d]
+			mu := make([]float64, d)
+			for i := 0; i < tc.n; i++ {
+				for c := 0; c < d; c++ {
+					mu[c] += xs[i*d+c] / float64(tc.n)
+				}
+			}
+			sigma := make([]float64, d*d)
+			for i := 0; i < tc.n; i++ {
+				for r := 0; r < d; r++ {
+					for c := 0; c < d; c++ {
+						sigma[r*d+c] += (xs[i*d+r] - mu[r]) * (xs[i*d+c] - mu[c]) / float64(tc.n-1)
+					}
+				}
+			}
+			for r := 0; r < d; r++ {
+				sigma[r*d+r] += 0.01
+				if !relClose(float64(mean[p*d+r]), mu[r], 1e-6) {
+					t.Fatalf("%+v position %d: mean[%d] = %v, brute force %v", tc, p, r, mean[p*d+r], mu[r])
+				}
+			}
+			unpackSymmetric(inv[p*packedLen(d):(p+1)*packedLen(d)], d, full)
+			for r := 0; r < d; r++ {
+				for c := 0; c < d; c++ {
+					var v float64
+					for j := 0; j < d; j++ {
+						v += float64(full[r*d+j]) * sigma[j*d+c]
+					}
+					if r == c {
+						v--
+					}
+					if math.Abs(v) > 1e-4 {
+						t.Fatalf("%+v position %d: (A Sigma - I)[%d,%d] = %v", tc, p, r, c, v)
+					}
+				}
+			}
+		}
+		if err := acc.Add(make([]float64, tc.positions*tc.d), 1); err == nil {
+			t.Fatalf("%+v: Add after Finalize accepted", tc)
+		}
+		if _, _, err := acc.Finalize(0.01); err == nil {
+			t.Fatalf("%+v: second Finalize accepted", tc)
+		}
+	}
+}
+
+// releaseTail may zero whole pages of s past keep bytes and nothing else:
+// not the kept front, not the objects Go placed next to a small slice.
+func TestReleaseTailKeepsFrontAndNeighbours(t *testing.T) {
+	for _, tc := range []struct{ n, keep int }{{3, 8}, {700, 100}, {4096, 8 * 1000}, {100000, 8 * 40000}, {100000, 7}} {
+		var before, s, after []float64
+		before = make([]float64, tc.n)
+		s = make([]float64, tc.n)
+		after = make([]float64, tc.n)
+		for i := range s {
+			before[i], s[i], after[i] = 1, 2, 3
+		}
+		releaseTail(s, tc.keep)
+		for i := range s {
+			if before[i] != 1 || after[i] != 3 {
+				t.Fatalf("%+v: a neighbouring slice changed at %d", tc, i)
+			}
+			if v := s[i]; (i*8 < tc.keep && v != 2) || (v != 2 && v != 0) {
+				t.Fatalf("%+v: s[%d] = %v", tc, i, v)
+			}
+		}
+		// On Linux the pages well inside the tail go back to the kernel.
+		if i := (tc.keep/8 + tc.n) / 2; runtime.GOOS == "linux" && tc.n*8-tc.keep > 4*65536 && s[i] != 0 {
+			t.Errorf("%+v: s[%d] = %v, its page was not released", tc, i, s[i])
 		}
 	}
 }
