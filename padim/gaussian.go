@@ -287,9 +287,11 @@ func addOuterProducts(s, xs []float64, k, d int, first bool) {
 //	mu    = shift + sum/N
 //	Sigma = (S - N m m^T)/(N-1) + eps I,   m = sum/N (the shifted mean),
 //
-// inverted once here by Cholesky (blas.InvertSPD) in float64 and stored as
-// float32: mean is positions x dim, invCov is positions x packedLen(dim),
-// the packed upper triangle of each symmetric inverse.
+// inverted once here by Cholesky (blas.InvertSPDUpper) in float64 and
+// stored as float32: mean is positions x dim, invCov is positions x
+// packedLen(dim), the packed upper triangle of each symmetric inverse. A
+// mean or inverse entry that is not finite in float32 is an error naming
+// the position.
 //
 // Finalize consumes the accumulator: the inverses are written into the
 // memory that held the sums S (float32 packed takes less than half of it,
@@ -319,8 +321,9 @@ func (a *GaussianAccumulator) Finalize(eps float64) (mean, invCov []float32, err
 	// so: it may be written once every such S_q has been read.
 	invCov = unsafe.Slice((*float32)(unsafe.Pointer(&sxx[0])), a.positions*packedLen(d))
 	read := newReadMark(a.positions)
-	var failed atomic.Int64
+	var failed, notFinite atomic.Int64 // first positions found, else -1
 	failed.Store(-1)
+	notFinite.Store(-1)
 	forPositions(a.positions, a.workers, func() func(p int) {
 		cov := make([]float64, d*d)
 		m := make([]float64, d)
@@ -330,6 +333,9 @@ func (a *GaussianAccumulator) Finalize(eps float64) (mean, invCov []float32, err
 			for c := range m {
 				m[c] = sum[c] / n
 				mean[p*d+c] = float32(shift[c] + m[c])
+				if !finite32(mean[p*d+c]) {
+					notFinite.CompareAndSwap(-1, int64(p))
+				}
 			}
 			s := sxx[p*gramLen(d) : (p+1)*gramLen(d)]
 			off := 0
@@ -346,7 +352,7 @@ func (a *GaussianAccumulator) Finalize(eps float64) (mean, invCov []float32, err
 				off += (r1 - r0) * w
 			}
 			read.set(p)
-			if err := blas.InvertSPD(d, cov); err != nil {
+			if err := blas.InvertSPDUpper(d, cov); err != nil {
 				failed.CompareAndSwap(-1, int64(p))
 				return
 			}
@@ -355,7 +361,11 @@ func (a *GaussianAccumulator) Finalize(eps float64) (mean, invCov []float32, err
 			off = 0
 			for r := 0; r < d; r++ {
 				for c := r; c < d; c++ {
-					dst[off+c-r] = float32(cov[r*d+c])
+					v := float32(cov[r*d+c])
+					if !finite32(v) {
+						notFinite.CompareAndSwap(-1, int64(p))
+					}
+					dst[off+c-r] = v
 				}
 				off += d - r
 			}
@@ -364,9 +374,17 @@ func (a *GaussianAccumulator) Finalize(eps float64) (mean, invCov []float32, err
 	if p := failed.Load(); p >= 0 {
 		return nil, nil, fmt.Errorf("padim: covariance at grid position %d is not positive definite (eps %v)", p, eps)
 	}
+	if p := notFinite.Load(); p >= 0 {
+		return nil, nil, fmt.Errorf("padim: Gaussian at grid position %d does not fit in float32: mean or inverse covariance is infinite or NaN (features too large?)", p)
+	}
 	releaseTail(sxx, len(invCov)*4)
 	return mean, invCov[:len(invCov):len(invCov)], nil
 }
+
+// finite32 reports whether v is neither infinite nor NaN. Finalize checks
+// every value as it converts it, while it is in cache: a scan of the 1.9 GB
+// of inverses afterwards took 1.5 s for Wide-ResNet-50-2.
+func finite32(v float32) bool { return v-v == 0 }
 
 // lastOverlapped is the last position q whose float64 sums (gram float64
 // each) share bytes with position p's float32 result (packed float32

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/padim-go/padim/backbones"
@@ -501,5 +502,24 @@ func TestReleaseTailKeepsFrontAndNeighbours(t *testing.T) {
 		if i := (tc.keep/8 + tc.n) / 2; runtime.GOOS == "linux" && tc.n*8-tc.keep > 4*65536 && s[i] != 0 {
 			t.Errorf("%+v: s[%d] = %v, its page was not released", tc, i, s[i])
 		}
+	}
+}
+
+// A mean beyond float32's range is an error naming the position, not an
+// infinite model: position 1's values are 1e39 (float64 input), its
+// spread is ordinary.
+func TestFinalizeRejectsValuesBeyondFloat32(t *testing.T) {
+	acc, err := NewGaussianAccumulator(2, 2, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// position-major: position 0's two vectors, then position 1's
+	x := []float64{1, 2, 3, 5, 1e39, 1e39, 1e39 + 1e24, 1e39 - 1e24}
+	if err := acc.Add(x, 2); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = acc.Finalize(0.01)
+	if err == nil || !strings.Contains(err.Error(), "grid position 1") {
+		t.Fatalf("Finalize error %v, want one naming grid position 1", err)
 	}
 }

@@ -69,3 +69,17 @@ func InvertSPD(n int, a []float64) error {
 	mirrorUpper(n, a)
 	return nil
 }
+
+// InvertSPDUpper is InvertSPD for callers that read only the upper
+// triangle of the inverse: the strict lower triangle of a is left as
+// scratch. Mirroring a 550 x 550 inverse into the lower triangle writes
+// column by column and cost a sixth of the inversion.
+func InvertSPDUpper(n int, a []float64) error {
+	if n == 0 {
+		return nil
+	}
+	if len(a) < n*n {
+		panic(fmt.Sprintf("blas: InvertSPDUpper needs %d values, has %d", n*n, len(a)))
+	}
+	return invertSPD(n, a)
+}
