@@ -375,7 +375,7 @@ func (a *GaussianAccumulator) Finalize(eps float64) (mean, invCov []float32, err
 		return nil, nil, fmt.Errorf("padim: covariance at grid position %d is not positive definite (eps %v)", p, eps)
 	}
 	if p := notFinite.Load(); p >= 0 {
-		return nil, nil, fmt.Errorf("padim: Gaussian at grid position %d does not fit in float32: mean or inverse covariance is infinite or NaN (features too large?)", p)
+		return nil, nil, fmt.Errorf("padim: Gaussian fit: the mean or inverse covariance at grid position %d is infinite or NaN in float32 (features too large?)", p)
 	}
 	releaseTail(sxx, len(invCov)*4)
 	return mean, invCov[:len(invCov):len(invCov)], nil

@@ -56,9 +56,9 @@ type FitConfig struct {
 	// BatchSize is the number of images per backbone call (default 8).
 	BatchSize int
 	// AccumulateImages is how many images' embeddings are buffered before
-	// they are folded into the covariance sums (default 64). Larger
-	// amortises the packed-triangle update, whose memory traffic does not
-	// depend on it; the buffer takes AccumulateImages * positions * D * 4
+	// they are added to the covariance sums (default 64). Larger
+	// amortises the pass over the sums (every Add reads and writes all
+	// 4.0 GB of them for Wide-ResNet-50-2, d=550); the buffer takes AccumulateImages * positions * D * 4
 	// bytes (0.44 GB at the default for Wide-ResNet-50-2, d=550).
 	AccumulateImages int
 	// Epsilon is the covariance regulariser (default 0.01, the paper's).
