@@ -99,9 +99,12 @@ func (c *Conv2D) winogradU() []float32 {
 	return w.u
 }
 
-// dropWinograd forgets the cached weight transform, for code that changes
-// Weight in place.
-func (c *Conv2D) dropWinograd() { atomic.StorePointer(&c.winograd, nil) }
+// dropCaches forgets the cached weight transforms (Winograd and packed),
+// for code that changes Weight in place.
+func (c *Conv2D) dropCaches() {
+	atomic.StorePointer(&c.winograd, nil)
+	atomic.StorePointer(&c.packed, nil)
+}
 
 // winogradTransformWeights computes U = G g G^T for each 3x3 filter g of
 // weight (OutC x InC x 3 x 3), in float64 so that U is g's transform
