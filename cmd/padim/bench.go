@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -474,14 +475,31 @@ func benchDataset(o e2eOptions) (*datasets.Split, error) {
 
 // timedLoader and timedBackbone add up the time spent in decoding and in
 // the backbone, so the stages of padim.Fit and Model.Score can be told
-// apart without changing them. Both are called from one goroutine.
+// apart without changing them. padim.Fit decodes a batch on several
+// goroutines at once, so timedLoader times the union of its calls: the
+// clock runs from the moment one call is active until none is.
 type timedLoader struct {
 	pre padim.ImageLoader
 	stopwatch
+	mu     sync.Mutex
+	active int
+	stop   func()
 }
 
 func (l *timedLoader) Image(path string) (*tensor.Tensor, error) {
-	defer l.start()()
+	l.mu.Lock()
+	if l.active == 0 {
+		l.stop = l.start()
+	}
+	l.active++
+	l.mu.Unlock()
+	defer func() {
+		l.mu.Lock()
+		if l.active--; l.active == 0 {
+			l.stop()
+		}
+		l.mu.Unlock()
+	}()
 	return l.pre.Image(path)
 }
 
@@ -637,11 +655,11 @@ func runE2E(ctx context.Context, name string, d int, split *datasets.Split, o e2
 	for start := 0; start < len(split.Test); start += experiments.ScoreGroup {
 		batch := split.Test[start:min(start+experiments.ScoreGroup, len(split.Test))]
 		stop := decode.start()
-		imgs := make([]*tensor.Tensor, len(batch))
-		for i, smp := range batch {
-			if imgs[i], err = pre.Image(smp.Path); err != nil {
-				return r, err
-			}
+		imgs, err := datasets.LoadImages(datasets.Paths(batch), 0, pre.Image)
+		if err != nil {
+			return r, err
+		}
+		for _, smp := range batch {
 			var mask []bool
 			if smp.MaskPath != "" {
 				if mask, err = pre.SampleMask(smp); err != nil {
