@@ -137,6 +137,21 @@ func (c *Conv2D) ForwardAct(x *tensor.Tensor, act Activation) *tensor.Tensor {
 	return out
 }
 
+// KernelName names the kernel ForwardAct runs on an input of h x w:
+// "depthwise", "winograd", "packed" (this package's AVX-512 GEMM) or
+// "blas" (im2col + OpenBLAS or gonum Sgemm). For reports.
+func (c *Conv2D) KernelName(h, w int) string {
+	switch {
+	case c.isDepthwise():
+		return "depthwise"
+	case useWinograd(c, &tensor.Tensor{N: 1, C: c.InC, H: h, W: w}):
+		return "winograd"
+	case usePacked(c):
+		return "packed"
+	}
+	return "blas"
+}
+
 // newOutput checks the convolution against x and allocates its output.
 func (c *Conv2D) newOutput(x *tensor.Tensor) *tensor.Tensor {
 	if err := c.Validate(); err != nil {
