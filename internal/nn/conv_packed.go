@@ -42,8 +42,8 @@ const (
 	packedKC = 256 // depth rows per block: one B panel slice is 48 KB
 )
 
-// packedTileFloats bounds the packed im2col of one tile (K rows x its
-// pixels) like tileFloats does for the OpenBLAS path.
+// packedTileFloats is the size of one tile's output (channels x pixels)
+// that packedTiling aims for: 1 MB, half of one core's L2.
 const packedTileFloats = 1 << 18
 
 // usePacked reports whether convPacked can run c: the AVX-512 kernels
@@ -134,14 +134,20 @@ func newPackedGeometry(c *Conv2D, h, w int) packedGeometry {
 }
 
 // packedTiling cuts the work of a convolution into tiles of whole output
-// grid rows (gridRows rows of wph pixels per image), each below
-// packedTileFloats of virtual im2col, and, when the images do not give
-// 2*Threads() such tiles, also into groups of output channels (mGroups of
-// them, each a multiple of packedMR), so that both goroutines stay busy
-// to the end without cutting the late stages' small grids into slivers.
-func packedTiling(k, m, gridRows, wph, images int) (rows, perImage, mGroups int) {
+// grid rows (gridRows rows of wph pixels per image) and, when the images
+// do not give 2*Threads() such tiles, also into groups of output channels
+// (mGroups, each a multiple of packedMR), so that both goroutines stay
+// busy to the end without cutting the late stages' small grids into
+// slivers.
+//
+// A tile reads all of the packed weights once (each 8-channel panel is
+// reused across the tile's pixel panels from L1), so tiles should be wide;
+// its output (m x pixels) stays in L2 across the depth blocks, so not too
+// wide: about packedTileFloats/m pixels, between 2 and 24 panels.
+func packedTiling(m, gridRows, wph, images int) (rows, perImage, mGroups int) {
 	w := Threads()
-	rows = max(1, packedTileFloats/max(k, 1)/wph)
+	pixels := min(max(packedTileFloats/max(m, 1), 2*packedNR), 24*packedNR)
+	rows = max(1, pixels/wph)
 	perImage = ceilDiv(gridRows, rows)
 	mGroups = 1
 	if w > 1 {
@@ -165,7 +171,7 @@ func convPacked(c *Conv2D, x, out *tensor.Tensor, act Activation) {
 	inPlane := x.H * x.W
 	a := c.packedA()
 	g := newPackedGeometry(c, x.H, x.W)
-	rows, perImage, mGroups := packedTiling(k, m, out.H, g.wph, x.N)
+	rows, perImage, mGroups := packedTiling(m, out.H, g.wph, x.N)
 	mbPerGroup := ceilDiv(m/packedMR, mGroups)
 	var phased *[]float32
 	if !g.direct {
