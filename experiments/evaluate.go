@@ -57,13 +57,11 @@ func ScoreSplit(ctx context.Context, s Scorer, split *datasets.Split, pre Loader
 		}
 		end := min(start+batch, len(split.Test))
 		t0 := time.Now()
-		imgs := make([]*tensor.Tensor, 0, end-start)
+		imgs, err := datasets.LoadImages(datasets.Paths(split.Test[start:end]), 0, pre.Image)
+		if err != nil {
+			return nil, err
+		}
 		for _, smp := range split.Test[start:end] {
-			img, err := pre.Image(smp.Path)
-			if err != nil {
-				return nil, err
-			}
-			imgs = append(imgs, img)
 			if split.HasMasks {
 				var m []bool
 				if smp.MaskPath != "" {

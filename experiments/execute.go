@@ -441,13 +441,9 @@ func (e *Env) fitSPADE(ctx context.Context, ms ModelSpec, bb backbones.Backbone,
 			return nil, 0, err
 		}
 		end := min(start+batch, len(split.Train))
-		imgs := make([]*tensor.Tensor, 0, end-start)
-		for _, s := range split.Train[start:end] {
-			img, err := load.Image(s.Path)
-			if err != nil {
-				return nil, 0, err
-			}
-			imgs = append(imgs, img)
+		imgs, err := datasets.LoadImages(datasets.Paths(split.Train[start:end]), 0, load.Image)
+		if err != nil {
+			return nil, 0, err
 		}
 		x, err := tensor.Stack(imgs)
 		if err != nil {

@@ -265,13 +265,15 @@ func forBatches(ctx context.Context, cfg FitConfig, bb backbones.Backbone, sampl
 			return err
 		}
 		end := min(start+cfg.BatchSize, len(samples))
-		imgs := make([]*tensor.Tensor, 0, end-start)
-		for _, s := range samples[start:end] {
-			t, err := pre.Image(s.Path)
+		imgs, err := datasets.LoadImages(datasets.Paths(samples[start:end]), cfg.Workers, func(path string) (*tensor.Tensor, error) {
+			t, err := pre.Image(path)
 			if err != nil {
-				return fmt.Errorf("padim: %s: %w", s.Path, err)
+				return nil, fmt.Errorf("padim: %s: %w", path, err)
 			}
-			imgs = append(imgs, t)
+			return t, nil
+		})
+		if err != nil {
+			return err
 		}
 		x, err := tensor.Stack(imgs)
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/padim-go/padim/datasets"
 	"github.com/padim-go/padim/experiments"
 	"github.com/padim-go/padim/internal/atomicfile"
 	"github.com/padim-go/padim/internal/nn"
@@ -58,11 +59,9 @@ func runPredict(ctx context.Context, stdout io.Writer, o predictOptions, images 
 	}
 	defer m.Close()
 	// Read every image first: a bad file fails the call before any work.
-	xs := make([]*tensor.Tensor, len(images))
-	for i, p := range images {
-		if xs[i], err = pre.Image(p); err != nil {
-			return err
-		}
+	xs, err := datasets.LoadImages(images, 0, pre.Image)
+	if err != nil {
+		return err
 	}
 	scorer := experiments.PaDiMScorer{Model: m, Backbone: bb}
 	scores := make([]float64, len(images))

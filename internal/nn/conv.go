@@ -25,6 +25,9 @@ type Conv2D struct {
 	// FoldBatchNorm invalidate it; code that edits Weight in place after a
 	// Forward must assign it a fresh slice instead.
 	winograd unsafe.Pointer
+	// packed caches Weight in the layout of the AVX-512 GEMM kernels (a
+	// *packedWeights), under the same rules as winograd.
+	packed unsafe.Pointer
 }
 
 // NewConv2D returns a convolution with zero weights and no bias.
@@ -79,7 +82,7 @@ func (c *Conv2D) FoldBatchNorm(gamma, beta, mean, variance []float32, eps float6
 			return fmt.Errorf("nn: batchnorm has %d channels, conv has %d", len(s), c.OutC)
 		}
 	}
-	c.dropWinograd()
+	c.dropCaches()
 	per := len(c.Weight) / c.OutC
 	if c.Bias == nil {
 		c.Bias = make([]float32, c.OutC)
@@ -126,10 +129,27 @@ func (c *Conv2D) ForwardAct(x *tensor.Tensor, act Activation) *tensor.Tensor {
 		convDepthwise(c, x, out, act)
 	case useWinograd(c, x):
 		convWinograd(c, x, out, act)
+	case usePacked(c):
+		convPacked(c, x, out, act)
 	default:
 		convGemm(c, x, out, act)
 	}
 	return out
+}
+
+// KernelName names the kernel ForwardAct runs on an input of h x w:
+// "depthwise", "winograd", "packed" (this package's AVX-512 GEMM) or
+// "blas" (im2col + OpenBLAS or gonum Sgemm). For reports.
+func (c *Conv2D) KernelName(h, w int) string {
+	switch {
+	case c.isDepthwise():
+		return "depthwise"
+	case useWinograd(c, &tensor.Tensor{N: 1, C: c.InC, H: h, W: w}):
+		return "winograd"
+	case usePacked(c):
+		return "packed"
+	}
+	return "blas"
 }
 
 // newOutput checks the convolution against x and allocates its output.

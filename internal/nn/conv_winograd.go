@@ -36,6 +36,9 @@ type winogradWeights struct {
 	src *float32 // &Weight[0] when computed
 	n   int      // len(Weight) when computed
 	u   []float32
+	// packed holds the 16 OutC x InC matrices of u in the layout of the
+	// packed GEMM kernels (packWeights), when those run the GEMMs.
+	packed [16][]float32
 }
 
 // winogradMaxCols bounds the tiles (GEMM columns) of one block, whose
@@ -90,18 +93,30 @@ const winogradMinChannels = 256
 // noticed by its address. Concurrent Forward calls may both compute the
 // transform, each then using a complete one, so a plain atomic swap is
 // enough.
-func (c *Conv2D) winogradU() []float32 {
+func (c *Conv2D) winogradU() *winogradWeights {
 	if w := (*winogradWeights)(atomic.LoadPointer(&c.winograd)); w != nil && w.n == len(c.Weight) && w.src == &c.Weight[0] {
-		return w.u
+		return w
 	}
 	w := &winogradWeights{src: &c.Weight[0], n: len(c.Weight), u: winogradTransformWeights(c.Weight, c.OutC, c.InC)}
+	if usePacked(c) {
+		// The packed copy replaces u, which would only cost memory
+		// (16/9 of the 3x3 weights: 100 MB for Wide-ResNet-50-2).
+		plane := c.OutC * c.InC
+		for k := range w.packed {
+			w.packed[k] = packWeights(w.u[k*plane:(k+1)*plane], c.OutC, c.InC)
+		}
+		w.u = nil
+	}
 	atomic.StorePointer(&c.winograd, unsafe.Pointer(w))
-	return w.u
+	return w
 }
 
-// dropWinograd forgets the cached weight transform, for code that changes
-// Weight in place.
-func (c *Conv2D) dropWinograd() { atomic.StorePointer(&c.winograd, nil) }
+// dropCaches forgets the cached weight transforms (Winograd and packed),
+// for code that changes Weight in place.
+func (c *Conv2D) dropCaches() {
+	atomic.StorePointer(&c.winograd, nil)
+	atomic.StorePointer(&c.packed, nil)
+}
 
 // winogradTransformWeights computes U = G g G^T for each 3x3 filter g of
 // weight (OutC x InC x 3 x 3), in float64 so that U is g's transform
@@ -148,13 +163,18 @@ func winogradTransformWeights(weight []float32, outC, inC int) []float32 {
 // transform is split by input channel and whose GEMMs and output transform
 // are split by output channel.
 func convWinograd(c *Conv2D, x, out *tensor.Tensor, act Activation) {
-	u := c.winogradU()
+	ww := c.winogradU()
+	u := ww.u
 	inC, outC := c.InC, c.OutC
 	tilesH, tilesW := ceilDiv(x.H, 2), ceilDiv(x.W, 2)
 	perImage := tilesH * tilesW
 	total := x.N * perImage
 	plane := outC * inC
 	gemm := func(v, m []float32, vStride, mStride, o0, o1, n int) {
+		if ww.packed[0] != nil {
+			winogradPackedGemm(ww, inC, outC, v, m, vStride, mStride, o0, o1, n)
+			return
+		}
 		for k := 0; k < 16; k++ {
 			blas.Sgemm(false, false, o1-o0, n, inC, 1, u[k*plane+o0*inC:], inC, v[k*vStride:], n, 0, m[k*mStride+o0*n:], n)
 		}
@@ -164,6 +184,9 @@ func convWinograd(c *Conv2D, x, out *tensor.Tensor, act Activation) {
 		vBuf, mBuf := getScratch(16*vStride), getScratch(16*mStride)
 		v, m := *vBuf, *mBuf
 		inChunk, outChunk := ceilDiv(inC, w), ceilDiv(outC, w)
+		if ww.packed[0] != nil {
+			outChunk = ceilDiv(outChunk, packedMR) * packedMR // whole micro-tiles
+		}
 		parallelFor(w, func(_, i int) {
 			winogradInput(v, vStride, x, i*inChunk, min((i+1)*inChunk, inC), 0, total, tilesW, perImage)
 		})
@@ -192,6 +215,37 @@ func convWinograd(c *Conv2D, x, out *tensor.Tensor, act Activation) {
 		putScratch(vBuf)
 		putScratch(mBuf)
 	})
+}
+
+// winogradPackedGemm is the 16 GEMMs of convWinograd on the packed
+// kernels: for each k, rows [o0, o1) of M_k (OutC x n) = U_k V_k, V_k the
+// InC x n transformed input at v[k*vStride:].
+func winogradPackedGemm(ww *winogradWeights, inC, outC int, v, m []float32, vStride, mStride, o0, o1, n int) {
+	offs := make([]int32, inC) // row ic of V_k starts ic*n floats in
+	for ic := range offs {
+		offs[ic] = int32(ic * n)
+	}
+	for k := 0; k < 16; k++ {
+		a := ww.packed[k]
+		vk, mk := v[k*vStride:], m[k*mStride:]
+		for k0 := 0; k0 < inC; k0 += packedKC {
+			kl := min(packedKC, inC-k0)
+			load := 0
+			if k0 > 0 {
+				load = 1
+			}
+			for mb := o0 / packedMR; mb < o1/packedMR; mb++ {
+				ap := &a[k0*outC+mb*packedMR*kl]
+				crow := mk[mb*packedMR*n:]
+				for q := 0; q < n; q += packedNR {
+					nq := min(packedNR, n-q)
+					width := panelWidth(nq)
+					mask := 1<<(nq-(width-16)) - 1
+					packedKernel(width, kl, ap, &vk[q], &offs[k0], &crow[q], n, mask, load)
+				}
+			}
+		}
+	}
 }
 
 // winogradPlaneStride is the distance, in floats, between consecutive k

@@ -26,22 +26,35 @@ var winogradCases = []convCase{
 	// Several blocks of winogradMaxCols tiles, one ending mid tile row.
 	{3, 37, 33, 21, 23, 3, 3, 1, 1, 1, 1, true},
 	{1, 70, 35, 30, 29, 3, 3, 1, 1, 1, 1, true},
+	// Output channels in whole 8-channel blocks: the GEMMs run on the
+	// packed kernels (with AVX-512), also split by output channel, and
+	// with more than packedKC input channels.
+	{1, 20, 16, 9, 9, 3, 3, 1, 1, 1, 1, true},
+	{2, 300, 24, 12, 11, 3, 3, 1, 1, 1, 1, true},
+	{3, 9, 32, 30, 29, 3, 3, 1, 1, 1, 1, true},
 }
 
 func TestWinogradMatchesReference(t *testing.T) {
 	defer SetThreads(SetThreads(0))
-	for _, threads := range []int{1, 3} {
-		SetThreads(threads)
-		for i, tc := range winogradCases {
-			for _, act := range []Activation{ActNone, ActReLU, ActSiLU, ActSigmoid} {
-				t.Run(fmt.Sprintf("threads%d/%v/%v", threads, tc, act), func(t *testing.T) {
-					rng := rand.New(rand.NewSource(int64(i)))
-					conv := tc.conv(rng)
-					x := randTensor(rng, tc.n, tc.inC, tc.h, tc.w)
-					out := tensor.New(x.N, conv.OutC, x.H, x.W)
-					convWinograd(conv, x, out, act)
-					checkConv(t, conv, x, out, act, winogradTol)
-				})
+	defer func(old bool) { packedEnabled = old }(packedEnabled)
+	for _, packed := range []bool{false, packedEnabled} {
+		packedEnabled = packed
+		for _, threads := range []int{1, 2, 3} {
+			SetThreads(threads)
+			for i, tc := range winogradCases {
+				for _, act := range []Activation{ActNone, ActReLU, ActSiLU, ActSigmoid} {
+					t.Run(fmt.Sprintf("packed=%v/threads%d/%v/%v", packed, threads, tc, act), func(t *testing.T) {
+						rng := rand.New(rand.NewSource(int64(i)))
+						conv := tc.conv(rng)
+						x := randTensor(rng, tc.n, tc.inC, tc.h, tc.w)
+						out := tensor.New(x.N, conv.OutC, x.H, x.W)
+						convWinograd(conv, x, out, act)
+						if got := conv.winogradU().packed[0] != nil; got != (packed && tc.outC%packedMR == 0) {
+							t.Fatalf("packed GEMM weights present: %v", got)
+						}
+						checkConv(t, conv, x, out, act, winogradTol)
+					})
+				}
 			}
 		}
 	}

@@ -1,0 +1,302 @@
+package nn
+
+import (
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/padim-go/padim/internal/tensor"
+)
+
+// The packed convolution: out (OutC x pixels) = W (OutC x K) times the
+// virtual im2col matrix (K x pixels), K = InC*KH*KW, computed by this
+// package's own AVX-512 micro-kernels (gemm_amd64.s) without building the
+// im2col matrix at all.
+//
+// Why not OpenBLAS: each tile's Sgemm call re-packs the weight matrix into
+// OpenBLAS's internal layout, for a tile of a few hundred pixels, and the
+// im2col copy multiplies the input by KH*KW in memory. Here the weights are
+// packed once per Conv2D, in the order the micro-kernel reads them, and
+// the input is copied once, zero-padded and split into stride phases, so
+// that every row of the im2col matrix is a contiguous run of that copy.
+//
+// The trick. Split the padded input into s*s phase planes (s the stride),
+// phase (py, px) holding padded pixels (r*s+py, c*s+px) as an Hph x Wph
+// plane. Output pixel (oy, ox) under tap (ky, kx) reads padded pixel
+// (oy*s+ky, ox*s+kx), which is pixel (oy+ky/s, ox+kx/s) of phase
+// (ky%s, kx%s). Number the outputs on a grid Wph wide, g = oy*Wph + ox:
+// then the tap reads element g + off(ic, ky, kx) of the phased copy, with
+// off(ic, ky, kx) = plane offset of (ic, phase) + (ky/s)*Wph + kx/s, the
+// same for every pixel. Row k of the im2col matrix is the phased copy
+// shifted by off(k), and the micro-kernel takes the KH*KW*InC offsets as a
+// table. The grid columns ox >= OW (Wph - OW of them, 1 or 2 for the
+// backbones' 3x3 convolutions) are computed and dropped.
+//
+// Layout of the packed weights. The depth K is cut into blocks of packedKC
+// rows. For depth block [k0, k0+kl) and channel block [8*mb, 8*mb+8), the
+// kl x 8 panel a[k*8+r] = W[8*mb+r][k0+k] sits at offset k0*OutC +
+// mb*8*kl.
+
+const (
+	packedMR = 8   // output channels per micro-tile
+	packedNR = 48  // pixels per full panel (three 16-lane vectors)
+	packedKC = 256 // depth rows per block: one B panel slice is 48 KB
+)
+
+// packedTileFloats is the size of one tile's output (channels x pixels)
+// that packedTiling aims for: 1 MB, half of one core's L2.
+const packedTileFloats = 1 << 18
+
+// usePacked reports whether convPacked can run c: the AVX-512 kernels
+// exist, the convolution is ungrouped and its output channels fill whole
+// micro-tiles (every convolution of the three backbones does except the
+// squeeze-and-excitation ones, which run on 1x1 maps).
+func usePacked(c *Conv2D) bool {
+	return packedEnabled && c.Groups == 1 && c.OutC%packedMR == 0
+}
+
+// packedWeights is the cached packed form of a Conv2D's Weight.
+type packedWeights struct {
+	src *float32 // &Weight[0] when packed, to notice a replaced slice
+	n   int
+	a   []float32
+}
+
+// packedA returns c's weights in the micro-kernel layout, packing them on
+// first use; see winogradU for the caching rules.
+func (c *Conv2D) packedA() []float32 {
+	if w := (*packedWeights)(atomic.LoadPointer(&c.packed)); w != nil && w.n == len(c.Weight) && w.src == &c.Weight[0] {
+		return w.a
+	}
+	k := c.InC * c.KH * c.KW
+	w := &packedWeights{src: &c.Weight[0], n: len(c.Weight), a: packWeights(c.Weight, c.OutC, k)}
+	atomic.StorePointer(&c.packed, unsafe.Pointer(w))
+	return w.a
+}
+
+// packWeights lays out w (m x k, row-major, m a multiple of packedMR) in
+// depth blocks of packedKC and channel blocks of packedMR.
+func packWeights(w []float32, m, k int) []float32 {
+	dst := make([]float32, m*k)
+	for k0 := 0; k0 < k; k0 += packedKC {
+		kl := min(packedKC, k-k0)
+		for mb := 0; mb < m/packedMR; mb++ {
+			panel := dst[k0*m+mb*packedMR*kl : k0*m+(mb+1)*packedMR*kl]
+			for r := 0; r < packedMR; r++ {
+				row := w[(mb*packedMR+r)*k+k0 : (mb*packedMR+r)*k+k0+kl]
+				for kk, v := range row {
+					panel[kk*packedMR+r] = v
+				}
+			}
+		}
+	}
+	return dst
+}
+
+// panelWidth is the packed width of a panel of n pixels: n rounded up to
+// whole 16-lane vectors.
+func panelWidth(n int) int { return ceilDiv(n, 16) * 16 }
+
+// packedGeometry is the phased-copy layout of one convolution on one
+// input size.
+type packedGeometry struct {
+	direct   bool // 1x1, stride 1, no padding: the input is its own phased copy
+	npy, npx int  // phases in use: min(s, KH) x min(s, KW) (a 1x1 stride-2 kernel reads one)
+	hph, wph int  // phase plane size
+	plane    int  // floats per input channel in the copy: npy*npx*hph*wph
+	slack    int  // floats after the last plane that grid columns may read
+	offs     []int32
+}
+
+func newPackedGeometry(c *Conv2D, h, w int) packedGeometry {
+	s := c.Stride
+	g := packedGeometry{direct: c.KH == 1 && c.KW == 1 && s == 1 && c.PadH == 0 && c.PadW == 0}
+	if g.direct {
+		g.npy, g.npx, g.hph, g.wph, g.plane = 1, 1, h, w, h*w
+	} else {
+		g.npy, g.npx = min(s, c.KH), min(s, c.KW)
+		g.hph, g.wph = ceilDiv(h+2*c.PadH, s), ceilDiv(w+2*c.PadW, s)
+		g.plane = g.npy * g.npx * g.hph * g.wph
+		// The dropped grid columns of the last output row reach up to
+		// (KW-1)/s + Wph - OW past the last plane's valid rows, and a
+		// masked panel reads at most 47 pixels past the grid's end.
+		g.slack = g.wph + packedNR
+	}
+	g.offs = make([]int32, 0, c.InC*c.KH*c.KW)
+	for ic := 0; ic < c.InC; ic++ {
+		for ky := 0; ky < c.KH; ky++ {
+			for kx := 0; kx < c.KW; kx++ {
+				off := ic*g.plane + ((ky%s)*g.npx+kx%s)*g.hph*g.wph + (ky/s)*g.wph + kx/s
+				g.offs = append(g.offs, int32(off))
+			}
+		}
+	}
+	return g
+}
+
+// packedTiling cuts the work of a convolution into tiles of whole output
+// grid rows (gridRows rows of wph pixels per image) and, when the images
+// do not give 2*Threads() such tiles, also into groups of output channels
+// (mGroups, each a multiple of packedMR), so that both goroutines stay
+// busy to the end without cutting the late stages' small grids into
+// slivers.
+//
+// A tile reads all of the packed weights once (each 8-channel panel is
+// reused across the tile's pixel panels from L1), so tiles should be wide;
+// its output (m x pixels) stays in L2 across the depth blocks, so not too
+// wide: about packedTileFloats/m pixels, between 2 and 24 panels.
+func packedTiling(m, gridRows, wph, images int) (rows, perImage, mGroups int) {
+	w := Threads()
+	pixels := min(max(packedTileFloats/max(m, 1), 2*packedNR), 24*packedNR)
+	rows = max(1, pixels/wph)
+	perImage = ceilDiv(gridRows, rows)
+	mGroups = 1
+	if w > 1 {
+		for images*perImage*mGroups < 2*w && m/packedMR >= 2*mGroups {
+			mGroups *= 2
+		}
+	}
+	return rows, perImage, mGroups
+}
+
+// convPacked runs an ungrouped convolution (usePacked): per image it
+// makes the phased copy of the input (one goroutine per channel range),
+// then runs tiles of output grid rows on Threads() goroutines. A tile
+// runs the micro-kernels over every depth block, channel block and
+// 48-pixel panel into a tile buffer, then moves the valid columns to the
+// output with bias and activation while the tile is in cache.
+func convPacked(c *Conv2D, x, out *tensor.Tensor, act Activation) {
+	m := c.OutC
+	k := c.InC * c.KH * c.KW
+	p := out.H * out.W
+	inPlane := x.H * x.W
+	a := c.packedA()
+	g := newPackedGeometry(c, x.H, x.W)
+	rows, perImage, mGroups := packedTiling(m, out.H, g.wph, x.N)
+	mbPerGroup := ceilDiv(m/packedMR, mGroups)
+	var phased *[]float32
+	if !g.direct {
+		phased = getScratch(x.N*c.InC*g.plane + g.slack)
+		buf := *phased
+		clear(buf[x.N*c.InC*g.plane:])
+		parallelFor(x.N*c.InC, func(_, pi int) {
+			padPhased2D(buf[pi*g.plane:(pi+1)*g.plane], x.Data[pi*inPlane:(pi+1)*inPlane], x.H, x.W, c.PadH, c.PadW, c.Stride, g)
+		})
+	}
+	parallelFor(x.N*perImage*mGroups, func(_, t int) {
+		grp := t % mGroups
+		t /= mGroups
+		img, tile := t/perImage, t%perImage
+		mb0 := grp * mbPerGroup
+		mb1 := min(mb0+mbPerGroup, m/packedMR)
+		o0, o1 := mb0*packedMR, mb1*packedMR
+		r0 := tile * rows
+		r1 := min(r0+rows, out.H)
+		j0, j1 := r0*g.wph, r1*g.wph // grid pixels of the tile
+		n := j1 - j0
+		var b []float32
+		if g.direct {
+			b = x.Data[img*c.InC*inPlane : (img+1)*c.InC*inPlane]
+		} else {
+			b = (*phased)[img*c.InC*g.plane:]
+		}
+		dst := out.Data[img*m*p : (img+1)*m*p]
+		// The kernels write straight into the output when grid and output
+		// coincide (no dropped columns), else into a tile buffer.
+		inPlace := g.wph == out.W
+		cbuf, ldc, cbase := dst, p, j0
+		var tileBuf *[]float32
+		if !inPlace {
+			tileBuf = getScratch(m * n)
+			cbuf, ldc, cbase = *tileBuf, n, 0
+		}
+		for k0 := 0; k0 < k; k0 += packedKC {
+			kl := min(packedKC, k-k0)
+			load := 0
+			if k0 > 0 {
+				load = 1
+			}
+			offs := &g.offs[k0]
+			for mb := mb0; mb < mb1; mb++ {
+				ap := &a[k0*m+mb*packedMR*kl]
+				crow := cbuf[mb*packedMR*ldc+cbase:]
+				for q := 0; q < n; q += packedNR {
+					nq := min(packedNR, n-q)
+					width := panelWidth(nq)
+					mask := 1<<(nq-(width-16)) - 1
+					packedKernel(width, kl, ap, &b[j0+q], offs, &crow[q], ldc, mask, load)
+				}
+			}
+		}
+		if inPlace {
+			for o := o0; o < o1; o++ {
+				biasAct(dst[o*p+j0:o*p+j1], c.bias(o), act)
+			}
+			return
+		}
+		tb := *tileBuf
+		for o := o0; o < o1; o++ {
+			bias := c.bias(o)
+			for r := r0; r < r1; r++ {
+				d := dst[o*p+r*out.W : o*p+(r+1)*out.W]
+				copy(d, tb[o*n+(r-r0)*g.wph:])
+				biasAct(d, bias, act)
+			}
+		}
+		putScratch(tileBuf)
+	})
+	if phased != nil {
+		putScratch(phased)
+	}
+}
+
+// padPhased2D writes the h x w plane src, zero-padded by padH rows and
+// padW columns on each side, as the g.npy x g.npx phase planes of g:
+// phase (py, px) at dst[(py*g.npx+px)*hph*wph:] holds padded pixel
+// (r*s+py, c*s+px) at [r*wph+c], zero where that lies outside the padded
+// plane. Phases beyond npy, npx are not needed by the kernel and skipped.
+func padPhased2D(dst, src []float32, h, w, padH, padW, s int, g packedGeometry) {
+	clear(dst)
+	ph := g.hph * g.wph
+	for y := 0; y < h; y++ {
+		in := src[y*w : (y+1)*w]
+		r := y + padH
+		if r%s >= g.npy {
+			continue
+		}
+		rowBase := (r%s)*g.npx*ph + (r/s)*g.wph
+		if s == 1 {
+			copy(dst[rowBase+padW:], in)
+			continue
+		}
+		if s == 2 && g.npx == 2 {
+			// Padded column x+padW goes to phase (x+padW)&1, index
+			// (x+padW)>>1: walking the input in pairs makes that two
+			// stores per pair.
+			first, second := dst[rowBase:rowBase+g.wph], dst[rowBase+ph:rowBase+ph+g.wph]
+			if padW&1 == 1 {
+				first, second = second, first
+			}
+			first, second = first[padW>>1:], second[(padW+1)>>1:]
+			pairs := w >> 1
+			first, second = first[:pairs+w&1], second[:pairs]
+			for j := range second {
+				first[j] = in[2*j]
+				second[j] = in[2*j+1]
+			}
+			if w&1 == 1 {
+				first[pairs] = in[w-1]
+			}
+			continue
+		}
+		for px := 0; px < g.npx; px++ {
+			// Input columns x with (x+padW)%s == px, the first one x0.
+			x0 := ((px-padW)%s + s) % s
+			row := dst[rowBase+px*ph:]
+			c := (x0 + padW) / s
+			for x := x0; x < w; x += s {
+				row[c] = in[x]
+				c++
+			}
+		}
+	}
+}

@@ -1,0 +1,200 @@
+package nn
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// packedCases reach every branch of convPacked: pixel counts that leave
+// tails of 1..47 pixels (16-, 32- and 48-wide panels, masked last
+// vectors), depths of one and of several packedKC blocks (the load = 1
+// kernels), pointwise and im2col packing, strides, padding, batches, and
+// tilings with one and many panels per tile.
+var packedCases = []convCase{
+	{1, 3, 8, 1, 1, 1, 1, 1, 0, 0, 1, true},      // one pixel
+	{1, 5, 16, 4, 4, 1, 1, 1, 0, 0, 1, false},    // 16 pixels: one full 16-wide panel
+	{2, 7, 8, 5, 7, 1, 1, 1, 0, 0, 1, true},      // 35: 48-wide panel, masked
+	{1, 9, 24, 7, 7, 3, 3, 1, 1, 1, 1, true},     // 49: 48 + 1
+	{3, 4, 8, 9, 9, 3, 3, 2, 1, 1, 1, true},      // 25 per image, stride 2
+	{1, 3, 64, 23, 21, 7, 7, 2, 3, 3, 1, true},   // ResNet stem shape
+	{1, 300, 8, 10, 9, 3, 3, 1, 1, 1, 1, true},   // K = 2700: 11 depth blocks
+	{2, 600, 16, 9, 9, 1, 1, 1, 0, 0, 1, true},   // pointwise, K = 600
+	{1, 64, 32, 14, 14, 1, 1, 2, 0, 0, 1, false}, // strided 1x1 (downsample)
+	{1, 16, 40, 19, 13, 3, 1, 1, 1, 0, 1, true},  // rectangular kernel
+	{2, 32, 8, 30, 30, 3, 3, 1, 1, 1, 1, true},   // 900 pixels: many panels per tile
+}
+
+func TestConvPackedMatchesReference(t *testing.T) {
+	if !packedEnabled {
+		t.Skip("no AVX-512 on this CPU: convPacked is never selected")
+	}
+	defer SetThreads(SetThreads(0))
+	for _, threads := range []int{1, 3} {
+		SetThreads(threads)
+		{
+			for i, tc := range packedCases {
+				for _, act := range []Activation{ActNone, ActReLU} {
+					t.Run(fmt.Sprintf("threads%d/%v/%v", threads, tc, act), func(t *testing.T) {
+						rng := rand.New(rand.NewSource(int64(i)))
+						conv := tc.conv(rng)
+						if !usePacked(conv) || useWinograd(conv, randTensor(rng, 1, tc.inC, tc.h, tc.w)) {
+							t.Fatalf("case does not select convPacked")
+						}
+						x := randTensor(rng, tc.n, tc.inC, tc.h, tc.w)
+						checkConv(t, conv, x, conv.ForwardAct(x, act), act, 1e-5)
+					})
+				}
+			}
+		}
+	}
+}
+
+// TestConvPackedWeightCache checks that the packed weights follow
+// FoldBatchNorm and a replaced Weight slice.
+func TestConvPackedWeightCache(t *testing.T) {
+	if !packedEnabled {
+		t.Skip("no AVX-512 on this CPU: convPacked is never selected")
+	}
+	rng := rand.New(rand.NewSource(9))
+	tc := convCase{1, 6, 16, 8, 8, 3, 3, 1, 1, 1, 1, true}
+	conv := tc.conv(rng)
+	x := randTensor(rng, 1, 6, 8, 8)
+	checkConv(t, conv, x, conv.Forward(x), ActNone, 1e-5)
+	ones := func(v float32) []float32 {
+		s := make([]float32, 16)
+		for i := range s {
+			s[i] = v + float32(i)/10
+		}
+		return s
+	}
+	if err := conv.FoldBatchNorm(ones(0.5), ones(-1), ones(0.1), ones(2), 1e-5); err != nil {
+		t.Fatal(err)
+	}
+	checkConv(t, conv, x, conv.Forward(x), ActNone, 1e-5)
+	conv.Weight = randSlice(rng, len(conv.Weight))
+	checkConv(t, conv, x, conv.Forward(x), ActNone, 1e-5)
+}
+
+// TestConvPackedAgreesWithGemm runs the same convolutions through both
+// GEMM paths, the packed kernels and OpenBLAS/gonum tiles.
+func TestConvPackedAgreesWithGemm(t *testing.T) {
+	if !packedEnabled {
+		t.Skip("no AVX-512 on this CPU: convPacked is never selected")
+	}
+	for i, tc := range packedCases {
+		rng := rand.New(rand.NewSource(int64(i)))
+		conv := tc.conv(rng)
+		x := randTensor(rng, tc.n, tc.inC, tc.h, tc.w)
+		got := conv.Forward(x)
+		packedEnabled = false
+		want := conv.Forward(x)
+		packedEnabled = true
+		for j := range want.Data {
+			d := float64(got.Data[j] - want.Data[j])
+			if d < 0 {
+				d = -d
+			}
+			if d > 1e-4*(1+float64(abs32(want.Data[j]))) {
+				t.Fatalf("%v: element %d packed %v, gemm %v", tc, j, got.Data[j], want.Data[j])
+			}
+		}
+	}
+}
+
+func abs32(v float32) float32 {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
+
+// BenchmarkPackedKernel times the 8x48 micro-kernel alone on cache-resident
+// panels: the ceiling of convPacked on one core.
+func BenchmarkPackedKernel(b *testing.B) {
+	if !packedEnabled {
+		b.Skip("no AVX-512")
+	}
+	for _, kc := range []int{64, 128, 256, 512} {
+		b.Run(fmt.Sprintf("kc=%d", kc), func(b *testing.B) {
+			rng := rand.New(rand.NewSource(1))
+			a, bp := randSlice(rng, kc*packedMR), randSlice(rng, kc*packedNR)
+			offs := make([]int32, kc)
+			for k := range offs {
+				offs[k] = int32(k * packedNR)
+			}
+			c := make([]float32, packedMR*packedNR)
+			cpu := cpuSeconds()
+			for i := 0; i < b.N; i++ {
+				packedKernel(packedNR, kc, &a[0], &bp[0], &offs[0], &c[0], packedNR, 0xffff, 1)
+			}
+			reportGFLOPs(b, 2*float64(kc*packedMR*packedNR), cpu)
+		})
+	}
+}
+
+// BenchmarkConvPacked compares the packed kernels with the OpenBLAS tiles
+// on each ungrouped backbone shape, back to back, on one goroutine and on
+// Threads().
+func BenchmarkConvPacked(b *testing.B) {
+	if !packedEnabled {
+		b.Skip("no AVX-512")
+	}
+	defer SetThreads(SetThreads(0))
+	n := Threads()
+	for _, bc := range benchConvs {
+		if bc.g != 1 || bc.outC%packedMR != 0 {
+			continue
+		}
+		for _, threads := range []int{1, n} {
+			for _, packed := range []bool{false, true} {
+				name := "openblas"
+				if packed {
+					name = "packed"
+				}
+				b.Run(fmt.Sprintf("%s/t%d/%s", bc.name, threads, name), func(b *testing.B) {
+					SetThreads(threads)
+					defer func() { packedEnabled = true }()
+					packedEnabled = packed
+					c := bc.conv()
+					x := randTensor(rand.New(rand.NewSource(2)), 1, bc.inC, bc.size, bc.size)
+					c.ForwardAct(x, ActReLU)
+					b.ResetTimer()
+					cpu := cpuSeconds()
+					for i := 0; i < b.N; i++ {
+						c.ForwardAct(x, ActReLU)
+					}
+					reportGFLOPs(b, bc.flops(), cpu)
+				})
+			}
+		}
+	}
+}
+
+// TestGemmAsmUpToDate checks that gemm_amd64.s is what asmgen writes, so
+// the generator stays the source of truth for the kernels.
+func TestGemmAsmUpToDate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs asmgen")
+	}
+	tmp := filepath.Join(t.TempDir(), "gemm.s")
+	cmd := exec.Command("go", "run", "./asmgen", "-out", tmp)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go run ./asmgen: %v\n%s", err, out)
+	}
+	want, err := os.ReadFile(tmp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile("gemm_amd64.s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatal("gemm_amd64.s differs from the output of go run ./asmgen: run go generate ./internal/nn")
+	}
+}

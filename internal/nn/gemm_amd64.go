@@ -1,0 +1,42 @@
+package nn
+
+//go:generate go run ./asmgen -out gemm_amd64.s
+
+import (
+	"os"
+
+	"golang.org/x/sys/cpu"
+)
+
+// packedEnabled selects convPacked for ungrouped convolutions: it needs
+// AVX-512F, and the environment variable PADIM_CONV=blas turns it off
+// (every ungrouped convolution then goes through OpenBLAS or gonum, as
+// on CPUs without AVX-512), for comparisons and as an escape hatch. It is
+// a variable so that the tests can compare both paths.
+var packedEnabled = cpu.X86.HasAVX512F && cpu.X86.HasAVX2 && cpu.X86.HasFMA && os.Getenv("PADIM_CONV") != "blas"
+
+// The AVX-512 micro-kernels of gemm_amd64.s: C (8 rows of stride ldc) =
+// (load != 0 ? C : 0) + A^T B over kc depth steps, A packed kc x 8, depth
+// row k of B the 16*nv floats at b + offs[k]; the last 16-lane vector of
+// each row of B and C is read (and C's written) under mask.
+
+//go:noescape
+func gemm8x16(kc int, a, b *float32, offs *int32, c *float32, ldc, mask, load int)
+
+//go:noescape
+func gemm8x32(kc int, a, b *float32, offs *int32, c *float32, ldc, mask, load int)
+
+//go:noescape
+func gemm8x48(kc int, a, b *float32, offs *int32, c *float32, ldc, mask, load int)
+
+// packedKernel runs the micro-kernel for a panel of the given width.
+func packedKernel(width, kc int, a, b *float32, offs *int32, c *float32, ldc, mask, load int) {
+	switch width {
+	case 48:
+		gemm8x48(kc, a, b, offs, c, ldc, mask, load)
+	case 32:
+		gemm8x32(kc, a, b, offs, c, ldc, mask, load)
+	default:
+		gemm8x16(kc, a, b, offs, c, ldc, mask, load)
+	}
+}
