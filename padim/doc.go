@@ -17,17 +17,18 @@
 //     through a memory map so a multi-gigabyte model is not copied.
 //
 // Memory: the fit never holds all training embeddings. It keeps, per grid
-// position, the float64 sum and packed upper triangle of the sum of outer
-// products (P*d*(d+1)/2*8 bytes: 3.8 GB for Wide-ResNet-50-2, d=550,
-// 56x56 positions), plus a bounded float32 buffer of embeddings for
-// FitConfig.AccumulateImages images (0.44 GB at the default 64). The
-// fitted model stores float32 means and packed float32 inverse covariances
-// (1.9 GB for the same setting). Peak during Fit is about 3.8 GB plus the
-// larger of the buffer with one batch of backbone activations and the
-// 1.9 GB of inverses, independent of the number of images: Fit runs the
-// garbage collector after every batch, since with a live heap this large
-// Go's default pacing would let a live heap's worth of dead activations
-// accumulate. `padim bench memory` measures it (reports/memory.md).
+// position, the float64 sum and the upper triangle of the sum of outer
+// products in 32-row panels (about 1.06 x P*d*(d+1)/2*8 bytes: 4.0 GB for
+// Wide-ResNet-50-2, d=550, 56x56 positions), plus a bounded float32 buffer
+// of embeddings for FitConfig.AccumulateImages images (0.44 GB at the
+// default 64). Finalize writes the float32 means and packed inverse
+// covariances of the model (1.9 GB for the same setting) over the sums it
+// has consumed and returns the rest to the OS, so the peak is the sums
+// plus the buffer plus one batch of backbone activations (FitHeldBytes),
+// independent of the number of images: Fit runs the garbage collector
+// after every batch, since with a live heap this large Go's default pacing
+// would let a live heap's worth of dead activations accumulate. `padim
+// bench memory` measures it (reports/memory.md).
 //
 // Threads: Fit, Finalize and Mahalanobis split grid positions over
 // goroutines and call BLAS once per position, single-threaded: forPositions

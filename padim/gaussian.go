@@ -172,6 +172,17 @@ func gramLen(d int) int {
 	return n
 }
 
+// FitHeldBytes is what Fit holds by construction at its peak for the given
+// grid positions, embedding dimension d and FitConfig.AccumulateImages:
+// the float64 shift, sum and panel sums of outer products of every
+// position, plus the float32 embedding buffer. Finalize writes the float32
+// inverses over the sums, so they add nothing. The backbone's activations
+// for one batch come on top.
+func FitHeldBytes(positions, d, accumulate int) int64 {
+	p := int64(positions)
+	return p*(2*int64(d)+int64(gramLen(d)))*8 + p*int64(accumulate)*int64(d)*4
+}
+
 // GaussianAccumulator streams embedding vectors into per-position
 // sufficient statistics, so a Gaussian can be fitted without holding the
 // training set: for each position p it keeps, in float64,

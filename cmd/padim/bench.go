@@ -1161,15 +1161,9 @@ type memoryPoint struct {
 }
 
 // fitFormulaBytes is what padim.Fit holds by construction at its peak for
-// P positions, dimension d and an accumulation buffer of acc images: the
-// float64 shift, sum and packed sum of outer products throughout, plus the
-// larger of the float32 embedding buffer (while accumulating) and the
-// float32 means and packed inverses (Finalize, after the buffer is freed).
-func fitFormulaBytes(p, d, acc int) int64 {
-	packed := int64(d) * int64(d+1) / 2
-	P := int64(p)
-	return P*(2*int64(d)+packed)*8 + max(P*int64(acc)*int64(d)*4, P*(int64(d)+packed)*4)
-}
+// P positions, dimension d and an accumulation buffer of acc images
+// (padim.FitHeldBytes).
+func fitFormulaBytes(p, d, acc int) int64 { return padim.FitHeldBytes(p, d, acc) }
 
 func runBenchMemory(ctx context.Context, stdout, stderr io.Writer, o memoryOptions) error {
 	maxN := slices.Max(append(slices.Clone(o.ns), o.curveN))

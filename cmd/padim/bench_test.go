@@ -87,18 +87,19 @@ func TestE2EReport(t *testing.T) {
 	}
 }
 
-// TestFitFormulaBytes: one position, d = 2 (3 packed entries), 4 buffered
-// images: float64 shift, sum (2 + 2) and packed sums (3) = 56 bytes, plus
-// the larger of the float32 buffer 4*2*4 = 32 bytes and the float32 mean
-// and inverse (2 + 3)*4 = 20 bytes: 88.
+// TestFitFormulaBytes checks the formula on hand-worked cases.
 func TestFitFormulaBytes(t *testing.T) {
-	if got := fitFormulaBytes(1, 2, 4); got != 88 {
-		t.Errorf("fitFormulaBytes(1, 2, 4) = %d, want 88", got)
+	// d = 2: shift and sum 2+2 float64, one 2x2 panel of S (4 float64),
+	// 4 images x 2 float32: 64 + 32 bytes.
+	if got := fitFormulaBytes(1, 2, 4); got != 96 {
+		t.Errorf("fitFormulaBytes(1, 2, 4) = %d, want 96", got)
 	}
-	// Wide-ResNet-50-2, d = 550: 3136 * 151525 * (8 + 4) bytes of packed
-	// sums and inverses dominate: about 5.7 GB.
-	if got := fitFormulaBytes(3136, 550, 64); got < 5.6e9 || got > 5.9e9 {
-		t.Errorf("fitFormulaBytes(3136, 550, 64) = %d, want about 5.74e9", got)
+	// Wide-ResNet-50-2, d = 550: S has 17 full panels of 32 rows, 32 *
+	// (550 - 32j) values each, and a last one of 6 x 6: 159972 float64;
+	// with shift and sum, 3136 * 161072 * 8 = 4040974336 bytes, plus the
+	// 64-image buffer 3136 * 64 * 550 * 4 = 441548800.
+	if got := fitFormulaBytes(3136, 550, 64); got != 4040974336+441548800 {
+		t.Errorf("fitFormulaBytes(3136, 550, 64) = %d, want %d", got, 4040974336+441548800)
 	}
 }
 
