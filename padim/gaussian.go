@@ -132,14 +132,26 @@ func (e *embedding) grid(f backbones.Features) (n, h, w int, err error) {
 // vector of grid position p = y*w + x starts at dst[p*stride] and holds
 // len(refs) values in refs order. Each value is the activation of its layer
 // at the cell covering (y, x) (nearest association, no interpolation).
+//
+// The loops go grid row by grid row, and within a row channel by channel:
+// the row's w vectors (w cache lines at most d floats long each) stay in
+// L1 while all channels are written into them. Channel-outer order wrote
+// one value per cache line per pass, stride floats apart, which in Fit's
+// buffer (stride = AccumulateImages*d) meant a TLB miss per value.
 func gather[T float32 | float64](f backbones.Features, refs []channelRef, b, h, w int, dst []T, stride int) {
+	planes := make([][]float32, len(refs))
+	scales := make([]int, len(refs))
+	widths := make([]int, len(refs))
 	for j, r := range refs {
 		t := f[r.layer]
-		s := h / t.H
-		plane := t.Channel(b, r.channel)
-		for y := 0; y < h; y++ {
-			src := plane[(y/s)*t.W : (y/s+1)*t.W]
-			out := dst[y*w*stride+j:]
+		planes[j], scales[j], widths[j] = t.Channel(b, r.channel), h/t.H, t.W
+	}
+	for y := 0; y < h; y++ {
+		row := dst[y*w*stride:]
+		for j, plane := range planes {
+			s := scales[j]
+			src := plane[(y/s)*widths[j] : (y/s+1)*widths[j]]
+			out := row[j:]
 			for x := 0; x < w; x++ {
 				out[x*stride] = T(src[x/s])
 			}

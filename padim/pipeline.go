@@ -15,6 +15,7 @@ import (
 	"github.com/padim-go/padim/datasets"
 	"github.com/padim-go/padim/internal/blas"
 	"github.com/padim-go/padim/internal/imgproc"
+	"github.com/padim-go/padim/internal/nn"
 	"github.com/padim-go/padim/internal/tensor"
 )
 
@@ -507,6 +508,9 @@ func checkFiniteFeatures(f backbones.Features, layers []string, bbName string, i
 	for _, name := range layers {
 		t := f[name]
 		if t == nil {
+			continue
+		}
+		if nn.AllFinite(t.Data) {
 			continue
 		}
 		per := t.C * t.H * t.W

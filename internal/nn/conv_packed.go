@@ -255,47 +255,58 @@ func convPacked(c *Conv2D, x, out *tensor.Tensor, act Activation) {
 // (r*s+py, c*s+px) at [r*wph+c], zero where that lies outside the padded
 // plane. Phases beyond npy, npx are not needed by the kernel and skipped.
 func padPhased2D(dst, src []float32, h, w, padH, padW, s int, g packedGeometry) {
-	clear(dst)
 	ph := g.hph * g.wph
-	for y := 0; y < h; y++ {
-		in := src[y*w : (y+1)*w]
-		r := y + padH
-		if r%s >= g.npy {
-			continue
-		}
-		rowBase := (r%s)*g.npx*ph + (r/s)*g.wph
-		if s == 1 {
-			copy(dst[rowBase+padW:], in)
-			continue
-		}
-		if s == 2 && g.npx == 2 {
-			// Padded column x+padW goes to phase (x+padW)&1, index
-			// (x+padW)>>1: walking the input in pairs makes that two
-			// stores per pair.
-			first, second := dst[rowBase:rowBase+g.wph], dst[rowBase+ph:rowBase+ph+g.wph]
-			if padW&1 == 1 {
-				first, second = second, first
+	// Phase px holds input columns x with (x+padW)%s == px at index
+	// (x+padW)/s: [lo(px), hi(px)) of each of its rows; the rest is padding.
+	lo := func(px int) int { return max(0, ceilDiv(padW-px, s)) }
+	hi := func(px int) int { return max(lo(px), min(g.wph, floorDiv(padW+w-1-px, s)+1)) }
+	for py := 0; py < g.npy; py++ {
+		for r := 0; r < g.hph; r++ {
+			rowBase := py*g.npx*ph + r*g.wph
+			y := r*s + py - padH
+			if y < 0 || y >= h {
+				for px := 0; px < g.npx; px++ {
+					clear(dst[rowBase+px*ph : rowBase+px*ph+g.wph])
+				}
+				continue
 			}
-			first, second = first[padW>>1:], second[(padW+1)>>1:]
-			pairs := w >> 1
-			first, second = first[:pairs+w&1], second[:pairs]
-			for j := range second {
-				first[j] = in[2*j]
-				second[j] = in[2*j+1]
+			for px := 0; px < g.npx; px++ {
+				row := dst[rowBase+px*ph : rowBase+px*ph+g.wph]
+				clear(row[:lo(px)])
+				clear(row[hi(px):])
 			}
-			if w&1 == 1 {
-				first[pairs] = in[w-1]
+			in := src[y*w : (y+1)*w]
+			if s == 1 {
+				copy(dst[rowBase+padW:rowBase+padW+w], in)
+				continue
 			}
-			continue
-		}
-		for px := 0; px < g.npx; px++ {
-			// Input columns x with (x+padW)%s == px, the first one x0.
-			x0 := ((px-padW)%s + s) % s
-			row := dst[rowBase+px*ph:]
-			c := (x0 + padW) / s
-			for x := x0; x < w; x += s {
-				row[c] = in[x]
-				c++
+			if s == 2 && g.npx == 2 {
+				// Walking the input in pairs makes the two phases two
+				// stores per pair.
+				first, second := dst[rowBase:rowBase+g.wph], dst[rowBase+ph:rowBase+ph+g.wph]
+				if padW&1 == 1 {
+					first, second = second, first
+				}
+				first, second = first[padW>>1:], second[(padW+1)>>1:]
+				pairs := w >> 1
+				first, second = first[:pairs+w&1], second[:pairs]
+				for j := range second {
+					first[j] = in[2*j]
+					second[j] = in[2*j+1]
+				}
+				if w&1 == 1 {
+					first[pairs] = in[w-1]
+				}
+				continue
+			}
+			for px := 0; px < g.npx; px++ {
+				row := dst[rowBase+px*ph:]
+				c := lo(px)
+				x0 := c*s + px - padW // first input column of this phase
+				for x := x0; x < w; x += s {
+					row[c] = in[x]
+					c++
+				}
 			}
 		}
 	}

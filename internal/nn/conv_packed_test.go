@@ -3,6 +3,7 @@ package nn
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"math/rand"
 	"os"
 	"os/exec"
@@ -196,5 +197,45 @@ func TestGemmAsmUpToDate(t *testing.T) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Fatal("gemm_amd64.s differs from the output of go run ./asmgen: run go generate ./internal/nn")
+	}
+}
+
+// TestPadPhased2D fills the destination with NaN first, so every element
+// the copy fails to write shows, and compares with the definition: phase
+// (py, px) holds padded pixel (r*s+py, c*s+px) at [r*wph+c].
+func TestPadPhased2D(t *testing.T) {
+	nan := float32(math.NaN())
+	for _, tc := range []struct{ h, w, k, s, pad int }{
+		{5, 7, 3, 1, 1}, {6, 6, 3, 2, 1}, {7, 9, 3, 2, 1}, {11, 10, 7, 2, 3},
+		{8, 8, 1, 2, 0}, {9, 7, 1, 2, 0}, {10, 11, 5, 3, 2}, {4, 5, 3, 3, 0}, {3, 3, 5, 1, 2},
+	} {
+		c := NewConv2D(1, 8, tc.k, tc.s, tc.pad, 1)
+		g := newPackedGeometry(c, tc.h, tc.w)
+		src := make([]float32, tc.h*tc.w)
+		for i := range src {
+			src[i] = float32(i + 1)
+		}
+		dst := make([]float32, g.plane)
+		for i := range dst {
+			dst[i] = nan
+		}
+		padPhased2D(dst, src, tc.h, tc.w, tc.pad, tc.pad, tc.s, g)
+		for py := 0; py < g.npy; py++ {
+			for px := 0; px < g.npx; px++ {
+				for r := 0; r < g.hph; r++ {
+					for col := 0; col < g.wph; col++ {
+						y, x := r*tc.s+py-tc.pad, col*tc.s+px-tc.pad
+						want := float32(0)
+						if y >= 0 && y < tc.h && x >= 0 && x < tc.w {
+							want = src[y*tc.w+x]
+						}
+						got := dst[(py*g.npx+px)*g.hph*g.wph+r*g.wph+col]
+						if got != want {
+							t.Fatalf("%+v: phase (%d,%d) [%d][%d] = %v, want %v", tc, py, px, r, col, got, want)
+						}
+					}
+				}
+			}
+		}
 	}
 }

@@ -188,3 +188,41 @@ func TestSum64(t *testing.T) {
 		}
 	}
 }
+
+func TestAllFinite(t *testing.T) {
+	inf, nan := float32(math.Inf(1)), float32(math.NaN())
+	for _, n := range []int{0, 1, 7, 8, 15, 16, 17, 100, 1031} {
+		for _, pos := range []int{0, n / 2, n - 1} {
+			for _, tc := range []struct {
+				name string
+				bad  []float32 // values written at pos (and pos+1 for pairs)
+				want bool
+			}{
+				{"finite", nil, true},
+				{"max float32", []float32{math.MaxFloat32}, true},
+				{"NaN", []float32{nan}, false},
+				{"+Inf", []float32{inf}, false},
+				{"-Inf", []float32{-inf}, false},
+				{"+Inf and -Inf", []float32{inf, -inf}, false},
+			} {
+				if n == 0 && tc.bad != nil || pos < 0 || pos+len(tc.bad) > n {
+					continue
+				}
+				x := make([]float32, n)
+				for i := range x {
+					x[i] = math.MaxFloat32 * float32(1-2*(i%2)) // large values that cancel, never overflow float64
+				}
+				copy(x[pos:], tc.bad)
+				for _, simd := range []bool{false, simdEnabled} {
+					old := simdEnabled
+					simdEnabled = simd
+					got := AllFinite(x)
+					simdEnabled = old
+					if got != tc.want {
+						t.Errorf("n=%d pos=%d %s simd=%v: AllFinite = %v, want %v", n, pos, tc.name, simd, got, tc.want)
+					}
+				}
+			}
+		}
+	}
+}
