@@ -149,6 +149,13 @@ func packedTiling(m, gridRows, wph, images int) (rows, perImage, mGroups int) {
 	pixels := min(max(packedTileFloats/max(m, 1), 2*packedNR), 24*packedNR)
 	rows = max(1, pixels/wph)
 	perImage = ceilDiv(gridRows, rows)
+	// A few tiles must come in a multiple of the goroutines: three equal
+	// tiles on two cores leave one idle for a third of the time.
+	if total := images * perImage; total < 4*w && total%w != 0 {
+		perImage = min(gridRows, ceilDiv(ceilDiv(total, w)*w, images))
+		rows = ceilDiv(gridRows, perImage)
+		perImage = ceilDiv(gridRows, rows)
+	}
 	mGroups = 1
 	if w > 1 {
 		for images*perImage*mGroups < 2*w && m/packedMR >= 2*mGroups {
