@@ -3,6 +3,7 @@ package experiments
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/padim-go/padim/datasets"
@@ -51,42 +52,30 @@ func ScoreSplit(ctx context.Context, s Scorer, split *datasets.Split, pre Loader
 	if split.HasMasks {
 		out.Masks = make([][]bool, 0, len(split.Test))
 	}
-	for start := 0; start < len(split.Test); start += batch {
+	groups, stop := prefetchTestGroups(ctx, split, pre, batch, h, w)
+	defer stop()
+	for {
+		t0 := time.Now()
+		g, ok := <-groups
+		if !ok {
+			break
+		}
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		end := min(start+batch, len(split.Test))
-		t0 := time.Now()
-		imgs, err := datasets.LoadImages(datasets.Paths(split.Test[start:end]), 0, pre.Image)
-		if err != nil {
-			return nil, err
+		if g.err != nil {
+			return nil, g.err
 		}
-		for _, smp := range split.Test[start:end] {
-			if split.HasMasks {
-				var m []bool
-				if smp.MaskPath != "" {
-					if m, err = pre.SampleMask(smp); err != nil {
-						return nil, err
-					}
-					if len(m) != h*w {
-						return nil, fmt.Errorf("%s: mask has %d pixels after preprocessing, image has %dx%d", smp.MaskPath, len(m), h, w)
-					}
-				} else if smp.Label != 0 {
-					return nil, fmt.Errorf("%s: anomalous test image has no mask in a split with masks", smp.Path)
-				}
-				out.Masks = append(out.Masks, m)
-			}
-		}
-		x, err := tensor.Stack(imgs)
-		if err != nil {
-			return nil, err
+		start, end, x := g.start, g.end, g.x
+		if split.HasMasks {
+			out.Masks = append(out.Masks, g.masks...)
 		}
 		t1 := time.Now()
 		scores, maps, err := s.ScoreBatch(ctx, x)
 		if err != nil {
 			return nil, err
 		}
-		out.DecodeSeconds += t1.Sub(t0).Seconds()
+		out.DecodeSeconds += t1.Sub(t0).Seconds() // waiting for the group, not overlapped
 		out.InferenceSeconds += time.Since(t1).Seconds()
 		if len(scores) != end-start || len(maps) != end-start {
 			return nil, fmt.Errorf("scorer returned %d scores and %d maps for %d images", len(scores), len(maps), end-start)
@@ -101,7 +90,82 @@ func ScoreSplit(ctx context.Context, s Scorer, split *datasets.Split, pre Loader
 			progress(end, len(split.Test))
 		}
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if len(out.Scores) != len(split.Test) {
+		return nil, fmt.Errorf("scored %d of %d test images", len(out.Scores), len(split.Test))
+	}
 	return out, nil
+}
+
+// testGroup is one group of decoded test images, split.Test[start:end],
+// with their masks when the split has them, or the error that stopped
+// decoding.
+type testGroup struct {
+	start, end int
+	x          *tensor.Tensor
+	masks      [][]bool
+	err        error
+}
+
+// prefetchTestGroups decodes the test images group by group on a
+// goroutine, one group ahead of the scorer, so decoding fills the moments
+// the backbone leaves a core idle instead of adding to the run. The
+// channel closes after the last group or after the first error; stop ends
+// the goroutine early and must be called.
+func prefetchTestGroups(ctx context.Context, split *datasets.Split, pre Loader, batch, h, w int) (<-chan testGroup, func()) {
+	out := make(chan testGroup, 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(out)
+		for start := 0; start < len(split.Test); start += batch {
+			if ctx.Err() != nil {
+				return
+			}
+			end := min(start+batch, len(split.Test))
+			g := testGroup{start: start, end: end}
+			g.x, g.masks, g.err = loadTestGroup(split, split.Test[start:end], pre, h, w)
+			select {
+			case out <- g:
+			case <-done:
+				return
+			}
+			if g.err != nil {
+				return
+			}
+		}
+	}()
+	var once sync.Once
+	return out, func() { once.Do(func() { close(done) }) }
+}
+
+// loadTestGroup decodes samples (on all cores) and, when split has masks,
+// reads their masks, checking each against the image size.
+func loadTestGroup(split *datasets.Split, samples []datasets.Sample, pre Loader, h, w int) (*tensor.Tensor, [][]bool, error) {
+	imgs, err := datasets.LoadImages(datasets.Paths(samples), 0, pre.Image)
+	if err != nil {
+		return nil, nil, err
+	}
+	var masks [][]bool
+	if split.HasMasks {
+		for _, smp := range samples {
+			var m []bool
+			if smp.MaskPath != "" {
+				if m, err = pre.SampleMask(smp); err != nil {
+					return nil, nil, err
+				}
+				if len(m) != h*w {
+					return nil, nil, fmt.Errorf("%s: mask has %d pixels after preprocessing, image has %dx%d", smp.MaskPath, len(m), h, w)
+				}
+			} else if smp.Label != 0 {
+				return nil, nil, fmt.Errorf("%s: anomalous test image has no mask in a split with masks", smp.Path)
+			}
+			masks = append(masks, m)
+		}
+	}
+	x, err := tensor.Stack(imgs)
+	return x, masks, err
 }
 
 // Evaluate computes image AUROC, and pixel AUROC and PRO when masks exist.

@@ -587,44 +587,71 @@ func benchDataset(o e2eOptions) (*datasets.Split, error) {
 	return split, nil
 }
 
-// timedLoader and timedBackbone add up the time spent in decoding and in
-// the backbone, so the stages of padim.Fit and Model.Score can be told
-// apart without changing them. padim.Fit decodes a batch on several
-// goroutines at once, so timedLoader times the union of its calls: the
-// clock runs from the moment one call is active until none is.
+// timedLoader and timedBackbone tell the stages of padim.Fit and
+// Model.Score apart without changing them, through one phaseClock:
+// padim.Fit decodes the next batch on other goroutines while the backbone
+// runs, so the two overlap.
 type timedLoader struct {
-	pre padim.ImageLoader
-	stopwatch
-	mu     sync.Mutex
-	active int
-	stop   func()
+	datasets.Preprocess
+	clock *phaseClock
 }
 
 func (l *timedLoader) Image(path string) (*tensor.Tensor, error) {
-	l.mu.Lock()
-	if l.active == 0 {
-		l.stop = l.start()
-	}
-	l.active++
-	l.mu.Unlock()
-	defer func() {
-		l.mu.Lock()
-		if l.active--; l.active == 0 {
-			l.stop()
-		}
-		l.mu.Unlock()
-	}()
-	return l.pre.Image(path)
+	l.clock.transition(func() { l.clock.loaders++ })
+	defer l.clock.transition(func() { l.clock.loaders-- })
+	return l.Preprocess.Image(path)
 }
 
 type timedBackbone struct {
 	backbones.Backbone
-	stopwatch
+	clock *phaseClock
 }
 
 func (b *timedBackbone) Forward(x *tensor.Tensor, layers []string) (backbones.Features, error) {
-	defer b.start()()
+	b.clock.transition(func() { b.clock.backbone = true })
+	defer b.clock.transition(func() { b.clock.backbone = false })
 	return b.Backbone.Forward(x, layers)
+}
+
+// phaseClock splits wall and CPU time between the backbone and decoding:
+// at every start or end of a backbone call or an image load, the time
+// since the previous one goes to the backbone if it was running, else to
+// decoding if a load was, else to neither (the rest of the fit). Decoding
+// that overlaps the backbone, and its CPU time, therefore count as
+// backbone time: "decode" is the decoding the pipeline waited for.
+type phaseClock struct {
+	mu                 sync.Mutex
+	loaders            int
+	backbone           bool
+	lastWall           time.Time
+	lastCPU            time.Duration
+	features, decoding stopwatch
+}
+
+func (c *phaseClock) transition(change func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now, cpu := time.Now(), cpuTime()
+	if !c.lastWall.IsZero() {
+		dw, dc := now.Sub(c.lastWall), cpu-c.lastCPU
+		switch {
+		case c.backbone:
+			c.features.wall += dw
+			c.features.cpu += dc
+		case c.loaders > 0:
+			c.decoding.wall += dw
+			c.decoding.cpu += dc
+		}
+	}
+	c.lastWall, c.lastCPU = now, cpu
+	change()
+}
+
+// reset starts a new accounting period; nothing may be running.
+func (c *phaseClock) reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.features, c.decoding, c.lastWall = stopwatch{}, stopwatch{}, time.Time{}
 }
 
 // stopwatch adds up wall time and process CPU time (user + system, all
@@ -705,12 +732,13 @@ func runE2E(ctx context.Context, name string, d int, split *datasets.Split, o e2
 	if err != nil {
 		return r, err
 	}
-	bb := &timedBackbone{Backbone: net}
+	clock := &phaseClock{}
+	bb := &timedBackbone{Backbone: net, clock: clock}
 	pre := datasets.PaperPreprocess()
 	if o.crop > 0 {
 		pre.Crop = o.crop
 	}
-	loader := &timedLoader{pre: pre}
+	loader := &timedLoader{Preprocess: pre, clock: clock}
 	var fit, finalize stopwatch
 	stopFit := fit.start()
 	var stopFinalize func()
@@ -727,11 +755,11 @@ func runE2E(ctx context.Context, name string, d int, split *datasets.Split, o e2
 	if stopFinalize != nil {
 		stopFinalize()
 	}
-	put("decode", loader.stopwatch)
-	put("features_train", bb.stopwatch)
+	put("decode", clock.decoding)
+	put("features_train", clock.features)
 	put("finalize", finalize)
-	r.Seconds["fit"] = (fit.wall - loader.wall - bb.wall).Seconds()
-	r.CPUSeconds["fit"] = (fit.cpu - loader.cpu - bb.cpu).Seconds()
+	r.Seconds["fit"] = (fit.wall - clock.decoding.wall - clock.features.wall).Seconds()
+	r.CPUSeconds["fit"] = (fit.cpu - clock.decoding.cpu - clock.features.cpu).Seconds()
 	if o.fitOnly {
 		r.Seconds["total"], r.CPUSeconds["total"] = fit.wall.Seconds(), fit.cpu.Seconds()
 		r.PeakRSSBytes = peakRSS()
@@ -759,49 +787,23 @@ func runE2E(ctx context.Context, name string, d int, split *datasets.Split, o e2
 	stopIO()
 	put("model_io", modelIO)
 
-	// Scoring as experiments.ScoreSplit does it, with decoding timed apart.
-	bb.reset()
-	var decode, score stopwatch
+	// Scoring is experiments.ScoreSplit, as `padim test` runs it: groups of
+	// experiments.ScoreGroup images per call (the backbone inside still
+	// runs at most padim.ScoreBackboneBatch at a time), the next group
+	// decoded while this one is scored.
+	clock.reset()
+	var score stopwatch
 	scorer := experiments.PaDiMScorer{Model: m, Backbone: bb}
-	scored := &experiments.Scored{}
-	// Images per scoring call as the experiments use (the backbone inside
-	// still runs at most padim.ScoreBackboneBatch images at a time).
-	for start := 0; start < len(split.Test); start += experiments.ScoreGroup {
-		batch := split.Test[start:min(start+experiments.ScoreGroup, len(split.Test))]
-		stop := decode.start()
-		imgs, err := datasets.LoadImages(datasets.Paths(batch), 0, pre.Image)
-		if err != nil {
-			return r, err
-		}
-		for _, smp := range batch {
-			var mask []bool
-			if smp.MaskPath != "" {
-				if mask, err = pre.SampleMask(smp); err != nil {
-					return r, err
-				}
-			}
-			scored.Masks = append(scored.Masks, mask)
-			scored.Labels = append(scored.Labels, smp.Label != 0)
-		}
-		x, err := tensor.Stack(imgs)
-		if err != nil {
-			return r, err
-		}
-		stop()
-		stop = score.start()
-		scores, maps, err := scorer.ScoreBatch(ctx, x)
-		if err != nil {
-			return r, err
-		}
-		stop()
-		scored.Scores = append(scored.Scores, scores...)
-		scored.Maps = append(scored.Maps, maps...)
-		scored.W = x.W
+	stopScore := score.start()
+	scored, err := experiments.ScoreSplit(ctx, scorer, split, loader, experiments.ScoreGroup, nil)
+	if err != nil {
+		return r, err
 	}
-	put("decode", decode)
-	put("features_test", bb.stopwatch)
-	r.Seconds["score"] = (score.wall - bb.wall).Seconds()
-	r.CPUSeconds["score"] = (score.cpu - bb.cpu).Seconds()
+	stopScore()
+	put("decode", clock.decoding)
+	put("features_test", clock.features)
+	r.Seconds["score"] = (score.wall - clock.features.wall - clock.decoding.wall).Seconds()
+	r.CPUSeconds["score"] = (score.cpu - clock.features.cpu - clock.decoding.cpu).Seconds()
 
 	var metrics, pro stopwatch
 	stopMetrics := metrics.start()
