@@ -36,6 +36,15 @@ import (
 // kl x 8 panel a[k*8+r] = W[8*mb+r][k0+k] sits at offset k0*OutC +
 // mb*8*kl.
 
+// Flags of the micro-kernels: accumulate onto C, add a bias per row,
+// apply ReLU. Bias and ReLU are applied on the last depth block, so the
+// output is finished while it is still in registers.
+const (
+	kernelLoad = 1 << iota
+	kernelBias
+	kernelReLU
+)
+
 const (
 	packedMR = 8   // output channels per micro-tile
 	packedNR = 48  // pixels per full panel (three 16-lane vectors)
@@ -189,6 +198,15 @@ func convPacked(c *Conv2D, x, out *tensor.Tensor, act Activation) {
 			padPhased2D(buf[pi*g.plane:(pi+1)*g.plane], x.Data[pi*inPlane:(pi+1)*inPlane], x.H, x.W, c.PadH, c.PadW, c.Stride, g)
 		})
 	}
+	// The kernels add the bias and apply ReLU themselves; SiLU and
+	// sigmoid, which need exp, run over each finished tile.
+	lastFlags := 0
+	if c.Bias != nil {
+		lastFlags |= kernelBias
+	}
+	if act == ActReLU {
+		lastFlags |= kernelReLU
+	}
 	parallelFor(x.N*perImage*mGroups, func(_, t int) {
 		grp := t % mGroups
 		t /= mGroups
@@ -218,38 +236,43 @@ func convPacked(c *Conv2D, x, out *tensor.Tensor, act Activation) {
 		}
 		for k0 := 0; k0 < k; k0 += packedKC {
 			kl := min(packedKC, k-k0)
-			load := 0
+			flags := 0
 			if k0 > 0 {
-				load = 1
+				flags = kernelLoad
+			}
+			if k0+kl == k {
+				flags |= lastFlags
 			}
 			offs := &g.offs[k0]
 			for mb := mb0; mb < mb1; mb++ {
 				ap := &a[k0*m+mb*packedMR*kl]
 				crow := cbuf[mb*packedMR*ldc+cbase:]
+				var bias *float32
+				if c.Bias != nil {
+					bias = &c.Bias[mb*packedMR]
+				}
 				for q := 0; q < n; q += packedNR {
 					nq := min(packedNR, n-q)
 					width := panelWidth(nq)
 					mask := 1<<(nq-(width-16)) - 1
-					packedKernel(width, kl, ap, &b[j0+q], offs, &crow[q], ldc, mask, load)
+					packedKernel(width, kl, ap, &b[j0+q], offs, &crow[q], ldc, mask, flags, bias)
 				}
 			}
 		}
-		if inPlace {
+		if !inPlace {
+			tb := *tileBuf
 			for o := o0; o < o1; o++ {
-				biasAct(dst[o*p+j0:o*p+j1], c.bias(o), act)
+				for r := r0; r < r1; r++ {
+					copy(dst[o*p+r*out.W:o*p+(r+1)*out.W], tb[o*n+(r-r0)*g.wph:])
+				}
 			}
-			return
+			putScratch(tileBuf)
 		}
-		tb := *tileBuf
-		for o := o0; o < o1; o++ {
-			bias := c.bias(o)
-			for r := r0; r < r1; r++ {
-				d := dst[o*p+r*out.W : o*p+(r+1)*out.W]
-				copy(d, tb[o*n+(r-r0)*g.wph:])
-				biasAct(d, bias, act)
+		if act == ActSiLU || act == ActSigmoid { // the bias is in already
+			for o := o0; o < o1; o++ {
+				biasAct(dst[o*p+r0*out.W:o*p+r1*out.W], 0, act)
 			}
 		}
-		putScratch(tileBuf)
 	})
 	if phased != nil {
 		putScratch(phased)

@@ -39,7 +39,7 @@ func TestConvPackedMatchesReference(t *testing.T) {
 		SetThreads(threads)
 		{
 			for i, tc := range packedCases {
-				for _, act := range []Activation{ActNone, ActReLU} {
+				for _, act := range []Activation{ActNone, ActReLU, ActSiLU, ActSigmoid} {
 					t.Run(fmt.Sprintf("threads%d/%v/%v", threads, tc, act), func(t *testing.T) {
 						rng := rand.New(rand.NewSource(int64(i)))
 						conv := tc.conv(rng)
@@ -131,7 +131,7 @@ func BenchmarkPackedKernel(b *testing.B) {
 			c := make([]float32, packedMR*packedNR)
 			cpu := cpuSeconds()
 			for i := 0; i < b.N; i++ {
-				packedKernel(packedNR, kc, &a[0], &bp[0], &offs[0], &c[0], packedNR, 0xffff, 1)
+				packedKernel(packedNR, kc, &a[0], &bp[0], &offs[0], &c[0], packedNR, 0xffff, kernelLoad, nil)
 			}
 			reportGFLOPs(b, 2*float64(kc*packedMR*packedNR), cpu)
 		})
@@ -233,6 +233,56 @@ func TestPadPhased2D(t *testing.T) {
 						if got != want {
 							t.Fatalf("%+v: phase (%d,%d) [%d][%d] = %v, want %v", tc, py, px, r, col, got, want)
 						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestPackedKernelFusedBiasReLU checks the kernels' bias and ReLU on one
+// depth step against Go's max(v, 0): NaN stays NaN, -0 becomes +0, and
+// the lanes past the mask are not written.
+func TestPackedKernelFusedBiasReLU(t *testing.T) {
+	if !packedEnabled {
+		t.Skip("no AVX-512 on this CPU")
+	}
+	nan := float32(math.NaN())
+	negZero := float32(math.Copysign(0, -1))
+	for _, width := range []int{16, 32, 48} {
+		n := width - 3 // masked last vector
+		a := []float32{1, -1, 2, 0, 0, 0, 0, 0.5}
+		bias := []float32{0, 0.25, -1, 0, 3, 0, 0, 0}
+		b := make([]float32, width)
+		for j := range b {
+			b[j] = float32(j%5) - 2
+		}
+		b[0], b[1] = nan, negZero
+		offs := []int32{0}
+		for _, flags := range []int{kernelReLU, kernelBias | kernelReLU, kernelBias} {
+			c := make([]float32, 8*width)
+			for i := range c {
+				c[i] = 99
+			}
+			packedKernel(width, 1, &a[0], &b[0], &offs[0], &c[0], width, 1<<(n-(width-16))-1, flags, &bias[0])
+			for r := 0; r < 8; r++ {
+				for j := 0; j < width; j++ {
+					got := c[r*width+j]
+					if j >= n {
+						if got != 99 {
+							t.Fatalf("width %d flags %d: row %d lane %d past the mask written (%v)", width, flags, r, j, got)
+						}
+						continue
+					}
+					want := a[r] * b[j]
+					if flags&kernelBias != 0 {
+						want += bias[r]
+					}
+					if flags&kernelReLU != 0 {
+						want = max(want, 0)
+					}
+					if math.Float32bits(got) != math.Float32bits(want) && !(got != got && want != want) {
+						t.Fatalf("width %d flags %d: row %d lane %d = %v (bits %x), want %v (bits %x)", width, flags, r, j, got, math.Float32bits(got), want, math.Float32bits(want))
 					}
 				}
 			}

@@ -230,9 +230,9 @@ func winogradPackedGemm(ww *winogradWeights, inC, outC int, v, m []float32, vStr
 		vk, mk := v[k*vStride:], m[k*mStride:]
 		for k0 := 0; k0 < inC; k0 += packedKC {
 			kl := min(packedKC, inC-k0)
-			load := 0
+			flags := 0
 			if k0 > 0 {
-				load = 1
+				flags = kernelLoad
 			}
 			for mb := o0 / packedMR; mb < o1/packedMR; mb++ {
 				ap := &a[k0*outC+mb*packedMR*kl]
@@ -241,7 +241,7 @@ func winogradPackedGemm(ww *winogradWeights, inC, outC int, v, m []float32, vStr
 					nq := min(packedNR, n-q)
 					width := panelWidth(nq)
 					mask := 1<<(nq-(width-16)) - 1
-					packedKernel(width, kl, ap, &vk[q], &offs[k0], &crow[q], n, mask, load)
+					packedKernel(width, kl, ap, &vk[q], &offs[k0], &crow[q], n, mask, flags, nil)
 				}
 			}
 		}

@@ -16,27 +16,29 @@ import (
 var packedEnabled = cpu.X86.HasAVX512F && cpu.X86.HasAVX2 && cpu.X86.HasFMA && os.Getenv("PADIM_CONV") != "blas"
 
 // The AVX-512 micro-kernels of gemm_amd64.s: C (8 rows of stride ldc) =
-// (load != 0 ? C : 0) + A^T B over kc depth steps, A packed kc x 8, depth
-// row k of B the 16*nv floats at b + offs[k]; the last 16-lane vector of
-// each row of B and C is read (and C's written) under mask.
+// act((flags&kernelLoad != 0 ? C : 0) + A^T B + (flags&kernelBias != 0 ?
+// bias[r] : 0)) over kc depth steps, A packed kc x 8, depth row k of B the
+// 16*nv floats at b + offs[k], act ReLU when flags&kernelReLU != 0; the
+// last 16-lane vector of each row of B and C is read (and C's written)
+// under mask.
 
 //go:noescape
-func gemm8x16(kc int, a, b *float32, offs *int32, c *float32, ldc, mask, load int)
+func gemm8x16(kc int, a, b *float32, offs *int32, c *float32, ldc, mask, flags int, bias *float32)
 
 //go:noescape
-func gemm8x32(kc int, a, b *float32, offs *int32, c *float32, ldc, mask, load int)
+func gemm8x32(kc int, a, b *float32, offs *int32, c *float32, ldc, mask, flags int, bias *float32)
 
 //go:noescape
-func gemm8x48(kc int, a, b *float32, offs *int32, c *float32, ldc, mask, load int)
+func gemm8x48(kc int, a, b *float32, offs *int32, c *float32, ldc, mask, flags int, bias *float32)
 
 // packedKernel runs the micro-kernel for a panel of the given width.
-func packedKernel(width, kc int, a, b *float32, offs *int32, c *float32, ldc, mask, load int) {
+func packedKernel(width, kc int, a, b *float32, offs *int32, c *float32, ldc, mask, flags int, bias *float32) {
 	switch width {
 	case 48:
-		gemm8x48(kc, a, b, offs, c, ldc, mask, load)
+		gemm8x48(kc, a, b, offs, c, ldc, mask, flags, bias)
 	case 32:
-		gemm8x32(kc, a, b, offs, c, ldc, mask, load)
+		gemm8x32(kc, a, b, offs, c, ldc, mask, flags, bias)
 	default:
-		gemm8x16(kc, a, b, offs, c, ldc, mask, load)
+		gemm8x16(kc, a, b, offs, c, ldc, mask, flags, bias)
 	}
 }

@@ -10,15 +10,17 @@
 // issues 8*nv independent FMAs. With nv = 3 that is 24 FMAs for 11 loads
 // and one offset read, so the two FMA ports, not the loads, set the pace.
 //
-// func gemm8xN(kc int, a, b *float32, offs *int32, c *float32, ldc, mask, load int)
+// func gemm8xN(kc int, a, b *float32, offs *int32, c *float32, ldc, mask, flags int, bias *float32)
 //
-// C (8 rows of stride ldc floats) = (load != 0 ? C : 0) + A^T B. The last
+// C (8 rows of stride ldc floats) = act((flags&1 != 0 ? C : 0) + A^T B +
+// (flags&2 != 0 ? bias[r] : 0)), act = max(., 0) when flags&4 != 0 (with
+// NaN kept and -0 made +0, as Go's max does), else the identity. The last
 // vector of each row of B and of C is read and written under the lane
 // mask (bit i = pixel 16*(nv-1)+i), so panels narrower than 16*nv never
 // touch memory past their last pixel; masked-off lanes do not fault.
 
-// func gemm8x16(kc int, a, b *float32, offs *int32, c *float32, ldc, mask, load int)
-TEXT ·gemm8x16(SB), NOSPLIT, $0-64
+// func gemm8x16(kc int, a, b *float32, offs *int32, c *float32, ldc, mask, flags int, bias *float32)
+TEXT ·gemm8x16(SB), NOSPLIT, $0-72
 	MOVQ kc+0(FP), SI
 	MOVQ a+8(FP), AX
 	MOVQ b+16(FP), BX
@@ -63,9 +65,9 @@ loop16:
 	DECQ SI
 	JNZ loop16
 done16:
-	MOVQ load+56(FP), R9
-	TESTQ R9, R9
-	JZ store16
+	MOVQ flags+56(FP), R9
+	TESTQ $1, R9
+	JZ bias16
 	MOVQ CX, R10
 	VMOVUPS.Z 0(R10), K1, Z31
 	VADDPS Z31, Z0, Z0
@@ -90,6 +92,46 @@ done16:
 	ADDQ DX, R10
 	VMOVUPS.Z 0(R10), K1, Z31
 	VADDPS Z31, Z7, Z7
+bias16:
+	TESTQ $2, R9
+	JZ relu16
+	MOVQ bias+64(FP), R10
+	VBROADCASTSS 0(R10), Z31
+	VADDPS Z31, Z0, Z0
+	VBROADCASTSS 4(R10), Z31
+	VADDPS Z31, Z1, Z1
+	VBROADCASTSS 8(R10), Z31
+	VADDPS Z31, Z2, Z2
+	VBROADCASTSS 12(R10), Z31
+	VADDPS Z31, Z3, Z3
+	VBROADCASTSS 16(R10), Z31
+	VADDPS Z31, Z4, Z4
+	VBROADCASTSS 20(R10), Z31
+	VADDPS Z31, Z5, Z5
+	VBROADCASTSS 24(R10), Z31
+	VADDPS Z31, Z6, Z6
+	VBROADCASTSS 28(R10), Z31
+	VADDPS Z31, Z7, Z7
+relu16:
+	TESTQ $4, R9
+	JZ store16
+	VPXORD Z31, Z31, Z31
+	VMAXPS Z0, Z31, Z0
+	VADDPS Z31, Z0, Z0
+	VMAXPS Z1, Z31, Z1
+	VADDPS Z31, Z1, Z1
+	VMAXPS Z2, Z31, Z2
+	VADDPS Z31, Z2, Z2
+	VMAXPS Z3, Z31, Z3
+	VADDPS Z31, Z3, Z3
+	VMAXPS Z4, Z31, Z4
+	VADDPS Z31, Z4, Z4
+	VMAXPS Z5, Z31, Z5
+	VADDPS Z31, Z5, Z5
+	VMAXPS Z6, Z31, Z6
+	VADDPS Z31, Z6, Z6
+	VMAXPS Z7, Z31, Z7
+	VADDPS Z31, Z7, Z7
 store16:
 	VMOVUPS Z0, K1, 0(CX)
 	ADDQ DX, CX
@@ -109,8 +151,8 @@ store16:
 	VZEROUPPER
 	RET
 
-// func gemm8x32(kc int, a, b *float32, offs *int32, c *float32, ldc, mask, load int)
-TEXT ·gemm8x32(SB), NOSPLIT, $0-64
+// func gemm8x32(kc int, a, b *float32, offs *int32, c *float32, ldc, mask, flags int, bias *float32)
+TEXT ·gemm8x32(SB), NOSPLIT, $0-72
 	MOVQ kc+0(FP), SI
 	MOVQ a+8(FP), AX
 	MOVQ b+16(FP), BX
@@ -172,9 +214,9 @@ loop32:
 	DECQ SI
 	JNZ loop32
 done32:
-	MOVQ load+56(FP), R9
-	TESTQ R9, R9
-	JZ store32
+	MOVQ flags+56(FP), R9
+	TESTQ $1, R9
+	JZ bias32
 	MOVQ CX, R10
 	VADDPS 0(R10), Z0, Z0
 	VMOVUPS.Z 64(R10), K1, Z31
@@ -207,6 +249,70 @@ done32:
 	VADDPS 0(R10), Z14, Z14
 	VMOVUPS.Z 64(R10), K1, Z31
 	VADDPS Z31, Z15, Z15
+bias32:
+	TESTQ $2, R9
+	JZ relu32
+	MOVQ bias+64(FP), R10
+	VBROADCASTSS 0(R10), Z31
+	VADDPS Z31, Z0, Z0
+	VADDPS Z31, Z1, Z1
+	VBROADCASTSS 4(R10), Z31
+	VADDPS Z31, Z2, Z2
+	VADDPS Z31, Z3, Z3
+	VBROADCASTSS 8(R10), Z31
+	VADDPS Z31, Z4, Z4
+	VADDPS Z31, Z5, Z5
+	VBROADCASTSS 12(R10), Z31
+	VADDPS Z31, Z6, Z6
+	VADDPS Z31, Z7, Z7
+	VBROADCASTSS 16(R10), Z31
+	VADDPS Z31, Z8, Z8
+	VADDPS Z31, Z9, Z9
+	VBROADCASTSS 20(R10), Z31
+	VADDPS Z31, Z10, Z10
+	VADDPS Z31, Z11, Z11
+	VBROADCASTSS 24(R10), Z31
+	VADDPS Z31, Z12, Z12
+	VADDPS Z31, Z13, Z13
+	VBROADCASTSS 28(R10), Z31
+	VADDPS Z31, Z14, Z14
+	VADDPS Z31, Z15, Z15
+relu32:
+	TESTQ $4, R9
+	JZ store32
+	VPXORD Z31, Z31, Z31
+	VMAXPS Z0, Z31, Z0
+	VADDPS Z31, Z0, Z0
+	VMAXPS Z1, Z31, Z1
+	VADDPS Z31, Z1, Z1
+	VMAXPS Z2, Z31, Z2
+	VADDPS Z31, Z2, Z2
+	VMAXPS Z3, Z31, Z3
+	VADDPS Z31, Z3, Z3
+	VMAXPS Z4, Z31, Z4
+	VADDPS Z31, Z4, Z4
+	VMAXPS Z5, Z31, Z5
+	VADDPS Z31, Z5, Z5
+	VMAXPS Z6, Z31, Z6
+	VADDPS Z31, Z6, Z6
+	VMAXPS Z7, Z31, Z7
+	VADDPS Z31, Z7, Z7
+	VMAXPS Z8, Z31, Z8
+	VADDPS Z31, Z8, Z8
+	VMAXPS Z9, Z31, Z9
+	VADDPS Z31, Z9, Z9
+	VMAXPS Z10, Z31, Z10
+	VADDPS Z31, Z10, Z10
+	VMAXPS Z11, Z31, Z11
+	VADDPS Z31, Z11, Z11
+	VMAXPS Z12, Z31, Z12
+	VADDPS Z31, Z12, Z12
+	VMAXPS Z13, Z31, Z13
+	VADDPS Z31, Z13, Z13
+	VMAXPS Z14, Z31, Z14
+	VADDPS Z31, Z14, Z14
+	VMAXPS Z15, Z31, Z15
+	VADDPS Z31, Z15, Z15
 store32:
 	VMOVUPS Z0, 0(CX)
 	VMOVUPS Z1, K1, 64(CX)
@@ -234,8 +340,8 @@ store32:
 	VZEROUPPER
 	RET
 
-// func gemm8x48(kc int, a, b *float32, offs *int32, c *float32, ldc, mask, load int)
-TEXT ·gemm8x48(SB), NOSPLIT, $0-64
+// func gemm8x48(kc int, a, b *float32, offs *int32, c *float32, ldc, mask, flags int, bias *float32)
+TEXT ·gemm8x48(SB), NOSPLIT, $0-72
 	MOVQ kc+0(FP), SI
 	MOVQ a+8(FP), AX
 	MOVQ b+16(FP), BX
@@ -314,9 +420,9 @@ loop48:
 	DECQ SI
 	JNZ loop48
 done48:
-	MOVQ load+56(FP), R9
-	TESTQ R9, R9
-	JZ store48
+	MOVQ flags+56(FP), R9
+	TESTQ $1, R9
+	JZ bias48
 	MOVQ CX, R10
 	VADDPS 0(R10), Z0, Z0
 	VADDPS 64(R10), Z1, Z1
@@ -356,6 +462,94 @@ done48:
 	VADDPS 0(R10), Z21, Z21
 	VADDPS 64(R10), Z22, Z22
 	VMOVUPS.Z 128(R10), K1, Z31
+	VADDPS Z31, Z23, Z23
+bias48:
+	TESTQ $2, R9
+	JZ relu48
+	MOVQ bias+64(FP), R10
+	VBROADCASTSS 0(R10), Z31
+	VADDPS Z31, Z0, Z0
+	VADDPS Z31, Z1, Z1
+	VADDPS Z31, Z2, Z2
+	VBROADCASTSS 4(R10), Z31
+	VADDPS Z31, Z3, Z3
+	VADDPS Z31, Z4, Z4
+	VADDPS Z31, Z5, Z5
+	VBROADCASTSS 8(R10), Z31
+	VADDPS Z31, Z6, Z6
+	VADDPS Z31, Z7, Z7
+	VADDPS Z31, Z8, Z8
+	VBROADCASTSS 12(R10), Z31
+	VADDPS Z31, Z9, Z9
+	VADDPS Z31, Z10, Z10
+	VADDPS Z31, Z11, Z11
+	VBROADCASTSS 16(R10), Z31
+	VADDPS Z31, Z12, Z12
+	VADDPS Z31, Z13, Z13
+	VADDPS Z31, Z14, Z14
+	VBROADCASTSS 20(R10), Z31
+	VADDPS Z31, Z15, Z15
+	VADDPS Z31, Z16, Z16
+	VADDPS Z31, Z17, Z17
+	VBROADCASTSS 24(R10), Z31
+	VADDPS Z31, Z18, Z18
+	VADDPS Z31, Z19, Z19
+	VADDPS Z31, Z20, Z20
+	VBROADCASTSS 28(R10), Z31
+	VADDPS Z31, Z21, Z21
+	VADDPS Z31, Z22, Z22
+	VADDPS Z31, Z23, Z23
+relu48:
+	TESTQ $4, R9
+	JZ store48
+	VPXORD Z31, Z31, Z31
+	VMAXPS Z0, Z31, Z0
+	VADDPS Z31, Z0, Z0
+	VMAXPS Z1, Z31, Z1
+	VADDPS Z31, Z1, Z1
+	VMAXPS Z2, Z31, Z2
+	VADDPS Z31, Z2, Z2
+	VMAXPS Z3, Z31, Z3
+	VADDPS Z31, Z3, Z3
+	VMAXPS Z4, Z31, Z4
+	VADDPS Z31, Z4, Z4
+	VMAXPS Z5, Z31, Z5
+	VADDPS Z31, Z5, Z5
+	VMAXPS Z6, Z31, Z6
+	VADDPS Z31, Z6, Z6
+	VMAXPS Z7, Z31, Z7
+	VADDPS Z31, Z7, Z7
+	VMAXPS Z8, Z31, Z8
+	VADDPS Z31, Z8, Z8
+	VMAXPS Z9, Z31, Z9
+	VADDPS Z31, Z9, Z9
+	VMAXPS Z10, Z31, Z10
+	VADDPS Z31, Z10, Z10
+	VMAXPS Z11, Z31, Z11
+	VADDPS Z31, Z11, Z11
+	VMAXPS Z12, Z31, Z12
+	VADDPS Z31, Z12, Z12
+	VMAXPS Z13, Z31, Z13
+	VADDPS Z31, Z13, Z13
+	VMAXPS Z14, Z31, Z14
+	VADDPS Z31, Z14, Z14
+	VMAXPS Z15, Z31, Z15
+	VADDPS Z31, Z15, Z15
+	VMAXPS Z16, Z31, Z16
+	VADDPS Z31, Z16, Z16
+	VMAXPS Z17, Z31, Z17
+	VADDPS Z31, Z17, Z17
+	VMAXPS Z18, Z31, Z18
+	VADDPS Z31, Z18, Z18
+	VMAXPS Z19, Z31, Z19
+	VADDPS Z31, Z19, Z19
+	VMAXPS Z20, Z31, Z20
+	VADDPS Z31, Z20, Z20
+	VMAXPS Z21, Z31, Z21
+	VADDPS Z31, Z21, Z21
+	VMAXPS Z22, Z31, Z22
+	VADDPS Z31, Z22, Z22
+	VMAXPS Z23, Z31, Z23
 	VADDPS Z31, Z23, Z23
 store48:
 	VMOVUPS Z0, 0(CX)
