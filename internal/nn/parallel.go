@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 
 	"github.com/padim-go/padim/internal/blas"
+	"github.com/padim-go/padim/internal/tensor"
 )
 
 // threads is how many goroutines a kernel splits its work into; 0 means
@@ -115,21 +116,18 @@ func parallelRange(n, minChunk int, body func(lo, hi int)) {
 	wg.Wait()
 }
 
-// scratchPool recycles the float32 buffers of im2col tiles and padded
-// planes, which are large (megabytes) and needed on every call.
-var scratchPool sync.Pool
-
-// getScratch returns a buffer of length n (contents undefined).
+// getScratch returns a buffer of length n (contents undefined) for an
+// im2col tile, a padded or phased copy, or a tile of output: megabytes,
+// needed on every call, in sizes that repeat exactly from one call of a
+// layer to the next. They come from the tensor package's exact-size free
+// lists rather than a sync.Pool: a pool hands back whichever buffer it
+// has, often too small for the next layer's size, and is emptied by every
+// garbage collection (padim.Fit collects after each batch), so most
+// requests allocated fresh memory, which costs a page fault per 4 KiB on
+// the machines this was measured on.
 func getScratch(n int) *[]float32 {
-	if p, ok := scratchPool.Get().(*[]float32); ok {
-		if cap(*p) >= n {
-			*p = (*p)[:n]
-			return p
-		}
-		scratchPool.Put(p)
-	}
-	b := make([]float32, n)
+	b := tensor.ScratchFloats(n)
 	return &b
 }
 
-func putScratch(p *[]float32) { scratchPool.Put(p) }
+func putScratch(p *[]float32) { tensor.ReleaseFloats(*p) }

@@ -64,6 +64,16 @@ func NewScratch(n, c, h, w int) *Tensor {
 	return &Tensor{N: n, C: c, H: h, W: w, Data: data}
 }
 
+// ScratchFloats returns a buffer of n float32 with undefined contents from
+// the same free lists as NewScratch, for kernels' temporary buffers (padded
+// copies, tiles) whose sizes repeat exactly from one call of a layer to
+// the next. Hand it back with ReleaseFloats.
+func ScratchFloats(n int) []float32 { return NewScratch(1, 1, 1, n).Data }
+
+// ReleaseFloats hands a buffer from ScratchFloats (or any buffer nothing
+// else refers to) back for reuse, under Release's rules.
+func ReleaseFloats(s []float32) { Release(&Tensor{N: 1, C: 1, H: 1, W: len(s), Data: s}) }
+
 // Release hands t's buffer back for reuse by NewScratch and empties t.
 // The caller must hold the only reference to the buffer: nothing may read
 // or write t.Data, or any slice of it, afterwards. Release(nil) is a no-op.
