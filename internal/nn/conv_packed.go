@@ -158,18 +158,22 @@ func packedTiling(m, gridRows, wph, images int) (rows, perImage, mGroups int) {
 	pixels := min(max(packedTileFloats/max(m, 1), 2*packedNR), 24*packedNR)
 	rows = max(1, pixels/wph)
 	perImage = ceilDiv(gridRows, rows)
+	mGroups = 1
+	if w == 1 {
+		return rows, perImage, mGroups
+	}
+	// Too few tiles: split the output channels first, which keeps each
+	// tile's pixels in whole 48-pixel panels (cutting a 14x14 grid in two
+	// leaves 2-pixel tails), then, if the channels run out, the rows.
+	for images*perImage*mGroups < 2*w && m/packedMR >= 2*mGroups {
+		mGroups *= 2
+	}
 	// A few tiles must come in a multiple of the goroutines: three equal
 	// tiles on two cores leave one idle for a third of the time.
-	if total := images * perImage; total < 4*w && total%w != 0 {
-		perImage = min(gridRows, ceilDiv(ceilDiv(total, w)*w, images))
+	if total := images * perImage * mGroups; total < 4*w && total%w != 0 {
+		perImage = min(gridRows, ceilDiv(ceilDiv(total, w)*w, images*mGroups))
 		rows = ceilDiv(gridRows, perImage)
 		perImage = ceilDiv(gridRows, rows)
-	}
-	mGroups = 1
-	if w > 1 {
-		for images*perImage*mGroups < 2*w && m/packedMR >= 2*mGroups {
-			mGroups *= 2
-		}
 	}
 	return rows, perImage, mGroups
 }
