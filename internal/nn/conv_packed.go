@@ -31,10 +31,10 @@ import (
 // table. The grid columns ox >= OW (Wph - OW of them, 1 or 2 for the
 // backbones' 3x3 convolutions) are computed and dropped.
 //
-// Layout of the packed weights. The depth K is cut into blocks of packedKC
-// rows. For depth block [k0, k0+kl) and channel block [8*mb, 8*mb+8), the
-// kl x 8 panel a[k*8+r] = W[8*mb+r][k0+k] sits at offset k0*OutC +
-// mb*8*kl.
+// Layout of the packed weights. The depth K is cut into blocks of kc =
+// c.packedKC() rows. For depth block [k0, k0+kl) and channel block
+// [8*mb, 8*mb+8), the kl x 8 panel a[k*8+r] = W[8*mb+r][k0+k] sits at
+// offset k0*OutC + mb*8*kl.
 
 // Flags of the micro-kernels: accumulate onto C, add a bias per row,
 // apply ReLU. Bias and ReLU are applied on the last depth block, so the
@@ -77,17 +77,17 @@ func (c *Conv2D) packedA() []float32 {
 		return w.a
 	}
 	k := c.InC * c.KH * c.KW
-	w := &packedWeights{src: &c.Weight[0], n: len(c.Weight), a: packWeights(c.Weight, c.OutC, k)}
+	w := &packedWeights{src: &c.Weight[0], n: len(c.Weight), a: packWeights(c.Weight, c.OutC, k, c.packedKC())}
 	atomic.StorePointer(&c.packed, unsafe.Pointer(w))
 	return w.a
 }
 
 // packWeights lays out w (m x k, row-major, m a multiple of packedMR) in
-// depth blocks of packedKC and channel blocks of packedMR.
-func packWeights(w []float32, m, k int) []float32 {
+// depth blocks of kc and channel blocks of packedMR.
+func packWeights(w []float32, m, k, kc int) []float32 {
 	dst := make([]float32, m*k)
-	for k0 := 0; k0 < k; k0 += packedKC {
-		kl := min(packedKC, k-k0)
+	for k0 := 0; k0 < k; k0 += kc {
+		kl := min(kc, k-k0)
 		for mb := 0; mb < m/packedMR; mb++ {
 			panel := dst[k0*m+mb*packedMR*kl : k0*m+(mb+1)*packedMR*kl]
 			for r := 0; r < packedMR; r++ {
@@ -99,6 +99,17 @@ func packWeights(w []float32, m, k int) []float32 {
 		}
 	}
 	return dst
+}
+
+var strideKC = 96
+var unitKC = 96
+
+// packedKC is the depth block of c's packed weights.
+func (c *Conv2D) packedKC() int {
+	if c.Stride > 1 {
+		return strideKC
+	}
+	return unitKC
 }
 
 // panelWidth is the packed width of a panel of n pixels: n rounded up to
@@ -190,6 +201,7 @@ func convPacked(c *Conv2D, x, out *tensor.Tensor, act Activation) {
 	p := out.H * out.W
 	inPlane := x.H * x.W
 	a := c.packedA()
+	kc := c.packedKC()
 	g := newPackedGeometry(c, x.H, x.W)
 	rows, perImage, mGroups := packedTiling(m, out.H, g.wph, x.N)
 	mbPerGroup := ceilDiv(m/packedMR, mGroups)
@@ -238,8 +250,8 @@ func convPacked(c *Conv2D, x, out *tensor.Tensor, act Activation) {
 			tileBuf = getScratch(m * n)
 			cbuf, ldc, cbase = *tileBuf, n, 0
 		}
-		for k0 := 0; k0 < k; k0 += packedKC {
-			kl := min(packedKC, k-k0)
+		for k0 := 0; k0 < k; k0 += kc {
+			kl := min(kc, k-k0)
 			flags := 0
 			if k0 > 0 {
 				flags = kernelLoad
