@@ -129,21 +129,7 @@ func padPhased(dst, src []float32, h, w, padH, padW, s, phaseLen int) {
 			// Padded column pc goes to phase pc&1, index pc>>1. Walking
 			// the input in pairs makes that two branch-free stores.
 			clear(out)
-			first, second := out[:phaseLen], out[phaseLen:] // phases of ix even, odd
-			base0, base1 := padW>>1, (padW+1)>>1
-			if padW&1 == 1 {
-				first, second = second, first
-			}
-			first, second = first[base0:], second[base1:]
-			pairs := w >> 1
-			first, second = first[:pairs+w&1], second[:pairs]
-			for j := range second {
-				first[j] = in[2*j]
-				second[j] = in[2*j+1]
-			}
-			if w&1 == 1 {
-				first[pairs] = in[w-1]
-			}
+			splitPhases2(out[:phaseLen], out[phaseLen:], in, padW)
 			continue
 		}
 		for q := 0; q < s; q++ {
@@ -159,6 +145,28 @@ func padPhased(dst, src []float32, h, w, padH, padW, s, phaseLen int) {
 			}
 			clear(ph[i:])
 		}
+	}
+}
+
+// splitPhases2 writes the input row in, padded by padW on the left, into
+// its two stride-2 phases: padded column pc goes to phase pc&1 (phase0 or
+// phase1) at index pc>>1. Walking the input in pairs makes that two
+// branch-free stores per pair. Padding entries are left as they are.
+func splitPhases2(phase0, phase1, in []float32, padW int) {
+	w := len(in)
+	first, second := phase0, phase1 // phases of the even and odd input columns
+	if padW&1 == 1 {
+		first, second = second, first
+	}
+	first, second = first[padW>>1:], second[(padW+1)>>1:]
+	pairs := w >> 1
+	first, second = first[:pairs+w&1], second[:pairs]
+	for j := range second {
+		first[j] = in[2*j]
+		second[j] = in[2*j+1]
+	}
+	if w&1 == 1 {
+		first[pairs] = in[w-1]
 	}
 }
 

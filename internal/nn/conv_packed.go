@@ -327,22 +327,7 @@ func padPhased2D(dst, src []float32, h, w, padH, padW, s int, g packedGeometry) 
 				continue
 			}
 			if s == 2 && g.npx == 2 {
-				// Walking the input in pairs makes the two phases two
-				// stores per pair.
-				first, second := dst[rowBase:rowBase+g.wph], dst[rowBase+ph:rowBase+ph+g.wph]
-				if padW&1 == 1 {
-					first, second = second, first
-				}
-				first, second = first[padW>>1:], second[(padW+1)>>1:]
-				pairs := w >> 1
-				first, second = first[:pairs+w&1], second[:pairs]
-				for j := range second {
-					first[j] = in[2*j]
-					second[j] = in[2*j+1]
-				}
-				if w&1 == 1 {
-					first[pairs] = in[w-1]
-				}
+				splitPhases2(dst[rowBase:rowBase+g.wph], dst[rowBase+ph:rowBase+ph+g.wph], in, padW)
 				continue
 			}
 			for px := 0; px < g.npx; px++ {
