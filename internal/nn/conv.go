@@ -129,7 +129,7 @@ func (c *Conv2D) ForwardAct(x *tensor.Tensor, act Activation) *tensor.Tensor {
 		convDepthwise(c, x, out, act)
 	case useWinograd(c, x):
 		convWinograd(c, x, out, act)
-	case usePacked(c):
+	case usePacked(c) && packedFits(c, x.H, x.W):
 		convPacked(c, x, out, act)
 	default:
 		convGemm(c, x, out, act)
@@ -146,7 +146,7 @@ func (c *Conv2D) KernelName(h, w int) string {
 		return "depthwise"
 	case useWinograd(c, &tensor.Tensor{N: 1, C: c.InC, H: h, W: w}):
 		return "winograd"
-	case usePacked(c):
+	case usePacked(c) && packedFits(c, h, w):
 		return "packed"
 	}
 	return "blas"

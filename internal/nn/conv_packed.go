@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"math"
 	"sync/atomic"
 	"unsafe"
 
@@ -189,12 +190,22 @@ func packedTiling(m, gridRows, wph, images int) (rows, perImage, mGroups int) {
 	return rows, perImage, mGroups
 }
 
-// convPacked runs an ungrouped convolution (usePacked): per image it
-// makes the phased copy of the input (one goroutine per channel range),
-// then runs tiles of output grid rows on Threads() goroutines. A tile
-// runs the micro-kernels over every depth block, channel block and
-// 48-pixel panel into a tile buffer, then moves the valid columns to the
-// output with bias and activation while the tile is in cache.
+// packedFits reports whether the offsets of c's phased copy of an h x w
+// input fit the kernels' int32 table (inputs of several thousand pixels a
+// side with hundreds of channels do not; they take the im2col path).
+func packedFits(c *Conv2D, h, w int) bool {
+	s := c.Stride
+	plane := int64(min(s, c.KH)*min(s, c.KW)) * int64(ceilDiv(h+2*c.PadH, s)) * int64(ceilDiv(w+2*c.PadW, s))
+	return int64(c.InC)*plane+int64(w)+packedNR < math.MaxInt32
+}
+
+// convPacked runs an ungrouped convolution (usePacked): it makes the
+// phased copy of the input (planes spread over Threads() goroutines), then
+// runs tiles of output grid rows on Threads() goroutines. A tile runs the
+// micro-kernels over every depth block, channel block and 48-pixel panel,
+// straight into the output or, when the grid has dropped columns, into a
+// tile buffer whose valid columns are then copied out; the kernels add the
+// bias and apply ReLU, SiLU and sigmoid run over the finished tile.
 func convPacked(c *Conv2D, x, out *tensor.Tensor, act Activation) {
 	m := c.OutC
 	k := c.InC * c.KH * c.KW

@@ -289,3 +289,19 @@ func TestPackedKernelFusedBiasReLU(t *testing.T) {
 		}
 	}
 }
+
+// TestPackedFits checks the int32 bound of the offset table: a 3x3
+// convolution of 256 channels fits at 224x224 and not at 4000x4000
+// (256 * 4002^2 > 2^31), which then takes the im2col path.
+func TestPackedFits(t *testing.T) {
+	c := NewConv2D(256, 64, 3, 1, 1, 1)
+	if !packedFits(c, 224, 224) {
+		t.Error("224x224 does not fit")
+	}
+	if packedFits(c, 4000, 4000) {
+		t.Error("4000x4000 fits")
+	}
+	if packedEnabled && c.KernelName(4000, 4000) != "blas" {
+		t.Errorf("4000x4000 runs %s, want blas", c.KernelName(4000, 4000))
+	}
+}
