@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/padim-go/padim/internal/blas"
+	"github.com/padim-go/padim/internal/nn"
 	"github.com/padim-go/padim/padim"
 )
 
@@ -21,8 +22,8 @@ func init() {
 			if ct == "" {
 				ct = "unset"
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "padim model format v%d, %s %s/%s, %d threads\nlinear algebra: %s (kernels %s, OPENBLAS_CORETYPE %s)\n",
-				padim.FormatVersion, runtime.Version(), runtime.GOOS, runtime.GOARCH, threads, blas.Backend, blas.CoreName(), ct)
+			fmt.Fprintf(cmd.OutOrStdout(), "padim model format v%d, %s %s/%s, %d threads\nlinear algebra: %s (kernels %s, OPENBLAS_CORETYPE %s)\nconvolutions: %s\n",
+				padim.FormatVersion, runtime.Version(), runtime.GOOS, runtime.GOARCH, threads, blas.Backend, blas.CoreName(), ct, nn.ConvKernels())
 		},
 	})
 }

@@ -152,6 +152,16 @@ func (c *Conv2D) KernelName(h, w int) string {
 	return "blas"
 }
 
+// ConvKernels describes how this process runs ungrouped convolutions, for
+// `padim version`: this package's AVX-512 kernels, or im2col + BLAS (no
+// AVX-512, or PADIM_CONV=blas).
+func ConvKernels() string {
+	if packedEnabled {
+		return "packed AVX-512 implicit GEMM (PADIM_CONV=blas for im2col + BLAS)"
+	}
+	return "im2col + BLAS sgemm"
+}
+
 // newOutput checks the convolution against x and allocates its output.
 func (c *Conv2D) newOutput(x *tensor.Tensor) *tensor.Tensor {
 	if err := c.Validate(); err != nil {
