@@ -10,6 +10,8 @@ import (
 
 // Loader is what fitting and scoring need from preprocessing.
 // datasets.Preprocess is one; ImageCache.Loader wraps one with a cache.
+// Images are decoded on several goroutines at once, so a Loader must be
+// safe for concurrent use.
 type Loader interface {
 	Image(path string) (*tensor.Tensor, error)
 	SampleMask(s datasets.Sample) ([]bool, error)

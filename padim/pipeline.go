@@ -20,7 +20,9 @@ import (
 )
 
 // ImageLoader turns an image file into a 1 x 3 x H x W ImageNet-normalised
-// tensor. datasets.Preprocess satisfies it.
+// tensor. datasets.Preprocess satisfies it. Fit calls Image from several
+// goroutines at once (a batch is decoded on all cores, the next one while
+// the backbone runs), so it must be safe for concurrent use.
 type ImageLoader interface {
 	Image(path string) (*tensor.Tensor, error)
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/padim-go/padim/backbones"
@@ -88,7 +89,7 @@ func (fb fakeBackbone) Forward(x *tensor.Tensor, layers []string) (backbones.Fea
 
 // fakeLoader makes images from their path: "img-<seed>" is smooth noise,
 // "anomaly-<seed>" the same noise with a bright 8x8 square at (16..23, 4..11).
-type fakeLoader struct{ loads *int }
+type fakeLoader struct{ loads *atomic.Int64 } // Fit loads on several goroutines
 
 func (l fakeLoader) Image(path string) (*tensor.Tensor, error) {
 	base := filepath.Base(path)
@@ -98,7 +99,7 @@ func (l fakeLoader) Image(path string) (*tensor.Tensor, error) {
 		return nil, fmt.Errorf("%s: not a fake image name", path)
 	}
 	if l.loads != nil {
-		*l.loads++
+		l.loads.Add(1)
 	}
 	rng := rand.New(rand.NewPCG(uint64(seed), 7))
 	t := tensor.New(1, 3, 32, 32)
@@ -248,12 +249,12 @@ func TestFitErrors(t *testing.T) {
 }
 
 func TestPCALoadsImagesTwice(t *testing.T) {
-	loads := 0
+	var loads atomic.Int64
 	if _, err := Fit(context.Background(), FitConfig{Selection: SelectPCA, D: 4}, fakeBackbone{}, trainSamples(6), fakeLoader{&loads}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if loads != 12 {
-		t.Errorf("PCA fit loaded %d images, want 2 passes x 6", loads)
+	if loads.Load() != 12 {
+		t.Errorf("PCA fit loaded %d images, want 2 passes x 6", loads.Load())
 	}
 }
 
