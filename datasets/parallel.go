@@ -1,6 +1,7 @@
 package datasets
 
 import (
+	"context"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -47,6 +48,47 @@ func LoadImages(paths []string, workers int, load func(path string) (*tensor.Ten
 		}
 	}
 	return out, nil
+}
+
+// Batch is one batch made by Prefetch: the value loaded for items
+// [Start, End), or the error that stopped loading.
+type Batch[T any] struct {
+	Start, End int
+	Value      T
+	Err        error
+}
+
+// Prefetch loads the batches of n items, size at a time, by calling
+// load(start, end) on a goroutine one batch ahead of the receiver: while
+// the caller runs the backbone on batch i, batch i+1 is decoded, filling
+// the moments the backbone's own goroutines leave a core idle instead of
+// adding the decoding to the run. The channel closes after the last batch,
+// after the first error (sent as a Batch with Err set) or when ctx is
+// done; stop ends the goroutine early (it finishes the batch it is
+// loading) and must be called.
+func Prefetch[T any](ctx context.Context, n, size int, load func(start, end int) (T, error)) (batches <-chan Batch[T], stop func()) {
+	out := make(chan Batch[T], 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(out)
+		for start := 0; start < n; start += size {
+			if ctx.Err() != nil {
+				return
+			}
+			b := Batch[T]{Start: start, End: min(start+size, n)}
+			b.Value, b.Err = load(b.Start, b.End)
+			select {
+			case out <- b:
+			case <-done:
+				return
+			}
+			if b.Err != nil {
+				return
+			}
+		}
+	}()
+	var once sync.Once
+	return out, func() { once.Do(func() { close(done) }) }
 }
 
 // Paths returns the image paths of samples, in order.

@@ -1,6 +1,8 @@
 package datasets
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"sync/atomic"
@@ -49,5 +51,57 @@ func TestLoadImagesOrderAndErrors(t *testing.T) {
 	}
 	if got, err := LoadImages(nil, 2, nil); err != nil || len(got) != 0 {
 		t.Fatalf("no paths: %v, %v", got, err)
+	}
+}
+
+// TestPrefetch checks the batches (bounds, order, values), the stop at the
+// first error, and that a cancelled context closes the channel.
+func TestPrefetch(t *testing.T) {
+	var calls atomic.Int64
+	batches, stop := Prefetch(context.Background(), 10, 4, func(start, end int) (int, error) {
+		calls.Add(1)
+		return start*100 + end, nil
+	})
+	var got []Batch[int]
+	for b := range batches {
+		got = append(got, b)
+	}
+	stop()
+	want := []Batch[int]{{0, 4, 4, nil}, {4, 8, 408, nil}, {8, 10, 810, nil}}
+	if fmt.Sprint(got) != fmt.Sprint(want) || calls.Load() != 3 {
+		t.Fatalf("batches %v from %d calls, want %v from 3", got, calls.Load(), want)
+	}
+
+	calls.Store(0)
+	batches, stop = Prefetch(context.Background(), 10, 2, func(start, end int) (int, error) {
+		calls.Add(1)
+		if start == 4 {
+			return 0, errors.New("broken")
+		}
+		return start, nil
+	})
+	got = got[:0]
+	for b := range batches {
+		got = append(got, b)
+	}
+	stop()
+	if len(got) != 3 || got[2].Err == nil || got[2].Start != 4 || calls.Load() != 3 {
+		t.Fatalf("with an error at batch 2: %v from %d calls", got, calls.Load())
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	batches, stop = Prefetch(ctx, 10, 2, func(start, end int) (int, error) { return start, nil })
+	defer stop()
+	for b := range batches {
+		t.Fatalf("cancelled context still gave batch %v", b)
+	}
+
+	// stop before reading everything ends the goroutine (and may be called twice).
+	batches, stop = Prefetch(context.Background(), 1000, 1, func(start, end int) (int, error) { return start, nil })
+	<-batches
+	stop()
+	stop()
+	for range batches {
 	}
 }

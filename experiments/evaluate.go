@@ -3,7 +3,6 @@ package experiments
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/padim-go/padim/datasets"
@@ -52,7 +51,10 @@ func ScoreSplit(ctx context.Context, s Scorer, split *datasets.Split, pre Loader
 	if split.HasMasks {
 		out.Masks = make([][]bool, 0, len(split.Test))
 	}
-	groups, stop := prefetchTestGroups(ctx, split, pre, batch, h, w)
+	// The next group is decoded while this one is scored.
+	groups, stop := datasets.Prefetch(ctx, len(split.Test), batch, func(start, end int) (testGroup, error) {
+		return loadTestGroup(split, split.Test[start:end], pre, h, w)
+	})
 	defer stop()
 	for {
 		t0 := time.Now()
@@ -63,12 +65,12 @@ func ScoreSplit(ctx context.Context, s Scorer, split *datasets.Split, pre Loader
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		if g.err != nil {
-			return nil, g.err
+		if g.Err != nil {
+			return nil, g.Err
 		}
-		start, end, x := g.start, g.end, g.x
+		start, end, x := g.Start, g.End, g.Value.x
 		if split.HasMasks {
-			out.Masks = append(out.Masks, g.masks...)
+			out.Masks = append(out.Masks, g.Value.masks...)
 		}
 		t1 := time.Now()
 		scores, maps, err := s.ScoreBatch(ctx, x)
@@ -99,53 +101,19 @@ func ScoreSplit(ctx context.Context, s Scorer, split *datasets.Split, pre Loader
 	return out, nil
 }
 
-// testGroup is one group of decoded test images, split.Test[start:end],
-// with their masks when the split has them, or the error that stopped
-// decoding.
+// testGroup is one group of decoded test images with their masks when
+// the split has them.
 type testGroup struct {
-	start, end int
-	x          *tensor.Tensor
-	masks      [][]bool
-	err        error
-}
-
-// prefetchTestGroups decodes the test images group by group on a
-// goroutine, one group ahead of the scorer, so decoding fills the moments
-// the backbone leaves a core idle instead of adding to the run. The
-// channel closes after the last group or after the first error; stop ends
-// the goroutine early and must be called.
-func prefetchTestGroups(ctx context.Context, split *datasets.Split, pre Loader, batch, h, w int) (<-chan testGroup, func()) {
-	out := make(chan testGroup, 1)
-	done := make(chan struct{})
-	go func() {
-		defer close(out)
-		for start := 0; start < len(split.Test); start += batch {
-			if ctx.Err() != nil {
-				return
-			}
-			end := min(start+batch, len(split.Test))
-			g := testGroup{start: start, end: end}
-			g.x, g.masks, g.err = loadTestGroup(split, split.Test[start:end], pre, h, w)
-			select {
-			case out <- g:
-			case <-done:
-				return
-			}
-			if g.err != nil {
-				return
-			}
-		}
-	}()
-	var once sync.Once
-	return out, func() { once.Do(func() { close(done) }) }
+	x     *tensor.Tensor
+	masks [][]bool
 }
 
 // loadTestGroup decodes samples (on all cores) and, when split has masks,
 // reads their masks, checking each against the image size.
-func loadTestGroup(split *datasets.Split, samples []datasets.Sample, pre Loader, h, w int) (*tensor.Tensor, [][]bool, error) {
+func loadTestGroup(split *datasets.Split, samples []datasets.Sample, pre Loader, h, w int) (testGroup, error) {
 	imgs, err := datasets.LoadImages(datasets.Paths(samples), 0, pre.Image)
 	if err != nil {
-		return nil, nil, err
+		return testGroup{}, err
 	}
 	var masks [][]bool
 	if split.HasMasks {
@@ -153,19 +121,19 @@ func loadTestGroup(split *datasets.Split, samples []datasets.Sample, pre Loader,
 			var m []bool
 			if smp.MaskPath != "" {
 				if m, err = pre.SampleMask(smp); err != nil {
-					return nil, nil, err
+					return testGroup{}, err
 				}
 				if len(m) != h*w {
-					return nil, nil, fmt.Errorf("%s: mask has %d pixels after preprocessing, image has %dx%d", smp.MaskPath, len(m), h, w)
+					return testGroup{}, fmt.Errorf("%s: mask has %d pixels after preprocessing, image has %dx%d", smp.MaskPath, len(m), h, w)
 				}
 			} else if smp.Label != 0 {
-				return nil, nil, fmt.Errorf("%s: anomalous test image has no mask in a split with masks", smp.Path)
+				return testGroup{}, fmt.Errorf("%s: anomalous test image has no mask in a split with masks", smp.Path)
 			}
 			masks = append(masks, m)
 		}
 	}
 	x, err := tensor.Stack(imgs)
-	return x, masks, err
+	return testGroup{x: x, masks: masks}, err
 }
 
 // Evaluate computes image AUROC, and pixel AUROC and PRO when masks exist.

@@ -263,15 +263,24 @@ func Fit(ctx context.Context, cfg FitConfig, bb backbones.Backbone, samples []da
 func forBatches(ctx context.Context, cfg FitConfig, bb backbones.Backbone, samples []datasets.Sample, pre ImageLoader, e *embedding,
 	use func(f backbones.Features, n, gh, gw int) error) error {
 	gh0, gw0 := -1, -1
-	batches, stop := prefetchBatches(ctx, cfg, samples, pre)
+	// The next batch is decoded while the backbone runs on this one.
+	batches, stop := datasets.Prefetch(ctx, len(samples), cfg.BatchSize, func(start, end int) ([]*tensor.Tensor, error) {
+		return datasets.LoadImages(datasets.Paths(samples[start:end]), cfg.Workers, func(path string) (*tensor.Tensor, error) {
+			t, err := pre.Image(path)
+			if err != nil {
+				return nil, fmt.Errorf("padim: %s: %w", path, err)
+			}
+			return t, nil
+		})
+	})
 	defer stop()
 	for lb := range batches {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		start, end, imgs := lb.start, lb.end, lb.imgs
-		if lb.err != nil {
-			return lb.err
+		start, end, imgs := lb.Start, lb.End, lb.Value
+		if lb.Err != nil {
+			return lb.Err
 		}
 		x, err := tensor.Stack(imgs)
 		if err != nil {
@@ -315,52 +324,6 @@ func forBatches(ctx context.Context, cfg FitConfig, bb backbones.Backbone, sampl
 		runtime.GC()
 	}
 	return ctx.Err()
-}
-
-// loadedBatch is one batch of decoded training images, samples
-// [start, end), or the error that stopped decoding.
-type loadedBatch struct {
-	start, end int
-	imgs       []*tensor.Tensor
-	err        error
-}
-
-// prefetchBatches decodes the batches of samples on a goroutine, one batch
-// ahead of the caller: while the backbone runs on batch i, batch i+1 is
-// decoded, filling the moments the backbone's own goroutines leave a core
-// idle (between layers, on the last tiles of a layer) instead of adding
-// the decoding to the fit's time. The channel closes after the last batch
-// or after the first error; stop ends the goroutine early (it finishes the
-// batch it is decoding) and must be called.
-func prefetchBatches(ctx context.Context, cfg FitConfig, samples []datasets.Sample, pre ImageLoader) (<-chan loadedBatch, func()) {
-	out := make(chan loadedBatch, 1)
-	done := make(chan struct{})
-	go func() {
-		defer close(out)
-		for start := 0; start < len(samples); start += cfg.BatchSize {
-			if ctx.Err() != nil {
-				return
-			}
-			end := min(start+cfg.BatchSize, len(samples))
-			imgs, err := datasets.LoadImages(datasets.Paths(samples[start:end]), cfg.Workers, func(path string) (*tensor.Tensor, error) {
-				t, err := pre.Image(path)
-				if err != nil {
-					return nil, fmt.Errorf("padim: %s: %w", path, err)
-				}
-				return t, nil
-			})
-			select {
-			case out <- loadedBatch{start: start, end: end, imgs: imgs, err: err}:
-			case <-done:
-				return
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
-	var once sync.Once
-	return out, func() { once.Do(func() { close(done) }) }
 }
 
 // projector maps full-width embeddings onto PCA axes one image at a time,
