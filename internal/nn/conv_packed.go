@@ -113,6 +113,19 @@ func (c *Conv2D) packedKC() int {
 	return unitKC
 }
 
+// packedPanels runs the micro-kernels for one channel block over n
+// pixels: panels of packedNR pixels, the last one narrower (16, 32 or 48
+// wide, its last vector masked to the pixels that exist). Pixel j of depth
+// row k of B is b[offs[k]+j]; pixel j of output row r is c[r*ldc+j].
+func packedPanels(kl int, a *float32, b []float32, offs *int32, c []float32, ldc, n, flags int, bias *float32) {
+	for q := 0; q < n; q += packedNR {
+		nq := min(packedNR, n-q)
+		width := panelWidth(nq)
+		mask := 1<<(nq-(width-16)) - 1
+		packedKernel(width, kl, a, &b[q], offs, &c[q], ldc, mask, flags, bias)
+	}
+}
+
 // panelWidth is the packed width of a panel of n pixels: n rounded up to
 // whole 16-lane vectors.
 func panelWidth(n int) int { return ceilDiv(n, 16) * 16 }
@@ -278,12 +291,7 @@ func convPacked(c *Conv2D, x, out *tensor.Tensor, act Activation) {
 				if c.Bias != nil {
 					bias = &c.Bias[mb*packedMR]
 				}
-				for q := 0; q < n; q += packedNR {
-					nq := min(packedNR, n-q)
-					width := panelWidth(nq)
-					mask := 1<<(nq-(width-16)) - 1
-					packedKernel(width, kl, ap, &b[j0+q], offs, &crow[q], ldc, mask, flags, bias)
-				}
+				packedPanels(kl, ap, b[j0:], offs, crow, ldc, n, flags, bias)
 			}
 		}
 		if !inPlace {

@@ -235,14 +235,7 @@ func winogradPackedGemm(ww *winogradWeights, inC, outC int, v, m []float32, vStr
 				flags = kernelLoad
 			}
 			for mb := o0 / packedMR; mb < o1/packedMR; mb++ {
-				ap := &a[k0*outC+mb*packedMR*kl]
-				crow := mk[mb*packedMR*n:]
-				for q := 0; q < n; q += packedNR {
-					nq := min(packedNR, n-q)
-					width := panelWidth(nq)
-					mask := 1<<(nq-(width-16)) - 1
-					packedKernel(width, kl, ap, &vk[q], &offs[k0], &crow[q], n, mask, flags, nil)
-				}
+				packedPanels(kl, &a[k0*outC+mb*packedMR*kl], vk, &offs[k0], mk[mb*packedMR*n:], n, n, flags, nil)
 			}
 		}
 	}
