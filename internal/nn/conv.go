@@ -124,12 +124,12 @@ func (c *Conv2D) Forward(x *tensor.Tensor) *tensor.Tensor { return c.ForwardAct(
 // Tiles are spread over Threads() goroutines.
 func (c *Conv2D) ForwardAct(x *tensor.Tensor, act Activation) *tensor.Tensor {
 	out := c.newOutput(x)
-	switch {
-	case c.isDepthwise():
+	switch c.KernelName(x.H, x.W) {
+	case "depthwise":
 		convDepthwise(c, x, out, act)
-	case useWinograd(c, x):
+	case "winograd":
 		convWinograd(c, x, out, act)
-	case usePacked(c) && packedFits(c, x.H, x.W):
+	case "packed":
 		convPacked(c, x, out, act)
 	default:
 		convGemm(c, x, out, act)
@@ -139,12 +139,13 @@ func (c *Conv2D) ForwardAct(x *tensor.Tensor, act Activation) *tensor.Tensor {
 
 // KernelName names the kernel ForwardAct runs on an input of h x w:
 // "depthwise", "winograd", "packed" (this package's AVX-512 GEMM) or
-// "blas" (im2col + OpenBLAS or gonum Sgemm). For reports.
+// "blas" (im2col + OpenBLAS or gonum Sgemm). ForwardAct dispatches on it,
+// so reports name the kernel that really runs.
 func (c *Conv2D) KernelName(h, w int) string {
 	switch {
 	case c.isDepthwise():
 		return "depthwise"
-	case useWinograd(c, &tensor.Tensor{N: 1, C: c.InC, H: h, W: w}):
+	case useWinograd(c):
 		return "winograd"
 	case usePacked(c) && packedFits(c, h, w):
 		return "packed"

@@ -78,7 +78,7 @@ const winogradMinCols = 64
 // OpenBLAS reaches 60-70 GFLOP/s at 128 channels against 85-95 at 256-512,
 // and its scalar Go transforms cost about 20-30 ns per tile and channel,
 // comparable to the GEMM itself below 256 channels.
-func useWinograd(c *Conv2D, x *tensor.Tensor) bool {
+func useWinograd(c *Conv2D) bool {
 	if c.Groups != 1 || c.KH != 3 || c.KW != 3 || c.Stride != 1 || c.PadH != 1 || c.PadW != 1 {
 		return false
 	}

@@ -98,7 +98,7 @@ func TestWinogradSelected(t *testing.T) {
 			c.Weight = randSlice(rng, len(c.Weight))
 			c.Bias = randSlice(rng, tc.outC)
 			x := randTensor(rng, 1, tc.inC, tc.size, tc.size)
-			if got := useWinograd(c, x); got != tc.want {
+			if got := useWinograd(c); got != tc.want {
 				t.Fatalf("useWinograd = %v, want %v", got, tc.want)
 			}
 			if !tc.want {
@@ -130,7 +130,7 @@ func TestWinogradWeightCache(t *testing.T) {
 	tc := convCase{2, 256, 260, 5, 6, 3, 3, 1, 1, 1, 1, true}
 	conv := tc.conv(rng)
 	x := randTensor(rng, tc.n, tc.inC, tc.h, tc.w)
-	if !useWinograd(conv, x) {
+	if !useWinograd(conv) {
 		t.Fatalf("%v does not take the Winograd path; the test needs one that does", tc)
 	}
 	checkConv(t, conv, x, conv.Forward(x), ActNone, winogradTol)
