@@ -61,8 +61,9 @@ type FitConfig struct {
 	// AccumulateImages is how many images' embeddings are buffered before
 	// they are added to the covariance sums (default 64). Larger
 	// amortises the pass over the sums (every Add reads and writes all
-	// 4.0 GB of them for Wide-ResNet-50-2, d=550); the buffer takes AccumulateImages * positions * D * 4
-	// bytes (0.44 GB at the default for Wide-ResNet-50-2, d=550).
+	// 4.0 GB of them for Wide-ResNet-50-2, d=550); the buffer takes
+	// AccumulateImages * positions * D * 4 bytes (0.44 GB at the default
+	// for Wide-ResNet-50-2, d=550).
 	AccumulateImages int
 	// Epsilon is the covariance regulariser (default 0.01, the paper's).
 	// Use a negative value to ask for exactly 0.

@@ -254,7 +254,7 @@ func benchConvShapes(ctx context.Context, stderr io.Writer, o benchBackboneOptio
 			blas.Sgemm(false, false, m, n, k, 1, a, k, bm, n, 0, cm, n)
 			return nil
 		})
-		nn.SetThreads(nn.Threads()) // back to single-threaded BLAS under the kernels
+		blas.SetThreads(1) // back to single-threaded BLAS under the kernels (see nn.SetThreads)
 		if err != nil {
 			return nil, err
 		}
@@ -670,7 +670,6 @@ func (s *stopwatch) start() (stop func()) {
 	}
 }
 
-func (s *stopwatch) reset() { *s = stopwatch{} }
 
 // cpuTime is the user + system CPU time of the whole process so far.
 func cpuTime() time.Duration {
