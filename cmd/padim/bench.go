@@ -670,7 +670,6 @@ func (s *stopwatch) start() (stop func()) {
 	}
 }
 
-
 // cpuTime is the user + system CPU time of the whole process so far.
 func cpuTime() time.Duration {
 	var ru syscall.Rusage
