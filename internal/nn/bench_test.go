@@ -87,11 +87,11 @@ func BenchmarkConv(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			c := bc.conv()
 			x := randTensor(rand.New(rand.NewSource(2)), 1, bc.inC, bc.size, bc.size)
-			c.ForwardAct(x, ActReLU)
+			tensor.Release(c.ForwardAct(x, ActReLU))
 			b.ResetTimer()
 			cpu := cpuSeconds()
 			for i := 0; i < b.N; i++ {
-				c.ForwardAct(x, ActReLU)
+				tensor.Release(c.ForwardAct(x, ActReLU))
 			}
 			reportGFLOPs(b, bc.flops(), cpu)
 		})
@@ -146,7 +146,7 @@ func BenchmarkConvThreading(b *testing.B) {
 				b.ResetTimer()
 				cpu := cpuSeconds()
 				for i := 0; i < b.N; i++ {
-					c.ForwardAct(x, ActReLU)
+					tensor.Release(c.ForwardAct(x, ActReLU))
 				}
 				reportGFLOPs(b, bc.flops(), cpu)
 			})

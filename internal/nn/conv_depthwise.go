@@ -151,23 +151,45 @@ func padPhased(dst, src []float32, h, w, padH, padW, s, phaseLen int) {
 // splitPhases2 writes the input row in, padded by padW on the left, into
 // its two stride-2 phases: padded column pc goes to phase pc&1 (phase0 or
 // phase1) at index pc>>1. Walking the input in pairs makes that two
-// branch-free stores per pair. Padding entries are left as they are.
+// branch-free stores per pair; with AVX2, simdSplit2 takes 8 pairs per
+// step. A nil phase is not wanted and not written (a 1x1 stride-2
+// convolution reads one phase); padding entries are left as they are.
 func splitPhases2(phase0, phase1, in []float32, padW int) {
 	w := len(in)
 	first, second := phase0, phase1 // phases of the even and odd input columns
 	if padW&1 == 1 {
 		first, second = second, first
 	}
-	first, second = first[padW>>1:], second[(padW+1)>>1:]
 	pairs := w >> 1
-	first, second = first[:pairs+w&1], second[:pairs]
-	for j := range second {
-		first[j] = in[2*j]
-		second[j] = in[2*j+1]
+	if first != nil {
+		first = first[padW>>1:][:pairs+w&1]
 	}
-	if w&1 == 1 {
+	if second != nil {
+		second = second[(padW+1)>>1:][:pairs]
+	}
+	j := 0
+	if simdEnabled && pairs >= 8 {
+		j = simdSplit2(firstOrNil(first), firstOrNil(second), &in[0], pairs)
+	}
+	for ; j < pairs; j++ {
+		if first != nil {
+			first[j] = in[2*j]
+		}
+		if second != nil {
+			second[j] = in[2*j+1]
+		}
+	}
+	if w&1 == 1 && first != nil {
 		first[pairs] = in[w-1]
 	}
+}
+
+// firstOrNil is &s[0], or nil for an empty s.
+func firstOrNil(s []float32) *float32 {
+	if len(s) == 0 {
+		return nil
+	}
+	return &s[0]
 }
 
 func dwRow1(d, a []float32, w float32) {

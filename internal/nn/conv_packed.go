@@ -32,10 +32,10 @@ import (
 // table. The grid columns ox >= OW (Wph - OW of them, 1 or 2 for the
 // backbones' 3x3 convolutions) are computed and dropped.
 //
-// Layout of the packed weights. The depth K is cut into blocks of kc =
-// c.packedKC() rows. For depth block [k0, k0+kl) and channel block
-// [8*mb, 8*mb+8), the kl x 8 panel a[k*8+r] = W[8*mb+r][k0+k] sits at
-// offset k0*OutC + mb*8*kl.
+// Layout of the packed weights. The depth K is cut into blocks of
+// packedKC rows. For depth block [k0, k0+kl) and channel block [8*mb,
+// 8*mb+8), the kl x 8 panel a[k*8+r] = W[8*mb+r][k0+k] sits at offset
+// k0*OutC + mb*8*kl.
 
 // Flags of the micro-kernels: accumulate onto C, add a bias per row,
 // apply ReLU. Bias and ReLU are applied on the last depth block, so the
@@ -49,8 +49,16 @@ const (
 const (
 	packedMR = 8   // output channels per micro-tile
 	packedNR = 48  // pixels per full panel (three 16-lane vectors)
-	packedKC = 256 // depth rows per block: one B panel slice is 48 KB
+	packedKC = 96  // depth rows per block (see below)
 )
+
+// packedKC: one depth block of a 48-pixel B panel is 18 KB at 96 rows, so
+// the panel and the A panels it meets share the 48 KB L1. Blocks of
+// 64/96/128/256 rows were timed on the ResNet layers (alternating
+// binaries, best of 3-10 rounds on the 2-core VM): 96 was 5-15% faster
+// than 256 on the stride-2 layers, whose rows spread over four phase
+// planes, and level with or faster than 256 on the stride-1 and Winograd
+// ones, within the host's noise.
 
 // packedTileFloats is the size of one tile's output (channels x pixels)
 // that packedTiling aims for: 1 MB, half of one core's L2.
@@ -78,17 +86,17 @@ func (c *Conv2D) packedA() []float32 {
 		return w.a
 	}
 	k := c.InC * c.KH * c.KW
-	w := &packedWeights{src: &c.Weight[0], n: len(c.Weight), a: packWeights(c.Weight, c.OutC, k, c.packedKC())}
+	w := &packedWeights{src: &c.Weight[0], n: len(c.Weight), a: packWeights(c.Weight, c.OutC, k)}
 	atomic.StorePointer(&c.packed, unsafe.Pointer(w))
 	return w.a
 }
 
 // packWeights lays out w (m x k, row-major, m a multiple of packedMR) in
-// depth blocks of kc and channel blocks of packedMR.
-func packWeights(w []float32, m, k, kc int) []float32 {
+// depth blocks of packedKC and channel blocks of packedMR.
+func packWeights(w []float32, m, k int) []float32 {
 	dst := make([]float32, m*k)
-	for k0 := 0; k0 < k; k0 += kc {
-		kl := min(kc, k-k0)
+	for k0 := 0; k0 < k; k0 += packedKC {
+		kl := min(packedKC, k-k0)
 		for mb := 0; mb < m/packedMR; mb++ {
 			panel := dst[k0*m+mb*packedMR*kl : k0*m+(mb+1)*packedMR*kl]
 			for r := 0; r < packedMR; r++ {
@@ -100,17 +108,6 @@ func packWeights(w []float32, m, k, kc int) []float32 {
 		}
 	}
 	return dst
-}
-
-var strideKC = 96
-var unitKC = 96
-
-// packedKC is the depth block of c's packed weights.
-func (c *Conv2D) packedKC() int {
-	if c.Stride > 1 {
-		return strideKC
-	}
-	return unitKC
 }
 
 // packedPanels runs the micro-kernels for one channel block over n
@@ -225,7 +222,6 @@ func convPacked(c *Conv2D, x, out *tensor.Tensor, act Activation) {
 	p := out.H * out.W
 	inPlane := x.H * x.W
 	a := c.packedA()
-	kc := c.packedKC()
 	g := newPackedGeometry(c, x.H, x.W)
 	rows, perImage, mGroups := packedTiling(m, out.H, g.wph, x.N)
 	mbPerGroup := ceilDiv(m/packedMR, mGroups)
@@ -274,8 +270,8 @@ func convPacked(c *Conv2D, x, out *tensor.Tensor, act Activation) {
 			tileBuf = getScratch(m * n)
 			cbuf, ldc, cbase = *tileBuf, n, 0
 		}
-		for k0 := 0; k0 < k; k0 += kc {
-			kl := min(kc, k-k0)
+		for k0 := 0; k0 < k; k0 += packedKC {
+			kl := min(packedKC, k-k0)
 			flags := 0
 			if k0 > 0 {
 				flags = kernelLoad
@@ -323,8 +319,20 @@ func padPhased2D(dst, src []float32, h, w, padH, padW, s int, g packedGeometry) 
 	ph := g.hph * g.wph
 	// Phase px holds input columns x with (x+padW)%s == px at index
 	// (x+padW)/s: [lo(px), hi(px)) of each of its rows; the rest is padding.
+	// The bounds are worked out once per phase (at most 8 kept on the
+	// stack; wider strides recompute them per row).
 	lo := func(px int) int { return max(0, ceilDiv(padW-px, s)) }
 	hi := func(px int) int { return max(lo(px), min(g.wph, floorDiv(padW+w-1-px, s)+1)) }
+	var loA, hiA [8]int
+	for px := range min(g.npx, len(loA)) {
+		loA[px], hiA[px] = lo(px), hi(px)
+	}
+	bounds := func(px int) (int, int) {
+		if px < len(loA) {
+			return loA[px], hiA[px]
+		}
+		return lo(px), hi(px)
+	}
 	for py := 0; py < g.npy; py++ {
 		for r := 0; r < g.hph; r++ {
 			rowBase := py*g.npx*ph + r*g.wph
@@ -337,21 +345,26 @@ func padPhased2D(dst, src []float32, h, w, padH, padW, s int, g packedGeometry) 
 			}
 			for px := 0; px < g.npx; px++ {
 				row := dst[rowBase+px*ph : rowBase+px*ph+g.wph]
-				clear(row[:lo(px)])
-				clear(row[hi(px):])
+				l, h := bounds(px)
+				clear(row[:l])
+				clear(row[h:])
 			}
 			in := src[y*w : (y+1)*w]
 			if s == 1 {
 				copy(dst[rowBase+padW:rowBase+padW+w], in)
 				continue
 			}
-			if s == 2 && g.npx == 2 {
-				splitPhases2(dst[rowBase:rowBase+g.wph], dst[rowBase+ph:rowBase+ph+g.wph], in, padW)
+			if s == 2 {
+				var phase1 []float32 // nil: a 1x1 kernel reads phase 0 only
+				if g.npx == 2 {
+					phase1 = dst[rowBase+ph : rowBase+ph+g.wph]
+				}
+				splitPhases2(dst[rowBase:rowBase+g.wph], phase1, in, padW)
 				continue
 			}
 			for px := 0; px < g.npx; px++ {
 				row := dst[rowBase+px*ph:]
-				c := lo(px)
+				c, _ := bounds(px)
 				x0 := c*s + px - padW // first input column of this phase
 				for x := x0; x < w; x += s {
 					row[c] = in[x]

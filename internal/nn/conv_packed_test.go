@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/padim-go/padim/internal/tensor"
 )
 
 // packedCases reach every branch of convPacked: pixel counts that leave
@@ -163,11 +165,11 @@ func BenchmarkConvPacked(b *testing.B) {
 					packedEnabled = packed
 					c := bc.conv()
 					x := randTensor(rand.New(rand.NewSource(2)), 1, bc.inC, bc.size, bc.size)
-					c.ForwardAct(x, ActReLU)
+					tensor.Release(c.ForwardAct(x, ActReLU))
 					b.ResetTimer()
 					cpu := cpuSeconds()
 					for i := 0; i < b.N; i++ {
-						c.ForwardAct(x, ActReLU)
+						tensor.Release(c.ForwardAct(x, ActReLU))
 					}
 					reportGFLOPs(b, bc.flops(), cpu)
 				})
@@ -202,12 +204,25 @@ func TestGemmAsmUpToDate(t *testing.T) {
 
 // TestPadPhased2D fills the destination with NaN first, so every element
 // the copy fails to write shows, and compares with the definition: phase
-// (py, px) holds padded pixel (r*s+py, c*s+px) at [r*wph+c].
+// (py, px) holds padded pixel (r*s+py, c*s+px) at [r*wph+c]. Rows of 16
+// and more columns reach simdSplit2 at stride 2 (both phases, or phase 0
+// alone for 1x1 kernels; odd and even padding), which runs with the
+// assembly on and off.
 func TestPadPhased2D(t *testing.T) {
+	defer func(old bool) { simdEnabled = old }(simdEnabled)
+	for _, simd := range []bool{false, simdEnabled} {
+		simdEnabled = simd
+		testPadPhased2D(t)
+	}
+}
+
+func testPadPhased2D(t *testing.T) {
 	nan := float32(math.NaN())
 	for _, tc := range []struct{ h, w, k, s, pad int }{
 		{5, 7, 3, 1, 1}, {6, 6, 3, 2, 1}, {7, 9, 3, 2, 1}, {11, 10, 7, 2, 3},
 		{8, 8, 1, 2, 0}, {9, 7, 1, 2, 0}, {10, 11, 5, 3, 2}, {4, 5, 3, 3, 0}, {3, 3, 5, 1, 2},
+		{5, 37, 3, 2, 1}, {4, 56, 3, 2, 1}, {6, 40, 1, 2, 0}, {3, 33, 1, 2, 0},
+		{5, 50, 7, 2, 3}, {4, 41, 5, 2, 2}, {3, 35, 3, 1, 1},
 	} {
 		c := NewConv2D(1, 8, tc.k, tc.s, tc.pad, 1)
 		g := newPackedGeometry(c, tc.h, tc.w)
@@ -231,7 +246,7 @@ func TestPadPhased2D(t *testing.T) {
 						}
 						got := dst[(py*g.npx+px)*g.hph*g.wph+r*g.wph+col]
 						if got != want {
-							t.Fatalf("%+v: phase (%d,%d) [%d][%d] = %v, want %v", tc, py, px, r, col, got, want)
+							t.Fatalf("simd %v, %+v: phase (%d,%d) [%d][%d] = %v, want %v", simdEnabled, tc, py, px, r, col, got, want)
 						}
 					}
 				}

@@ -103,7 +103,7 @@ func (c *Conv2D) winogradU() *winogradWeights {
 		// (16/9 of the 3x3 weights: 100 MB for Wide-ResNet-50-2).
 		plane := c.OutC * c.InC
 		for k := range w.packed {
-			w.packed[k] = packWeights(w.u[k*plane:(k+1)*plane], c.OutC, c.InC, packedKC)
+			w.packed[k] = packWeights(w.u[k*plane:(k+1)*plane], c.OutC, c.InC)
 		}
 		w.u = nil
 	}

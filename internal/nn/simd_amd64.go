@@ -88,3 +88,11 @@ func simdBiasSiLU16(d []float32, b float32) int
 //
 //go:noescape
 func simdBiasSigmoid16(d []float32, b float32) int
+
+// simdSplit2 sets first[j] = in[2j] and second[j] = in[2j+1] for j below
+// pairs rounded down to a multiple of 8, skipping a nil first or second,
+// and returns that count. The caller guarantees the slices behind the
+// pointers are that long.
+//
+//go:noescape
+func simdSplit2(first, second, in *float32, pairs int) int

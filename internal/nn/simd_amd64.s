@@ -1005,3 +1005,46 @@ stop:
 	MOVQ BX, ret+32(FP)
 	VZEROUPPER
 	RET
+
+// func simdSplit2(first, second, in *float32, pairs int) int
+//
+// first[j] = in[2j] and second[j] = in[2j+1] for j below pairs rounded
+// down to a multiple of 8; a nil first or second is not written. Per 16
+// inputs a, b (two vectors): VSHUFPS picks a0 a2 b0 b2 | a4 a6 b4 b6 (or
+// the odd lanes) within 128-bit lanes, and VPERMPD 0xD8 puts the 64-bit
+// pairs in order: a0 a2 a4 a6 b0 b2 b4 b6.
+TEXT ·simdSplit2(SB), NOSPLIT, $0-40
+	MOVQ first+0(FP), DI
+	MOVQ second+8(FP), SI
+	MOVQ in+16(FP), DX
+	MOVQ pairs+24(FP), CX
+	XORQ AX, AX
+
+split2loop:
+	LEAQ 8(AX), BX
+	CMPQ BX, CX
+	JGT  split2done
+	VMOVUPS (DX), Y0
+	VMOVUPS 32(DX), Y1
+	TESTQ DI, DI
+	JEQ   split2odd
+	VSHUFPS $0x88, Y1, Y0, Y2
+	VPERMPD $0xD8, Y2, Y2
+	VMOVUPS Y2, (DI)(AX*4)
+
+split2odd:
+	TESTQ SI, SI
+	JEQ   split2next
+	VSHUFPS $0xDD, Y1, Y0, Y3
+	VPERMPD $0xD8, Y3, Y3
+	VMOVUPS Y3, (SI)(AX*4)
+
+split2next:
+	ADDQ $64, DX
+	MOVQ BX, AX
+	JMP  split2loop
+
+split2done:
+	MOVQ AX, ret+32(FP)
+	VZEROUPPER
+	RET

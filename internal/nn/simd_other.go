@@ -45,3 +45,5 @@ var simd512 = false
 func simdBiasSiLU16(d []float32, b float32) int { return simdBiasSiLU(d, b) }
 
 func simdBiasSigmoid16(d []float32, b float32) int { return simdBiasSigmoid(d, b) }
+
+func simdSplit2(first, second, in *float32, pairs int) int { return 0 }
