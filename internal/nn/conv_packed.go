@@ -47,9 +47,9 @@ const (
 )
 
 const (
-	packedMR = 8   // output channels per micro-tile
-	packedNR = 48  // pixels per full panel (three 16-lane vectors)
-	packedKC = 96  // depth rows per block (see below)
+	packedMR = 8  // output channels per micro-tile
+	packedNR = 48 // pixels per full panel (three 16-lane vectors)
+	packedKC = 96 // depth rows per block (see below)
 )
 
 // packedKC: one depth block of a 48-pixel B panel is 18 KB at 96 rows, so
