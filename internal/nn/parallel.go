@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/padim-go/padim/internal/blas"
 	"github.com/padim-go/padim/internal/tensor"
@@ -48,46 +49,28 @@ func Threads() int {
 }
 
 // parallelFor runs body(worker, i) for i in [0, n) on up to Threads()
-// goroutines. Items are handed out one at a time from a shared counter, so
-// unequal items balance themselves; worker is in [0, workers) and lets the
-// body index per-goroutine scratch.
+// goroutines: the caller and helpers from the package's worker pool.
+// Items are handed out one at a time from a shared counter, so unequal
+// items balance themselves; worker is in [0, workers) and lets the body
+// index per-goroutine scratch.
 func parallelFor(n int, body func(worker, i int)) {
-	w := Threads()
-	if w > n {
-		w = n
-	}
+	w := min(Threads(), n)
 	if w <= 1 {
 		for i := 0; i < n; i++ {
 			body(0, i)
 		}
 		return
 	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	wg.Add(w - 1)
-	run := func(worker int) {
-		for {
-			i := int(next.Add(1) - 1)
-			if i >= n {
-				return
-			}
-			body(worker, i)
-		}
+	j := &poolJob{n: n, body: body}
+	if !pool.run(j, w) {
+		spawnJob(j, w)
 	}
-	for k := 1; k < w; k++ {
-		go func(k int) {
-			defer wg.Done()
-			run(k)
-		}(k)
-	}
-	run(0)
-	wg.Wait()
 }
 
 // parallelRange splits [0, n) into about Threads() contiguous chunks of at
 // least minChunk elements and runs body(lo, hi) on each concurrently. It is
-// for element-wise kernels, where a chunk must be big enough to pay for a
-// goroutine.
+// for element-wise kernels, where a chunk must be big enough to pay for
+// handing it to another core.
 func parallelRange(n, minChunk int, body func(lo, hi int)) {
 	w := Threads()
 	if minChunk < 1 {
@@ -100,20 +83,139 @@ func parallelRange(n, minChunk int, body func(lo, hi int)) {
 		body(0, n)
 		return
 	}
-	chunk := (n + w - 1) / w
+	chunk := ceilDiv(n, w)
+	parallelFor(ceilDiv(n, chunk), func(_, k int) {
+		body(k*chunk, min((k+1)*chunk, n))
+	})
+}
+
+// poolJob is one parallelFor call: items [0, n) of body, handed out by
+// next; pending counts the goroutines still running it.
+type poolJob struct {
+	n       int
+	body    func(worker, i int)
+	next    atomic.Int64
+	pending atomic.Int32
+}
+
+// work runs items of j until none are left.
+func (j *poolJob) work(worker int) {
+	for {
+		i := int(j.next.Add(1) - 1)
+		if i >= j.n {
+			return
+		}
+		j.body(worker, i)
+	}
+}
+
+// spawnJob runs j on the caller and w-1 new goroutines: what parallelFor
+// does when the pool is busy with another caller's job.
+func spawnJob(j *poolJob, w int) {
 	var wg sync.WaitGroup
 	wg.Add(w - 1)
 	for k := 1; k < w; k++ {
-		lo, hi := k*chunk, min((k+1)*chunk, n)
 		go func() {
 			defer wg.Done()
-			if lo < hi {
-				body(lo, hi)
-			}
+			j.work(k)
 		}()
 	}
-	body(0, min(chunk, n))
+	j.work(0)
 	wg.Wait()
+}
+
+// workerPool keeps helper goroutines between parallelFor calls.
+//
+// Why: a backbone's forward pass makes two or three parallel calls per
+// layer, some only 100-300 µs long (ResNet-18's strided convolutions at
+// batch 1). With a fresh goroutine per call, the other core has usually
+// gone to sleep since the last call, and waking it (a futex and, on a
+// virtual machine, an interrupt to a halted vCPU) took a measurable share
+// of such a call. A helper instead polls for its next job for helperSpin
+// after each one, yielding to any other runnable goroutine
+// (runtime.Gosched) while it does, and only then parks on a channel.
+//
+// One caller owns the pool at a time (mu); a concurrent or nested
+// parallelFor finds it held and spawns goroutines instead.
+type workerPool struct {
+	mu      sync.Mutex
+	helpers []*poolHelper
+}
+
+// poolHelper is one helper goroutine. The caller hands it a job through
+// slot; sleeping and wake are the parking handshake: whoever flips
+// sleeping from true to false first owns the wake-up, and only the
+// caller's flip sends on wake.
+type poolHelper struct {
+	worker   int
+	slot     atomic.Pointer[poolJob]
+	sleeping atomic.Bool
+	wake     chan struct{}
+}
+
+var pool workerPool
+
+// helperSpin is how long an idle helper polls before parking: longer than
+// the gaps between the kernels of one forward pass, short against the
+// gaps between images.
+const helperSpin = 100 * time.Microsecond
+
+// run runs j on the caller and w-1 helpers, or reports false at once when
+// another goroutine holds the pool.
+func (p *workerPool) run(j *poolJob, w int) bool {
+	if !p.mu.TryLock() {
+		return false
+	}
+	defer p.mu.Unlock()
+	for len(p.helpers) < w-1 {
+		h := &poolHelper{worker: len(p.helpers) + 1, wake: make(chan struct{}, 1)}
+		p.helpers = append(p.helpers, h)
+		go h.loop()
+	}
+	helpers := p.helpers[:w-1]
+	j.pending.Store(int32(len(helpers)))
+	for _, h := range helpers {
+		h.slot.Store(j)
+		if h.sleeping.CompareAndSwap(true, false) {
+			h.wake <- struct{}{}
+		}
+	}
+	j.work(0)
+	// Take back the job from helpers that have not picked it up yet: the
+	// items are all handed out, and a parked helper could take a wake-up's
+	// time to notice.
+	for _, h := range helpers {
+		if h.slot.CompareAndSwap(j, nil) {
+			j.pending.Add(-1)
+		}
+	}
+	for j.pending.Load() > 0 {
+		runtime.Gosched()
+	}
+	return true
+}
+
+// loop is a helper goroutine's life: run jobs as they come, poll between
+// them for helperSpin, then park until woken.
+func (h *poolHelper) loop() {
+	for {
+		idle := time.Now()
+		for h.slot.Load() == nil && time.Since(idle) < helperSpin {
+			runtime.Gosched()
+		}
+		if h.slot.Load() == nil {
+			h.sleeping.Store(true)
+			if h.slot.Load() == nil || !h.sleeping.CompareAndSwap(true, false) {
+				// Parked, or a job arrived and the caller flipped sleeping
+				// first: either way a wake-up is on its way.
+				<-h.wake
+			}
+		}
+		if j := h.slot.Swap(nil); j != nil {
+			j.work(h.worker)
+			j.pending.Add(-1)
+		}
+	}
 }
 
 // getScratch returns a buffer of length n (contents undefined) for an
