@@ -19,7 +19,11 @@
 // im2col). Conv2D.ForwardAct fuses bias and activation into the tile
 // epilogue. SiLU and Sigmoid use a float32 exp within one ulp (Expf). Work
 // is split over SetThreads goroutines, with OpenBLAS kept single-threaded
-// so the two do not oversubscribe the cores.
+// so the two do not oversubscribe the cores. The goroutines beyond the
+// caller come from a pool (parallel.go) whose helpers poll for the next
+// job for 100 µs before parking: a forward pass makes two or three
+// parallel calls per layer, and waking a sleeping core for each cost
+// ResNet-18 a fifth of its batch-1 time.
 //
 // On amd64 with AVX2 and FMA the element-wise kernels (bias, ReLU, SiLU,
 // Sigmoid, exp, residual add, squeeze-and-excitation scaling, pooling
