@@ -57,6 +57,25 @@ func (e *Env) logf(format string, args ...any) {
 	}
 }
 
+// The directories under Env.DataRoot that hold the real datasets.
+const (
+	mvtecDir    = "mvtec_ad"
+	magneticDir = "magnetic_tile"
+	stcDir      = "stc"
+)
+
+// RealDatasets lists the real datasets present under dataRoot, by the
+// directory names Env.Dataset reads: "mvtec_ad", "magnetic_tile", "stc".
+func RealDatasets(dataRoot string) []string {
+	var found []string
+	for _, d := range []string{mvtecDir, magneticDir, stcDir} {
+		if isDir(filepath.Join(dataRoot, d)) {
+			found = append(found, d)
+		}
+	}
+	return found
+}
+
 // Dataset resolves a dataset declaration to its split and preprocessing.
 func (e *Env) Dataset(spec DatasetSpec) (*datasets.Split, datasets.Preprocess, error) {
 	var (
@@ -69,7 +88,7 @@ func (e *Env) Dataset(spec DatasetSpec) (*datasets.Split, datasets.Preprocess, e
 	}
 	switch spec.Kind {
 	case "mvtec", "rd-mvtec":
-		root := filepath.Join(e.DataRoot, "mvtec_ad")
+		root := filepath.Join(e.DataRoot, mvtecDir)
 		if !isDir(filepath.Join(root, spec.Category)) {
 			return nil, pre, missing("MVTec AD category "+spec.Category, root, "padim fetch mvtec --category "+spec.Category)
 		}
@@ -79,14 +98,14 @@ func (e *Env) Dataset(spec DatasetSpec) (*datasets.Split, datasets.Preprocess, e
 			pre = datasets.RdMVTecPreprocess(spec.Seed)
 		}
 	case "magnetic-tile":
-		root := filepath.Join(e.DataRoot, "magnetic_tile")
+		root := filepath.Join(e.DataRoot, magneticDir)
 		if !isDir(root) {
 			return nil, pre, missing("Magnetic Tile Defects", e.DataRoot, "see README: Data (Magnetic Tile Defects)")
 		}
 		split, err = datasets.LoadMagneticTile(root)
 		pre = datasets.MagneticTilePreprocess()
 	case "stc":
-		root := filepath.Join(e.DataRoot, "stc")
+		root := filepath.Join(e.DataRoot, stcDir)
 		if !isDir(root) {
 			return nil, pre, missing("ShanghaiTech Campus", e.DataRoot, "see README: Data (ShanghaiTech Campus)")
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 )
 
@@ -130,5 +131,25 @@ func TestLookup(t *testing.T) {
 			}
 			seen[id] = true
 		}
+	}
+}
+
+// TestRealDatasets lists the dataset directories present, in a fixed
+// order, and ignores files and unknown directories.
+func TestRealDatasets(t *testing.T) {
+	root := t.TempDir()
+	if got := RealDatasets(root); len(got) != 0 {
+		t.Fatalf("empty root: %v", got)
+	}
+	for _, d := range []string{"stc", "mvtec_ad", "other"} {
+		if err := os.Mkdir(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(root, "magnetic_tile"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := RealDatasets(root); !slices.Equal(got, []string{"mvtec_ad", "stc"}) {
+		t.Fatalf("RealDatasets = %v, want [mvtec_ad stc]", got)
 	}
 }

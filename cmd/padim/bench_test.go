@@ -131,3 +131,31 @@ func TestPeakRSS(t *testing.T) {
 		t.Errorf("peakRSS() = %d bytes, want at least 1 MiB for a running Go test", got)
 	}
 }
+
+// TestKeepFastest checks the merging of alternating rounds: each case
+// keeps its fastest Go time with that round's run count, and the PyTorch
+// time held is not touched; each convolution keeps its faster convolution
+// and, independently, its faster sgemm.
+func TestKeepFastest(t *testing.T) {
+	first := []benchRow{
+		{backbone: "a", batch: 1, goTime: 3 * time.Second, goRuns: 2, torchTime: 5 * time.Second},
+		{backbone: "b", batch: 1, goTime: time.Second, goRuns: 4},
+	}
+	second := []benchRow{
+		{backbone: "a", batch: 1, goTime: 2 * time.Second, goRuns: 3},
+		{backbone: "b", batch: 1, goTime: 2 * time.Second, goRuns: 9},
+	}
+	got := keepFastestRows(keepFastestRows(nil, first), second)
+	if got[0].goTime != 2*time.Second || got[0].goRuns != 3 || got[0].torchTime != 5*time.Second {
+		t.Errorf("case a: %+v, want the second round's 2 s / 3 runs and PyTorch's 5 s", got[0])
+	}
+	if got[1].goTime != time.Second || got[1].goRuns != 4 {
+		t.Errorf("case b: %+v, want the first round's 1 s / 4 runs", got[1])
+	}
+
+	convs := keepFastestConvs(nil, []convBenchRow{{convTime: 3, sgemmT: 1}})
+	convs = keepFastestConvs(convs, []convBenchRow{{convTime: 2, sgemmT: 4}})
+	if convs[0].convTime != 2 || convs[0].sgemmT != 1 {
+		t.Errorf("conv row %+v, want conv 2 and sgemm 1", convs[0])
+	}
+}

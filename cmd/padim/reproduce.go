@@ -91,13 +91,7 @@ func runReproduce(ctx context.Context, stdout, stderr io.Writer, o reproduceOpti
 		Features:    &experiments.FeatureCache{MaxBytes: int64(o.featureCacheGB * (1 << 30))},
 		WeightsDirs: []string{filepath.Join(o.data, "weights"), filepath.Join(cacheDir(), "weights")}}
 
-	var realData []string
-	for _, d := range []string{"mvtec_ad", "magnetic_tile", "stc"} {
-		if isDir(filepath.Join(o.data, d)) {
-			realData = append(realData, d)
-		}
-	}
-	if len(realData) == 0 {
+	if len(experiments.RealDatasets(o.data)) == 0 {
 		fmt.Fprintf(stdout, "No real dataset under %q (set PADIM_DATA or --data; `padim fetch mvtec` downloads MVTec AD).\n"+
 			"Running on the synthetic dataset only: every paper row is listed as not run, with the command that fetches its data.\n", o.data)
 	}
@@ -214,9 +208,4 @@ func syntheticData(o reproduceOptions, stderr io.Writer) (string, []string, erro
 		cats = datasets.SyntheticCategories
 	}
 	return root, cats, nil
-}
-
-func isDir(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && st.IsDir()
 }
