@@ -33,7 +33,7 @@ type Scored struct {
 
 // ScoreGroup is how many test images the experiments and `padim test` hand
 // to a Scorer per call. PaDiM computes the Mahalanobis distances of a call
-// together, reading each position's inverse covariance once per call, so
+// together, reading each position's covariance factor once per call, so
 // a few dozen images per call cost about half as much per image as 8 (see
 // padim.Model.Score); its backbone still sees at most 8 images at a time.
 const ScoreGroup = 32

@@ -405,7 +405,7 @@ func (e *Env) fitPaDiM(ctx context.Context, ms ModelSpec, bb backbones.Backbone,
 		if err != nil {
 			return nil, 0, err
 		}
-		bytes += int64(len(m.Mean)+len(m.InvCov)+len(m.PCA)) * 4
+		bytes += int64(len(m.Mean)+len(m.Cholesky)+len(m.PCA)) * 4
 		parts = append(parts, PaDiMScorer{Model: m, Backbone: bb})
 	}
 	if len(parts) == 1 {

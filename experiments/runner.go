@@ -38,7 +38,7 @@ type Result struct {
 	// distances, upsampling and blur (decoding excluded).
 	InferenceSeconds float64 `json:"inference_seconds"`
 	// ModelBytes is the size of what scoring needs in memory (PaDiM: means
-	// and inverse covariances; SPADE: the training feature gallery).
+	// and covariance factors; SPADE: the training feature gallery).
 	ModelBytes    int64              `json:"model_bytes"`
 	Seconds       map[string]float64 `json:"seconds,omitempty"`
 	WeightsSHA256 string             `json:"weights_sha256,omitempty"`

@@ -266,7 +266,7 @@ func cost(o Options) Table {
 			{Row: "SPADE (untrained weights: timing only)", Dataset: d, Model: untrained(spadeWR50())},
 			{Row: "SPADE-R18 (pooled on layer3)", Dataset: d, Model: spadeR18()},
 		},
-		Notes: []string{"Times are per test image for features, distances, upsampling and blur on this 2-core machine; the paper's were measured on a 4-core Intel CPU. Memory is what scoring holds: PaDiM's means and inverse covariances, SPADE's training-feature gallery.",
+		Notes: []string{"Times are per test image for features, distances, upsampling and blur on this 2-core machine; the paper's were measured on a 4-core Intel CPU. Memory is what scoring holds: PaDiM's means and covariance factors, SPADE's training-feature gallery.",
 			"Rows marked untrained use deterministic random weights (backbones.NewRandom) where ImageNet weights are not available here: their speed and memory are real, their anomaly scores are not reported."},
 	}
 	for i := range t.Runs {

@@ -58,14 +58,14 @@ func BenchmarkFinalize(b *testing.B) {
 func BenchmarkMahalanobis8(b *testing.B) {
 	acc, _ := NewGaussianAccumulator(benchPositions, benchDim, 0)
 	acc.Add(benchData(32), 32)
-	mean, inv, _ := acc.Finalize(0.01)
+	mean, chol, _ := acc.Finalize(0.01)
 	x64 := benchData(8)
 	x := make([]float32, len(x64))
 	for i, v := range x64 {
 		x[i] = float32(v)
 	}
 	for b.Loop() {
-		if _, err := Mahalanobis(context.Background(), mean, inv, benchPositions, benchDim, x, 8, 0); err != nil {
+		if _, err := Mahalanobis(context.Background(), mean, chol, benchPositions, benchDim, x, 8, 0); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -101,13 +101,13 @@ func BenchmarkFinalizeWide(b *testing.B) {
 }
 
 // Scoring the Wide-ResNet-50-2 setting k test images per call: each
-// position's inverse covariance is read from memory once per call, so the
+// position's covariance factor is read from memory once per call, so the
 // time per image (ns/image) falls with k. This is the measurement behind
 // Model.Score's advice and experiments.ScoreGroup.
 func BenchmarkMahalanobisWide(b *testing.B) {
 	acc, _ := NewGaussianAccumulator(wideBenchPositions, wideBenchDim, 0)
 	acc.Add(wideBenchData(32), 32)
-	mean, inv, _ := acc.Finalize(0.01)
+	mean, chol, _ := acc.Finalize(0.01)
 	for _, k := range []int{1, 8, 32} {
 		b.Run(fmt.Sprintf("k=%d", k), func(b *testing.B) {
 			x64 := wideBenchData(k)
@@ -116,7 +116,7 @@ func BenchmarkMahalanobisWide(b *testing.B) {
 				x[i] = float32(v)
 			}
 			for b.Loop() {
-				if _, err := Mahalanobis(context.Background(), mean, inv, wideBenchPositions, wideBenchDim, x, k, 0); err != nil {
+				if _, err := Mahalanobis(context.Background(), mean, chol, wideBenchPositions, wideBenchDim, x, k, 0); err != nil {
 					b.Fatal(err)
 				}
 			}

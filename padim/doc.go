@@ -21,8 +21,8 @@
 // products in 32-row panels (about 1.06 x P*d*(d+1)/2*8 bytes: 4.0 GB for
 // Wide-ResNet-50-2, d=550, 56x56 positions), plus a bounded float32 buffer
 // of embeddings for FitConfig.AccumulateImages images (0.44 GB at the
-// default 64). Finalize writes the float32 means and packed inverse
-// covariances of the model (1.9 GB for the same setting) over the sums it
+// default 64). Finalize writes the float32 means and packed Cholesky
+// factors of the covariances of the model (1.9 GB for the same setting) over the sums it
 // has consumed and returns the rest to the OS, so the peak is the sums
 // plus the buffer plus one batch of backbone activations (FitHeldBytes),
 // independent of the number of images: Fit runs the garbage collector

@@ -10,6 +10,13 @@ package padim
 //       Sigma_ij = 1/(N-1) sum_k (x_k - mu)(x_k - mu)^T + eps I, eps = 0.01.
 //   3.3 Inference: the anomaly score of a test patch is the Mahalanobis
 //       distance M(x) = sqrt((x - mu)^T Sigma^-1 (x - mu)).
+//
+// Sigma^-1 is never formed: Finalize stores the Cholesky factor U of each
+// Sigma (Sigma = U^T U), and M(x) = |y| for the y that solves U^T y = x - mu,
+// because (x - mu)^T (U^T U)^-1 (x - mu) = y^T y. Factoring costs a third of
+// inverting (LAPACK potrf against potrf + potri), and the float32 factor
+// loses less to rounding than a float32 inverse: its condition number is
+// the square root of Sigma's.
 
 import (
 	"context"
@@ -188,7 +195,7 @@ func gramLen(d int) int {
 // grid positions, embedding dimension d and FitConfig.AccumulateImages:
 // the float64 shift, sum and panel sums of outer products of every
 // position, plus the float32 embedding buffer. Finalize writes the float32
-// inverses over the sums, so they add nothing. The backbone's activations
+// Cholesky factors over the sums, so they add nothing. The backbone's activations
 // for one batch come on top.
 func FitHeldBytes(positions, d, accumulate int) int64 {
 	p := int64(positions)
@@ -304,30 +311,30 @@ func addOuterProducts(s, xs []float64, k, d int, first bool) {
 	}
 }
 
-// Finalize computes, for every position, the mean and the inverse of the
-// regularised covariance
+// Finalize computes, for every position, the mean and the Cholesky factor
+// of the regularised covariance
 //
 //	mu    = shift + sum/N
 //	Sigma = (S - N m m^T)/(N-1) + eps I,   m = sum/N (the shifted mean),
+//	Sigma = U^T U,                         U upper triangular,
 //
-// inverted once here by Cholesky (blas.InvertSPDUpper) in float64 and
-// stored as float32: mean is positions x dim, invCov is positions x
-// packedLen(dim), the packed upper triangle of each symmetric inverse. A
-// mean or inverse entry that is not finite in float32 is an error naming
-// the position.
+// factored once here (blas.CholeskyUpper) in float64 and stored as
+// float32: mean is positions x dim, chol is positions x packedLen(dim), the
+// packed U of each position. A mean or factor entry that is not finite in
+// float32 is an error naming the position.
 //
-// Finalize consumes the accumulator: the inverses are written into the
+// Finalize consumes the accumulator: the factors are written into the
 // memory that held the sums S (float32 packed takes less than half of it,
 // and the rest is handed back to the operating system where it can be),
-// so a fit never holds S and the inverses side by side. Later calls to
+// so a fit never holds S and the factors side by side. Later calls to
 // Add or Finalize return an error, also after a failed Finalize.
 //
 // N = 1 is an error: the unbiased covariance 1/(N-1) is undefined and a
 // model of one image would be eps I around it, which is not what the paper
 // fits. N < d is fine: eps I makes Sigma positive definite.
-func (a *GaussianAccumulator) Finalize(eps float64) (mean, invCov []float32, err error) {
+func (a *GaussianAccumulator) Finalize(eps float64) (mean, chol []float32, err error) {
 	if a.sxx == nil {
-		return nil, nil, fmt.Errorf("padim: accumulator already finalized: its sums became the inverse covariances")
+		return nil, nil, fmt.Errorf("padim: accumulator already finalized: its sums became the covariance factors")
 	}
 	if a.n < 2 {
 		return nil, nil, fmt.Errorf("padim: need at least 2 training images for a covariance, have %d", a.n)
@@ -339,10 +346,10 @@ func (a *GaussianAccumulator) Finalize(eps float64) (mean, invCov []float32, err
 	sxx := a.sxx
 	a.sxx = nil
 	mean = make([]float32, a.positions*d)
-	// Position p's packed float32 inverse goes to invCov[p*P:(p+1)*P]
+	// Position p's packed float32 factor goes to chol[p*P:(p+1)*P]
 	// (P = packedLen(d)), which lies in the bytes of S_q for q <= p/2 or
 	// so: it may be written once every such S_q has been read.
-	invCov = unsafe.Slice((*float32)(unsafe.Pointer(&sxx[0])), a.positions*packedLen(d))
+	chol = unsafe.Slice((*float32)(unsafe.Pointer(&sxx[0])), a.positions*packedLen(d))
 	read := newReadMark(a.positions)
 	var failed, notFinite atomic.Int64 // first positions found, else -1
 	failed.Store(-1)
@@ -375,12 +382,12 @@ func (a *GaussianAccumulator) Finalize(eps float64) (mean, invCov []float32, err
 				off += (r1 - r0) * w
 			}
 			read.set(p)
-			if err := blas.InvertSPDUpper(d, cov); err != nil {
+			if err := blas.CholeskyUpper(d, cov); err != nil {
 				failed.CompareAndSwap(-1, int64(p))
 				return
 			}
 			read.waitThrough(lastOverlapped(p, packedLen(d), gramLen(d)))
-			dst := invCov[p*packedLen(d) : (p+1)*packedLen(d)]
+			dst := chol[p*packedLen(d) : (p+1)*packedLen(d)]
 			off = 0
 			for r := 0; r < d; r++ {
 				for c := r; c < d; c++ {
@@ -398,15 +405,15 @@ func (a *GaussianAccumulator) Finalize(eps float64) (mean, invCov []float32, err
 		return nil, nil, fmt.Errorf("padim: covariance at grid position %d is not positive definite (eps %v)", p, eps)
 	}
 	if p := notFinite.Load(); p >= 0 {
-		return nil, nil, fmt.Errorf("padim: Gaussian fit: the mean or inverse covariance at grid position %d is infinite or NaN in float32 (features too large?)", p)
+		return nil, nil, fmt.Errorf("padim: Gaussian fit: the mean or covariance factor at grid position %d is infinite or NaN in float32 (features too large?)", p)
 	}
-	releaseTail(sxx, len(invCov)*4)
-	return mean, invCov[:len(invCov):len(invCov)], nil
+	releaseTail(sxx, len(chol)*4)
+	return mean, chol[:len(chol):len(chol)], nil
 }
 
 // finite32 reports whether v is neither infinite nor NaN. Finalize checks
 // every value as it converts it, while it is in cache: a scan of the 1.9 GB
-// of inverses afterwards took 1.5 s for Wide-ResNet-50-2.
+// of results afterwards took 1.5 s for Wide-ResNet-50-2.
 func finite32(v float32) bool { return v-v == 0 }
 
 // lastOverlapped is the last position q whose float64 sums (gram float64
@@ -457,62 +464,50 @@ func (r *readMark) waitThrough(q int) {
 
 // Mahalanobis returns the distance of k test vectors per position to each
 // position's Gaussian. x is position-major (vector i of position p at
-// x[(p*k+i)*dim:]); mean and invCov are as Finalize returns them. The result
+// x[(p*k+i)*dim:]); mean and chol are as Finalize returns them. The result
 // is image-major: dist[i*positions+p].
 //
-// Per position it forms D = X - mu (k x d) and needs the row sums of
-// (D A) .* D, A = Sigma^-1, the squared distances. A is stored as its
-// packed upper triangle U (diagonal included), and A = U + U^T - diag(A),
-// so
-//
-//	x^T A x = 2 x^T U x - sum_c A_cc x_c^2.
-//
-// U is copied row by row into a full d x d matrix whose strict lower
-// triangle stays zero, and D U is one float32 matrix product. Copying
-// rows is a few memmoves; mirroring U into a full symmetric matrix would
-// write d^2/2 values with a stride of d, which took two thirds of the
-// scoring time. The squared distance is clamped at 0 against rounding
-// before the square root.
-func Mahalanobis(ctx context.Context, mean, invCov []float32, positions, dim int, x []float32, k, workers int) ([]float32, error) {
+// Per position it forms D = X - mu (k x d, one test vector per row) and
+// solves Y U = D (blas.StrsmRightUpper, one triangular solve for all k
+// vectors): row i of Y is y_i^T with U^T y_i = x_i - mu, so M(x_i) = |y_i|.
+// U is copied row by row out of its packed form into a full d x d matrix
+// whose strict lower triangle is never read.
+func Mahalanobis(ctx context.Context, mean, chol []float32, positions, dim int, x []float32, k, workers int) ([]float32, error) {
 	d := dim
 	if positions <= 0 || d <= 0 || k <= 0 {
 		return nil, fmt.Errorf("padim: Mahalanobis needs positive sizes, got %d positions, dim %d, %d vectors", positions, d, k)
 	}
-	if len(mean) != positions*d || len(invCov) != positions*packedLen(d) || len(x) != positions*k*d {
-		return nil, fmt.Errorf("padim: Mahalanobis got %d means, %d inverse entries, %d values for %d positions x %d vectors x %d dims",
-			len(mean), len(invCov), len(x), positions, k, d)
+	if len(mean) != positions*d || len(chol) != positions*packedLen(d) || len(x) != positions*k*d {
+		return nil, fmt.Errorf("padim: Mahalanobis got %d means, %d covariance-factor entries, %d values for %d positions x %d vectors x %d dims",
+			len(mean), len(chol), len(x), positions, k, d)
 	}
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
 	dist := make([]float32, k*positions)
 	forPositions(positions, workers, func() func(p int) {
-		upper := make([]float32, d*d) // strict lower triangle stays 0
-		diag := make([]float32, d)
-		diff := make([]float32, k*d)
-		prod := make([]float32, k*d)
+		upper := make([]float32, d*d)
+		y := make([]float32, k*d)
 		return func(p int) {
 			if ctx.Err() != nil {
 				return
 			}
-			unpackUpper(invCov[p*packedLen(d):(p+1)*packedLen(d)], d, upper, diag)
+			unpackUpper(chol[p*packedLen(d):(p+1)*packedLen(d)], d, upper)
 			mu := mean[p*d : (p+1)*d]
 			xs := x[p*k*d : (p+1)*k*d]
 			for i := 0; i < k; i++ {
-				row, v := diff[i*d:(i+1)*d], xs[i*d:(i+1)*d]
+				row, v := y[i*d:(i+1)*d], xs[i*d:(i+1)*d]
 				for c := range row {
 					row[c] = v[c] - mu[c]
 				}
 			}
-			blas.Sgemm(false, false, k, d, d, 1, diff, d, upper, d, 0, prod, d)
+			blas.StrsmRightUpper(k, d, upper, d, y, d)
 			for i := 0; i < k; i++ {
-				var xux, xdx float64 // x^T U x and sum_c A_cc x_c^2
-				du, dv := prod[i*d:(i+1)*d], diff[i*d:(i+1)*d]
-				for c, v := range dv {
-					xux += float64(du[c]) * float64(v)
-					xdx += float64(diag[c]) * float64(v) * float64(v)
+				var ss float64
+				for _, v := range y[i*d : (i+1)*d] {
+					ss += float64(v) * float64(v)
 				}
-				dist[i*positions+p] = float32(math.Sqrt(math.Max(2*xux-xdx, 0)))
+				dist[i*positions+p] = float32(math.Sqrt(ss))
 			}
 		}
 	})
@@ -523,14 +518,11 @@ func Mahalanobis(ctx context.Context, mean, invCov []float32, positions, dim int
 }
 
 // unpackUpper copies a packed upper triangle into the upper triangle of
-// the full d x d matrix full (the strict lower triangle is not touched) and
-// its diagonal into diag.
-func unpackUpper(packed []float32, d int, full, diag []float32) {
+// the full d x d matrix full; the strict lower triangle is not touched.
+func unpackUpper(packed []float32, d int, full []float32) {
 	off := 0
 	for r := 0; r < d; r++ {
-		row := packed[off : off+d-r]
-		copy(full[r*d+r:r*d+d], row)
-		diag[r] = row[0]
+		copy(full[r*d+r:r*d+d], packed[off:off+d-r])
 		off += d - r
 	}
 }

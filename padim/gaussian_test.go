@@ -134,8 +134,9 @@ func relClose(got, want, tol float64) bool {
 	return math.Abs(got-want) <= tol*(1+math.Abs(want))
 }
 
-// Mean, regularised covariance inverse and Mahalanobis distance against
-// numpy (np.cov + 0.01 I, np.linalg.inv) and scipy.spatial.distance.mahalanobis.
+// Mean, regularised covariance inverse (formed here from the stored
+// Cholesky factor) and Mahalanobis distance against numpy (np.cov + 0.01 I,
+// np.linalg.inv) and scipy.spatial.distance.mahalanobis.
 func TestGaussianMatchesNumpy(t *testing.T) {
 	m := testenv.LoadManifest(t, "testdata/padim")
 	for _, name := range []string{"gauss_fit", "gauss_fit_n_lt_d"} {
@@ -145,15 +146,14 @@ func TestGaussianMatchesNumpy(t *testing.T) {
 		wantMean, wantInv, wantDist := m.Array(t, name+"_mean"), m.Array(t, name+"_inv"), m.Array(t, name+"_dist")
 		test32 := m.Array32(t, name+"_test")
 		for _, chunk := range []int{1, 2, n} {
-			mean, inv := fitInChunks(t, train, n, p, d, chunk, 2)
+			mean, chol := fitInChunks(t, train, n, p, d, chunk, 2)
 			for i, w := range wantMean {
 				if !relClose(float64(mean[i]), w, 1e-6) {
 					t.Fatalf("%s chunk %d: mean[%d] = %v, numpy %v", name, chunk, i, mean[i], w)
 				}
 			}
-			full := make([]float32, d*d)
 			for q := 0; q < p; q++ {
-				unpackSymmetric(inv[q*packedLen(d):(q+1)*packedLen(d)], d, full)
+				full := inverseFromCholesky(chol[q*packedLen(d):(q+1)*packedLen(d)], d)
 				for i := 0; i < d*d; i++ {
 					if w := wantInv[q*d*d+i]; !relClose(float64(full[i]), w, 1e-5) {
 						t.Fatalf("%s chunk %d: position %d inverse[%d] = %v, numpy %v", name, chunk, q, i, full[i], w)
@@ -166,7 +166,7 @@ func TestGaussianMatchesNumpy(t *testing.T) {
 					copy(x[(q*nt+i)*d:(q*nt+i+1)*d], test32[(i*p+q)*d:(i*p+q+1)*d])
 				}
 			}
-			dist, err := Mahalanobis(context.Background(), mean, inv, p, d, x, nt, 3)
+			dist, err := Mahalanobis(context.Background(), mean, chol, p, d, x, nt, 3)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -186,16 +186,16 @@ func TestAccumulatorDeterminism(t *testing.T) {
 	c := m.Cases["gauss_fit"]
 	n, p, d := int(c["n"]), int(c["positions"]), int(c["d"])
 	train := m.Array(t, "gauss_fit_train")
-	mean1, inv1 := fitInChunks(t, train, n, p, d, 4, 1)
-	mean3, inv3 := fitInChunks(t, train, n, p, d, 4, 3)
+	mean1, chol1 := fitInChunks(t, train, n, p, d, 4, 1)
+	mean3, chol3 := fitInChunks(t, train, n, p, d, 4, 3)
 	for i := range mean1 {
 		if mean1[i] != mean3[i] {
 			t.Fatalf("mean[%d] differs between 1 and 3 workers", i)
 		}
 	}
-	for i := range inv1 {
-		if inv1[i] != inv3[i] {
-			t.Fatalf("inverse[%d] differs between 1 and 3 workers", i)
+	for i := range chol1 {
+		if chol1[i] != chol3[i] {
+			t.Fatalf("Cholesky factor[%d] differs between 1 and 3 workers", i)
 		}
 	}
 }
@@ -230,18 +230,18 @@ func TestAccumulatorErrors(t *testing.T) {
 }
 
 // Hand-worked: d = 1, samples 1 and 3: mean 2, variance 2 (+0.01), so the
-// inverse is 1/2.01 and x = 5 lies 3/sqrt(2.01) away.
+// Cholesky factor is sqrt(2.01) and x = 5 lies 3/sqrt(2.01) away.
 func TestMahalanobisHandWorked(t *testing.T) {
 	acc, _ := NewGaussianAccumulator(1, 1, 1)
 	acc.Add([]float64{1, 3}, 2)
-	mean, inv, err := acc.Finalize(0.01)
+	mean, chol, err := acc.Finalize(0.01)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if mean[0] != 2 || !relClose(float64(inv[0]), 1/2.01, 1e-7) {
-		t.Fatalf("mean %v inverse %v", mean, inv)
+	if mean[0] != 2 || !relClose(float64(chol[0]), math.Sqrt(2.01), 1e-7) {
+		t.Fatalf("mean %v Cholesky factor %v", mean, chol)
 	}
-	dist, err := Mahalanobis(context.Background(), mean, inv, 1, 1, []float32{5, 2}, 2, 1)
+	dist, err := Mahalanobis(context.Background(), mean, chol, 1, 1, []float32{5, 2}, 2, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,24 +272,54 @@ func TestAnomalyMapMatchesReference(t *testing.T) {
 	}
 }
 
-// unpackSymmetric expands a packed upper triangle into a full d x d matrix.
-func unpackSymmetric(packed []float32, d int, full []float32) {
+// unpackCholesky expands a packed float32 upper-triangular factor into a
+// full float64 d x d matrix, zeros below the diagonal.
+func unpackCholesky(packed []float32, d int) []float64 {
+	u := make([]float64, d*d)
 	off := 0
 	for r := 0; r < d; r++ {
-		row := packed[off : off+d-r]
-		copy(full[r*d+r:r*d+d], row)
-		for c := 1; c < len(row); c++ {
-			full[(r+c)*d+r] = row[c]
+		for c := r; c < d; c++ {
+			u[r*d+c] = float64(packed[off+c-r])
 		}
 		off += d - r
 	}
+	return u
 }
 
-// TestMahalanobisCorrelated compares Mahalanobis with a float64 brute
-// force x^T A x over the same float32 packed inverse, for strongly
-// correlated features (condition number about 1e4), where forming the
-// quadratic form from the upper triangle (2 x^T U x - sum A_cc x_c^2)
-// could lose digits to cancellation.
+// inverseFromCholesky is Sigma^-1 = U^-1 U^-T in float64 for the packed
+// float32 factor U of Sigma = U^T U: the inverse the model stands for.
+func inverseFromCholesky(packed []float32, d int) []float64 {
+	u := unpackCholesky(packed, d)
+	w := make([]float64, d*d) // U^-1, upper triangular, by back substitution
+	for j := 0; j < d; j++ {
+		for i := j; i >= 0; i-- {
+			s := 0.0
+			if i == j {
+				s = 1
+			}
+			for k := i + 1; k <= j; k++ {
+				s -= u[i*d+k] * w[k*d+j]
+			}
+			w[i*d+j] = s / u[i*d+i]
+		}
+	}
+	inv := make([]float64, d*d)
+	for i := 0; i < d; i++ {
+		for j := 0; j < d; j++ {
+			var s float64
+			for k := max(i, j); k < d; k++ {
+				s += w[i*d+k] * w[j*d+k]
+			}
+			inv[i*d+j] = s
+		}
+	}
+	return inv
+}
+
+// TestMahalanobisCorrelated compares Mahalanobis (a float32 triangular
+// solve) with a float64 brute force x^T A x, A the inverse of the same
+// float32 factor formed in float64, for strongly correlated features
+// (condition number about 1e4).
 func TestMahalanobisCorrelated(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 3))
 	for _, tc := range []struct{ d, n, k int }{{5, 40, 3}, {64, 200, 8}, {130, 300, 5}} {
@@ -306,7 +336,7 @@ func TestMahalanobisCorrelated(t *testing.T) {
 		if err := acc.Add(x, tc.n); err != nil {
 			t.Fatal(err)
 		}
-		mean, inv, err := acc.Finalize(1e-4)
+		mean, chol, err := acc.Finalize(1e-4)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -314,19 +344,18 @@ func TestMahalanobisCorrelated(t *testing.T) {
 		for i := range test {
 			test[i] = float32(10 + rng.NormFloat64())
 		}
-		dist, err := Mahalanobis(context.Background(), mean, inv, positions, tc.d, test, tc.k, 2)
+		dist, err := Mahalanobis(context.Background(), mean, chol, positions, tc.d, test, tc.k, 2)
 		if err != nil {
 			t.Fatal(err)
 		}
-		full := make([]float32, tc.d*tc.d)
 		for p := 0; p < positions; p++ {
-			unpackSymmetric(inv[p*packedLen(tc.d):(p+1)*packedLen(tc.d)], tc.d, full)
+			full := inverseFromCholesky(chol[p*packedLen(tc.d):(p+1)*packedLen(tc.d)], tc.d)
 			for i := 0; i < tc.k; i++ {
 				v := test[(p*tc.k+i)*tc.d : (p*tc.k+i+1)*tc.d]
 				var q float64
 				for r := 0; r < tc.d; r++ {
 					for c := 0; c < tc.d; c++ {
-						q += (float64(v[r]) - float64(mean[p*tc.d+r])) * float64(full[r*tc.d+c]) * (float64(v[c]) - float64(mean[p*tc.d+c]))
+						q += (float64(v[r]) - float64(mean[p*tc.d+r])) * full[r*tc.d+c] * (float64(v[c]) - float64(mean[p*tc.d+c]))
 					}
 				}
 				want := math.Sqrt(q)
@@ -396,8 +425,8 @@ func TestLastOverlapped(t *testing.T) {
 
 // Against a float64 brute force, for dimensions around the panel height and
 // enough positions that concurrent workers write results over sums other
-// workers are still reading: mean exact to float32 rounding, and the
-// float32 inverse A times the brute-force covariance Sigma close to I.
+// workers are still reading: mean exact to float32 rounding, and U^T U of
+// the float32 factor close to the brute-force covariance Sigma.
 func TestFinalizeMatchesBruteForce(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 7))
 	for _, tc := range []struct{ positions, d, n, chunk, workers int }{
@@ -422,15 +451,14 @@ func TestFinalizeMatchesBruteForce(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		mean, inv, err := acc.Finalize(0.01)
+		mean, chol, err := acc.Finalize(0.01)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(mean) != tc.positions*tc.d || len(inv) != tc.positions*packedLen(tc.d) || cap(inv) != len(inv) {
-			t.Fatalf("%+v: %d means, inverse len %d cap %d", tc, len(mean), len(inv), cap(inv))
+		if len(mean) != tc.positions*tc.d || len(chol) != tc.positions*packedLen(tc.d) || cap(chol) != len(chol) {
+			t.Fatalf("%+v: %d means, factor len %d cap %d", tc, len(mean), len(chol), cap(chol))
 		}
 		d := tc.d
-		full := make([]float32, d*d)
 		for p := 0; p < tc.positions; p++ {
 			xs := x[p*tc.n*d : (p+1)*tc.n*d]
 			mu := make([]float64, d)
@@ -453,18 +481,19 @@ func TestFinalizeMatchesBruteForce(t *testing.T) {
 					t.Fatalf("%+v position %d: mean[%d] = %v, brute force %v", tc, p, r, mean[p*d+r], mu[r])
 				}
 			}
-			unpackSymmetric(inv[p*packedLen(d):(p+1)*packedLen(d)], d, full)
+			u := unpackCholesky(chol[p*packedLen(d):(p+1)*packedLen(d)], d)
 			for r := 0; r < d; r++ {
+				if u[r*d+r] <= 0 {
+					t.Fatalf("%+v position %d: U[%d,%d] = %v, want > 0", tc, p, r, r, u[r*d+r])
+				}
 				for c := 0; c < d; c++ {
-					var v float64
-					for j := 0; j < d; j++ {
-						v += float64(full[r*d+j]) * sigma[j*d+c]
+					var v float64 // (U^T U)[r,c]
+					for j := 0; j <= min(r, c); j++ {
+						v += u[j*d+r] * u[j*d+c]
 					}
-					if r == c {
-						v--
-					}
-					if math.Abs(v) > 1e-4 {
-						t.Fatalf("%+v position %d: (A Sigma - I)[%d,%d] = %v", tc, p, r, c, v)
+					// float32 rounding of U, relative to the entries' scale
+					if tol := 1e-6 * math.Sqrt(sigma[r*d+r]*sigma[c*d+c]); math.Abs(v-sigma[r*d+c]) > tol {
+						t.Fatalf("%+v position %d: (U^T U)[%d,%d] = %v, Sigma %v", tc, p, r, c, v, sigma[r*d+c])
 					}
 				}
 			}

@@ -24,21 +24,24 @@ import (
 //	           zero padding to a multiple of 64
 //	           means: GridH*GridW*D float32, position-major
 //	           zero padding to a multiple of 64
-//	           inverse covariances: GridH*GridW*D*(D+1)/2 float32, per
-//	           position the packed upper triangle, row by row
+//	           covariance factors: GridH*GridW*D*(D+1)/2 float32, per
+//	           position the packed upper-triangular Cholesky factor U
+//	           (Sigma = U^T U), row by row
 //	           zero padding to a multiple of 64
 //	           PCA axes (Selection "pca" only): TotalChannels*D float32,
 //	           row-major, column j = axis j
 //	           zero padding to a multiple of 64
 //	last 32    SHA-256 of every preceding byte
 //
-// The inverse covariances are stored packed because they are symmetric:
-// 1.9 GB instead of 3.8 GB for Wide-ResNet-50-2 with d = 550.
+// The factors are stored packed because they are triangular: 1.9 GB
+// instead of 3.8 GB for Wide-ResNet-50-2 with d = 550.
 // The arrays start at 64-byte-aligned offsets so they can be used in place
 // from a memory map.
 
 // FormatVersion is the model file version this package writes and reads.
-const FormatVersion = 1
+// Version 1 stored packed inverse covariances; version 2 stores Cholesky
+// factors of the covariances, and a version 1 file must be fitted again.
+const FormatVersion = 2
 
 var magic = [8]byte{'P', 'A', 'D', 'I', 'M', 'M', 'D', 'L'}
 
@@ -77,15 +80,15 @@ type Creation struct {
 	Tool      string `json:"tool,omitempty"`
 }
 
-// Model is a fitted PaDiM model: per patch position, the mean and inverse
-// covariance of the training embeddings.
+// Model is a fitted PaDiM model: per patch position, the mean and the
+// Cholesky factor of the covariance of the training embeddings.
 type Model struct {
 	Header Header
 	// Mean holds GridH*GridW vectors of D float32, position p = y*GridW+x.
 	Mean []float32
-	// InvCov holds, per position, the packed upper triangle of the inverse
-	// covariance: D*(D+1)/2 float32 each.
-	InvCov []float32
+	// Cholesky holds, per position, the packed upper-triangular factor U
+	// of the covariance, Sigma = U^T U: D*(D+1)/2 float32 each, row by row.
+	Cholesky []float32
 	// PCA is the TotalChannels x D projection for Selection "pca", else nil.
 	PCA []float32
 
@@ -99,14 +102,14 @@ func (m *Model) Close() error {
 		return nil
 	}
 	data := m.mapped
-	m.mapped, m.Mean, m.InvCov, m.PCA = nil, nil, nil, nil
+	m.mapped, m.Mean, m.Cholesky, m.PCA = nil, nil, nil, nil
 	return unmapFile(data)
 }
 
 // layout is the byte offset and float32 count of each array.
 type layout struct {
 	meanOff, meanLen int64
-	invOff, invLen   int64
+	cholOff, cholLen   int64
 	pcaOff, pcaLen   int64
 	size             int64 // whole file, checksum included
 }
@@ -137,7 +140,7 @@ func (h *Header) validate() error {
 	// crafted header could then make the layout match a small file.
 	const maxElements = 1 << 40 // 4 TiB of float32
 	if p, per := int64(h.GridH)*int64(h.GridW), int64(h.D)*int64(h.D+1)/2; p > maxElements/per {
-		return fmt.Errorf("%dx%d grid with d = %d needs more than %d inverse-covariance values", h.GridH, h.GridW, h.D, int64(maxElements))
+		return fmt.Errorf("%dx%d grid with d = %d needs more than %d covariance-factor values", h.GridH, h.GridW, h.D, int64(maxElements))
 	}
 	if h.NTrain < 2 {
 		return fmt.Errorf("n_train = %d, need at least 2", h.NTrain)
@@ -165,9 +168,9 @@ func (h *Header) layout(headerLen int64) layout {
 	p, d := int64(h.GridH)*int64(h.GridW), int64(h.D)
 	l.meanOff = alignUp(prefixLen + headerLen)
 	l.meanLen = p * d
-	l.invOff = alignUp(l.meanOff + 4*l.meanLen)
-	l.invLen = p * d * (d + 1) / 2
-	end := alignUp(l.invOff + 4*l.invLen)
+	l.cholOff = alignUp(l.meanOff + 4*l.meanLen)
+	l.cholLen = p * d * (d + 1) / 2
+	end := alignUp(l.cholOff + 4*l.cholLen)
 	if h.Selection == SelectPCA {
 		l.pcaOff = end
 		l.pcaLen = int64(h.TotalChannels) * d
@@ -188,9 +191,9 @@ func (m *Model) WriteFile(path string) error {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	l := h.layout(int64(len(hj)))
-	if int64(len(m.Mean)) != l.meanLen || int64(len(m.InvCov)) != l.invLen || int64(len(m.PCA)) != l.pcaLen {
-		return fmt.Errorf("%s: model arrays have %d means, %d inverse entries, %d PCA entries; header implies %d, %d, %d",
-			path, len(m.Mean), len(m.InvCov), len(m.PCA), l.meanLen, l.invLen, l.pcaLen)
+	if int64(len(m.Mean)) != l.meanLen || int64(len(m.Cholesky)) != l.cholLen || int64(len(m.PCA)) != l.pcaLen {
+		return fmt.Errorf("%s: model arrays have %d means, %d covariance-factor entries, %d PCA entries; header implies %d, %d, %d",
+			path, len(m.Mean), len(m.Cholesky), len(m.PCA), l.meanLen, l.cholLen, l.pcaLen)
 	}
 	return atomicfile.Write(path, func(w io.Writer) error {
 		sum := sha256.New()
@@ -216,7 +219,7 @@ func (m *Model) WriteFile(path string) error {
 		for _, a := range []struct {
 			off  int64
 			data []float32
-		}{{l.meanOff, m.Mean}, {l.invOff, m.InvCov}, {l.pcaOff, m.PCA}} {
+		}{{l.meanOff, m.Mean}, {l.cholOff, m.Cholesky}, {l.pcaOff, m.PCA}} {
 			if a.data == nil {
 				continue
 			}
@@ -279,7 +282,11 @@ func parseModel(data []byte, name string) (*Model, error) {
 		return nil, fmt.Errorf("%s: not a PaDiM model file (magic %q, want %q)", name, data[:8], magic[:])
 	}
 	if v := binary.LittleEndian.Uint32(data[8:]); v != FormatVersion {
-		return nil, fmt.Errorf("%s: model file format version %d, this program reads version %d", name, v, FormatVersion)
+		hint := ""
+		if v < FormatVersion {
+			hint = " (written by an older padim: fit the model again)"
+		}
+		return nil, fmt.Errorf("%s: model file format version %d, this program reads version %d%s", name, v, FormatVersion, hint)
 	}
 	hl := int64(binary.LittleEndian.Uint32(data[12:]))
 	if hl > maxHeader || prefixLen+hl+checksumLen > size {
@@ -305,7 +312,7 @@ func parseModel(data []byte, name string) (*Model, error) {
 	}
 	m := &Model{Header: h}
 	m.Mean = float32View(data[l.meanOff : l.meanOff+4*l.meanLen])
-	m.InvCov = float32View(data[l.invOff : l.invOff+4*l.invLen])
+	m.Cholesky = float32View(data[l.cholOff : l.cholOff+4*l.cholLen])
 	if l.pcaLen > 0 {
 		m.PCA = float32View(data[l.pcaOff : l.pcaOff+4*l.pcaLen])
 	}

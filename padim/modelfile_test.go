@@ -39,7 +39,7 @@ func TestModelFileRoundTrip(t *testing.T) {
 			r.Header.D != m.Header.D || len(r.Header.Channels) != len(m.Header.Channels) {
 			t.Fatalf("header %+v, wrote %+v", r.Header, m.Header)
 		}
-		for name, pair := range map[string][2][]float32{"mean": {m.Mean, r.Mean}, "inv": {m.InvCov, r.InvCov}, "pca": {m.PCA, r.PCA}} {
+		for name, pair := range map[string][2][]float32{"mean": {m.Mean, r.Mean}, "Cholesky": {m.Cholesky, r.Cholesky}, "pca": {m.PCA, r.PCA}} {
 			if len(pair[0]) != len(pair[1]) {
 				t.Fatalf("%s: %d values read, %d written", name, len(pair[1]), len(pair[0]))
 			}
@@ -91,7 +91,7 @@ func TestModelFileCorruption(t *testing.T) {
 		{"truncated", "truncated", data[:len(data)-7]},
 		{"truncated to prefix", "too short", data[:20]},
 		{"extended", "implies", append(bytes.Clone(data), 0)},
-		{"wrong version", "format version 2, this program reads version 1", edit(func(b []byte) []byte { b[8] = 2; return b })},
+		{"wrong version", "format version 3, this program reads version 2", edit(func(b []byte) []byte { b[8] = 3; return b })},
 		{"wrong magic", "not a PaDiM model", edit(func(b []byte) []byte { b[0] = 'X'; return b })},
 		{"huge header length", "header length", edit(func(b []byte) []byte { binary.LittleEndian.PutUint32(b[12:], 1<<30); return b })},
 		{"header grows grid", "implies", edit(func(b []byte) []byte {
@@ -120,10 +120,10 @@ func TestModelFileCorruption(t *testing.T) {
 
 func TestWriteFileRejectsInconsistentModel(t *testing.T) {
 	m := fittedModel(t, FitConfig{D: 4})
-	m.InvCov = m.InvCov[:len(m.InvCov)-1]
+	m.Cholesky = m.Cholesky[:len(m.Cholesky)-1]
 	path := filepath.Join(t.TempDir(), "bad.padim")
 	if err := m.WriteFile(path); err == nil {
-		t.Fatal("short inverse covariances written")
+		t.Fatal("short covariance factors written")
 	}
 	if _, err := os.Stat(path); !os.IsNotExist(err) {
 		t.Errorf("a failed write left %s behind", path)
@@ -153,8 +153,8 @@ func FuzzModelFile(f *testing.F) {
 			}
 			// A file that parses must be self-consistent.
 			p, d := m.Header.GridH*m.Header.GridW, m.Header.D
-			if len(m.Mean) != p*d || len(m.InvCov) != p*packedLen(d) {
-				t.Fatalf("parsed model with %d means, %d inverse entries for %d positions, d %d", len(m.Mean), len(m.InvCov), p, d)
+			if len(m.Mean) != p*d || len(m.Cholesky) != p*packedLen(d) {
+				t.Fatalf("parsed model with %d means, %d covariance-factor entries for %d positions, d %d", len(m.Mean), len(m.Cholesky), p, d)
 			}
 		}
 		check(b)

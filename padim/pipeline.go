@@ -250,9 +250,9 @@ func Fit(ctx context.Context, cfg FitConfig, bb backbones.Backbone, samples []da
 	}
 	chunk = nil
 	m.Header.NTrain = acc.N()
-	// Finalize writes the inverses over the sums and fails on any value
+	// Finalize writes the factors over the sums and fails on any value
 	// that is not finite in float32.
-	if m.Mean, m.InvCov, err = acc.Finalize(cfg.Epsilon); err != nil {
+	if m.Mean, m.Cholesky, err = acc.Finalize(cfg.Epsilon); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -379,7 +379,7 @@ const ScoreBackboneBatch = 8
 //
 // The backbone runs on at most ScoreBackboneBatch images at a time, but the
 // Mahalanobis distances of all N images are computed together: that step
-// reads every position's inverse covariance (d(d+1)/2 floats, 605 KB for
+// reads every position's covariance factor (d(d+1)/2 floats, 605 KB for
 // d = 550) from memory once per call, so it is memory-bound for small N
 // and its time per image falls with N. Measured for d = 550 on the
 // development machine (BenchmarkMahalanobisWide): 8 images per call cost
@@ -452,13 +452,13 @@ func (m *Model) Score(ctx context.Context, bb backbones.Backbone, images *tensor
 			return nil, err
 		}
 	}
-	dist, err := Mahalanobis(ctx, m.Mean, m.InvCov, positions, d, x, n, 0)
+	dist, err := Mahalanobis(ctx, m.Mean, m.Cholesky, positions, d, x, n, 0)
 	if err != nil {
 		return nil, err
 	}
 	for i, v := range dist {
 		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return nil, fmt.Errorf("padim: Mahalanobis distance of test image %d of the batch at grid position %d is %v: the model's means or inverse covariances are not usable",
+			return nil, fmt.Errorf("padim: Mahalanobis distance of test image %d of the batch at grid position %d is %v: the model's means or covariance factors are not usable",
 				i/positions, i%positions, v)
 		}
 	}

@@ -211,7 +211,7 @@ func TestFitStreamingInvariance(t *testing.T) {
 			t.Fatal(err)
 		}
 		exact := tc.batch == base.BatchSize && tc.acc == base.AccumulateImages
-		for name, pair := range map[string][2][]float32{"mean": {ref.Mean, m.Mean}, "inverse": {ref.InvCov, m.InvCov}} {
+		for name, pair := range map[string][2][]float32{"mean": {ref.Mean, m.Mean}, "Cholesky factor": {ref.Cholesky, m.Cholesky}} {
 			for i := range pair[0] {
 				a, b := float64(pair[0][i]), float64(pair[1][i])
 				if (exact && a != b) || !relClose(b, a, 1e-5) {

@@ -195,7 +195,7 @@ func bruteForceDistanceCheck(t *testing.T, m *Model, bb backbones.Backbone, test
 	for i, v := range x {
 		xs[i] = float32(v)
 	}
-	got, err := Mahalanobis(context.Background(), m.Mean[p*d:(p+1)*d], m.InvCov[p*packedLen(d):(p+1)*packedLen(d)], 1, d, xs, 1, 1)
+	got, err := Mahalanobis(context.Background(), m.Mean[p*d:(p+1)*d], m.Cholesky[p*packedLen(d):(p+1)*packedLen(d)], 1, d, xs, 1, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,16 +217,16 @@ func TestFitConstantImages(t *testing.T) {
 	}
 	d := m.Header.D
 	for p := 0; p < m.Header.GridH*m.Header.GridW; p++ {
-		inv := m.InvCov[p*packedLen(d) : (p+1)*packedLen(d)]
+		u := m.Cholesky[p*packedLen(d) : (p+1)*packedLen(d)]
 		off := 0
 		for r := 0; r < d; r++ {
 			for c := r; c < d; c++ {
-				want := 0.0
+				want := 0.0 // Sigma = eps I, so U = sqrt(eps) I
 				if r == c {
-					want = 1 / m.Header.Epsilon
+					want = math.Sqrt(m.Header.Epsilon)
 				}
-				if math.Abs(float64(inv[off+c-r])-want) > 1e-3 {
-					t.Fatalf("position %d: inverse covariance (%d,%d) = %v, want %v", p, r, c, inv[off+c-r], want)
+				if math.Abs(float64(u[off+c-r])-want) > 1e-6 {
+					t.Fatalf("position %d: covariance factor (%d,%d) = %v, want %v", p, r, c, u[off+c-r], want)
 				}
 			}
 			off += d - r
@@ -301,10 +301,10 @@ func TestNonFiniteFeatures(t *testing.T) {
 	// A model whose arrays hold a NaN (a file written by another tool
 	// passes the checksum) is caught at the distance stage.
 	bad := *good
-	bad.InvCov = append([]float32(nil), good.InvCov...)
-	bad.InvCov[3] = float32(math.NaN())
+	bad.Cholesky = append([]float32(nil), good.Cholesky...)
+	bad.Cholesky[3] = float32(math.NaN())
 	if _, err := bad.Score(ctx, fakeBackbone{}, loadBatch(t, "t/img-7")); err == nil || !strings.Contains(err.Error(), "Mahalanobis") {
-		t.Errorf("NaN inverse covariance: error %v, want the Mahalanobis stage named", err)
+		t.Errorf("NaN covariance factor: error %v, want the Mahalanobis stage named", err)
 	}
 }
 
@@ -402,22 +402,32 @@ func TestScoreDeterministicAcrossGOMAXPROCS(t *testing.T) {
 }
 
 // A model file from another format version is refused with both versions
-// named, before anything else is read.
+// named, before anything else is read; an older version also says to fit
+// again (version 1 held inverse covariances, not Cholesky factors).
 func TestModelFileOtherVersion(t *testing.T) {
 	m := fittedModel(t, FitConfig{D: 3})
 	path := filepath.Join(t.TempDir(), "m.padim")
 	if err := m.WriteFile(path); err != nil {
 		t.Fatal(err)
 	}
-	b, _ := os.ReadFile(path)
-	b[8] = FormatVersion + 1
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	_, err := ReadModel(path)
-	want := fmt.Sprintf("format version %d, this program reads version %d", FormatVersion+1, FormatVersion)
-	if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), want) {
-		t.Fatalf("error %v, want the file and %q", err, want)
+	good, _ := os.ReadFile(path)
+	for _, tc := range []struct {
+		version uint8
+		refit   bool
+	}{{FormatVersion + 1, false}, {FormatVersion - 1, true}} {
+		b := append([]byte(nil), good...)
+		b[8] = tc.version
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := ReadModel(path)
+		want := fmt.Sprintf("format version %d, this program reads version %d", tc.version, FormatVersion)
+		if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), want) {
+			t.Fatalf("error %v, want the file and %q", err, want)
+		}
+		if got := strings.Contains(err.Error(), "fit the model again"); got != tc.refit {
+			t.Errorf("version %d: error %q, advice to fit again %v, want %v", tc.version, err, got, tc.refit)
+		}
 	}
 }
 
@@ -439,7 +449,7 @@ func TestHeaderRejectsOverflowingSizes(t *testing.T) {
 			t.Errorf("grid %dx%d d %d: validate = %v", tc.gh, tc.gw, tc.d, err)
 		}
 		if err == nil {
-			if l := h.layout(100); l.size <= 0 || l.invLen != int64(tc.gh*tc.gw)*int64(tc.d)*int64(tc.d+1)/2 {
+			if l := h.layout(100); l.size <= 0 || l.cholLen != int64(tc.gh*tc.gw)*int64(tc.d)*int64(tc.d+1)/2 {
 				t.Errorf("grid %dx%d d %d: layout %+v", tc.gh, tc.gw, tc.d, l)
 			}
 		}

@@ -35,7 +35,7 @@ func init() {
 concatenated layer channels (a seeded random subset as in the paper, the
 indices in --channels, or PCA with --pca) and fits one Gaussian per patch
 position. The model file records everything scoring needs: backbone, weights
-sha256, layers, channel indices, preprocessing, means and inverse covariances.
+sha256, layers, channel indices, preprocessing, means and covariance Cholesky factors.
 
 Examples:
   padim fit --data $PADIM_DATA/mvtec_ad --category bottle --backbone resnet18 \
@@ -142,7 +142,7 @@ func runFit(ctx context.Context, stdout io.Writer, o fitOptions) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "wrote %s (%d positions x d=%d, %.1f MB) in %.1fs\n", o.out, m.Header.GridH*m.Header.GridW, m.Header.D,
-		float64(4*(len(m.Mean)+len(m.InvCov)+len(m.PCA)))/1e6, time.Since(start).Seconds())
+		float64(4*(len(m.Mean)+len(m.Cholesky)+len(m.PCA)))/1e6, time.Since(start).Seconds())
 	return nil
 }
 

@@ -53,33 +53,35 @@ func Dsyrk(n, k int, alpha float64, a []float64, lda int, beta float64, c []floa
 	dsyrk(n, k, alpha, a, lda, beta, c, ldc)
 }
 
-// InvertSPD replaces the n x n symmetric positive definite matrix a (full
-// storage; only its upper triangle is read) by its inverse, through a
-// Cholesky factorisation, and fills both triangles of the result.
-func InvertSPD(n int, a []float64) error {
+// CholeskyUpper factors the n x n symmetric positive definite matrix a
+// (row-major, full storage; only its upper triangle is read) as A = U^T U
+// and writes the upper-triangular U over the upper triangle of a. The
+// strict lower triangle is left as scratch. A matrix that is not positive
+// definite is an error naming the leading minor that failed.
+func CholeskyUpper(n int, a []float64) error {
 	if n == 0 {
 		return nil
 	}
 	if len(a) < n*n {
-		panic(fmt.Sprintf("blas: InvertSPD needs %d values, has %d", n*n, len(a)))
+		panic(fmt.Sprintf("blas: CholeskyUpper needs %d values, has %d", n*n, len(a)))
 	}
-	if err := invertSPD(n, a); err != nil {
-		return err
-	}
-	mirrorUpper(n, a)
-	return nil
+	return choleskyUpper(n, a)
 }
 
-// InvertSPDUpper is InvertSPD for callers that read only the upper
-// triangle of the inverse: the strict lower triangle of a is left as
-// scratch. Mirroring a 550 x 550 inverse into the lower triangle writes
-// column by column and cost a sixth of the inversion.
-func InvertSPDUpper(n int, a []float64) error {
-	if n == 0 {
-		return nil
+// StrsmRightUpper solves X U = B for X, written over B: B is m x n
+// (row-major, leading dimension ldb) and U is the n x n upper-triangular
+// matrix held in the upper triangle of u (leading dimension ldu; the strict
+// lower triangle is not read). With U a Cholesky factor of A = U^T U, each
+// row x of X has x x^T = b A^-1 b^T: a squared Mahalanobis distance.
+func StrsmRightUpper(m, n int, u []float32, ldu int, b []float32, ldb int) {
+	if m == 0 || n == 0 {
+		return
 	}
-	if len(a) < n*n {
-		panic(fmt.Sprintf("blas: InvertSPDUpper needs %d values, has %d", n*n, len(a)))
+	if ldu < n || ldb < n {
+		panic(fmt.Sprintf("blas: trsm leading dimension too small (ldu %d, ldb %d, n %d)", ldu, ldb, n))
 	}
-	return invertSPD(n, a)
+	if len(u) < (n-1)*ldu+n || len(b) < (m-1)*ldb+n {
+		panic(fmt.Sprintf("blas: trsm slices too short for %dx%d", m, n))
+	}
+	strsmRightUpper(m, n, u, ldu, b, ldb)
 }

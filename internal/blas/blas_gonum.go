@@ -35,14 +35,15 @@ func dsyrk(n, k int, alpha float64, a []float64, lda int, beta float64, c []floa
 	impl.Dsyrk(blas.Upper, blas.Trans, n, k, alpha, a, lda, beta, c, ldc)
 }
 
-func invertSPD(n int, a []float64) error {
+func choleskyUpper(n int, a []float64) error {
 	if ok := lapackImpl.Dpotrf(blas.Upper, n, a, n); !ok {
 		return fmt.Errorf("blas: matrix is not positive definite")
 	}
-	if ok := lapackImpl.Dpotri(blas.Upper, n, a, n); !ok {
-		return fmt.Errorf("blas: inversion failed: singular Cholesky factor")
-	}
 	return nil
+}
+
+func strsmRightUpper(m, n int, u []float32, ldu int, b []float32, ldb int) {
+	impl.Strsm(blas.Right, blas.Upper, blas.NoTrans, blas.NonUnit, m, n, 1, u, ldu, b, ldb)
 }
 
 // CoreName names the kernels in use; the pure-Go backend has one kind.

@@ -7,15 +7,15 @@ package blas
 #include <cblas.h>
 
 extern void dpotrf_(const char *uplo, const int *n, double *a, const int *lda, int *info);
-extern void dpotri_(const char *uplo, const int *n, double *a, const int *lda, int *info);
 
-static int potrf_potri(int n, double *a) {
+// potrf_upper factors a row-major matrix by its upper triangle: LAPACK is
+// column-major, where that triangle is the lower one ('L', A = L L^T), and
+// L read row-major is U = L^T with A = U^T U.
+static int potrf_upper(int n, double *a) {
 	int info = 0;
 	char uplo = 'L';
 	dpotrf_(&uplo, &n, a, &n, &info);
-	if (info != 0) return info;
-	dpotri_(&uplo, &n, a, &n, &info);
-	return info == 0 ? 0 : -info - 1000000;
+	return info;
 }
 */
 import "C"
@@ -55,16 +55,20 @@ func dsyrk(n, k int, alpha float64, a []float64, lda int, beta float64, c []floa
 		C.double(beta), (*C.double)(unsafe.Pointer(&c[0])), C.blasint(ldc))
 }
 
-func invertSPD(n int, a []float64) error {
-	// Row-major upper is column-major lower, which is what LAPACK sees.
-	info := C.potrf_potri(C.int(n), (*C.double)(unsafe.Pointer(&a[0])))
+func choleskyUpper(n int, a []float64) error {
+	info := C.potrf_upper(C.int(n), (*C.double)(unsafe.Pointer(&a[0])))
 	if info > 0 {
 		return fmt.Errorf("blas: matrix is not positive definite (leading minor %d)", int(info))
 	}
 	if info != 0 {
-		return fmt.Errorf("blas: inversion failed (LAPACK info %d)", int(info))
+		return fmt.Errorf("blas: Cholesky factorisation failed (LAPACK info %d)", int(info))
 	}
 	return nil
+}
+
+func strsmRightUpper(m, n int, u []float32, ldu int, b []float32, ldb int) {
+	C.cblas_strsm(C.CblasRowMajor, C.CblasRight, C.CblasUpper, C.CblasNoTrans, C.CblasNonUnit,
+		C.int(m), C.int(n), 1, (*C.float)(unsafe.Pointer(&u[0])), C.int(ldu), (*C.float)(unsafe.Pointer(&b[0])), C.int(ldb))
 }
 
 // CoreName is the kernel family OpenBLAS selected for this CPU, e.g.

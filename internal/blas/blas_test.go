@@ -75,7 +75,7 @@ func TestGemm(t *testing.T) {
 	}
 }
 
-func TestDsyrkAndInvertSPD(t *testing.T) {
+func TestDsyrk(t *testing.T) {
 	rng := rand.New(rand.NewSource(2))
 	const n, k = 12, 20
 	a := make([]float64, k*n)
@@ -91,31 +91,6 @@ func TestDsyrkAndInvertSPD(t *testing.T) {
 				t.Fatalf("Dsyrk[%d,%d] = %v, want %v", i, j, c[i*n+j], full[i*n+j])
 			}
 		}
-		c[i*n+i] += 0.01
-	}
-	cov := append([]float64(nil), c...)
-	mirrorUpper(n, cov)
-	if err := InvertSPD(n, c); err != nil {
-		t.Fatal(err)
-	}
-	prod := naiveGemm(false, false, n, n, n, cov, n, c, n)
-	for i := 0; i < n; i++ {
-		for j := 0; j < n; j++ {
-			want := 0.0
-			if i == j {
-				want = 1
-			}
-			if math.Abs(prod[i*n+j]-want) > 1e-8 {
-				t.Fatalf("(A * inv A)[%d,%d] = %v", i, j, prod[i*n+j])
-			}
-		}
-	}
-}
-
-func TestInvertSPDRejectsIndefinite(t *testing.T) {
-	a := []float64{1, 2, 2, 1} // eigenvalues 3 and -1
-	if err := InvertSPD(2, a); err == nil {
-		t.Fatal("InvertSPD accepted an indefinite matrix")
 	}
 }
 
@@ -126,45 +101,91 @@ func TestCoreName(t *testing.T) {
 	t.Logf("backend %s, kernels %s", Backend, CoreName())
 }
 
-// InvertSPDUpper must give the upper triangle of the inverse (checked as
-// A * inv(A) = I after mirroring it here), whatever the lower triangle held
-// on input, for sizes around LAPACK's block sizes.
-func TestInvertSPDUpper(t *testing.T) {
+// randomSPD is X^T X + 0.01 I for a 2n x n standard normal X.
+func randomSPD(rng *rand.Rand, n int) []float64 {
+	k := 2 * n
+	x := make([]float64, k*n)
+	for i := range x {
+		x[i] = rng.NormFloat64()
+	}
+	cov := naiveGemm(true, false, n, n, k, x, n, x, n)
+	for i := 0; i < n; i++ {
+		cov[i*n+i] += 0.01
+	}
+	return cov
+}
+
+// CholeskyUpper must give an upper-triangular U with U^T U = A, whatever
+// the lower triangle held on input (NaN here), for sizes around LAPACK's
+// block sizes, and refuse an indefinite matrix.
+func TestCholeskyUpper(t *testing.T) {
 	rng := rand.New(rand.NewSource(3))
 	for _, n := range []int{1, 2, 7, 64, 65, 130} {
-		k := 2 * n
-		x := make([]float64, k*n)
-		for i := range x {
-			x[i] = rng.NormFloat64()
-		}
-		cov := naiveGemm(true, false, n, n, k, x, n, x, n)
-		for i := 0; i < n; i++ {
-			cov[i*n+i] += 0.01
-		}
+		cov := randomSPD(rng, n)
 		a := append([]float64(nil), cov...)
 		for i := 0; i < n; i++ {
 			for j := 0; j < i; j++ {
 				a[i*n+j] = math.NaN() // the lower triangle must not be read
 			}
 		}
-		if err := InvertSPDUpper(n, a); err != nil {
+		if err := CholeskyUpper(n, a); err != nil {
 			t.Fatal(err)
 		}
-		mirrorUpper(n, a)
-		prod := naiveGemm(false, false, n, n, n, cov, n, a, n)
+		u := make([]float64, n*n) // the upper triangle of a, zeros below
 		for i := 0; i < n; i++ {
-			for j := 0; j < n; j++ {
-				want := 0.0
-				if i == j {
-					want = 1
-				}
-				if math.Abs(prod[i*n+j]-want) > 1e-8 {
-					t.Fatalf("n=%d: (A * inv A)[%d,%d] = %v", n, i, j, prod[i*n+j])
-				}
+			copy(u[i*n+i:(i+1)*n], a[i*n+i:(i+1)*n])
+			if u[i*n+i] <= 0 {
+				t.Fatalf("n=%d: U[%d,%d] = %v, want > 0", n, i, i, u[i*n+i])
+			}
+		}
+		prod := naiveGemm(true, false, n, n, n, u, n, u, n)
+		for i := range prod {
+			if math.Abs(prod[i]-cov[i]) > 1e-9*(1+math.Abs(cov[i])) {
+				t.Fatalf("n=%d: (U^T U)[%d,%d] = %v, want %v", n, i/n, i%n, prod[i], cov[i])
 			}
 		}
 	}
-	if err := InvertSPDUpper(2, []float64{1, 2, 2, 1}); err == nil {
-		t.Fatal("InvertSPDUpper accepted an indefinite matrix")
+	if err := CholeskyUpper(2, []float64{1, 2, 2, 1}); err == nil { // eigenvalues 3 and -1
+		t.Fatal("CholeskyUpper accepted an indefinite matrix")
+	}
+}
+
+// StrsmRightUpper must solve X U = B (checked by multiplying back) and
+// leave U's strict lower triangle unread, with leading dimensions wider
+// than the matrices.
+func TestStrsmRightUpper(t *testing.T) {
+	rng := rand.New(rand.NewSource(4))
+	for _, tc := range []struct{ m, n int }{{1, 1}, {3, 5}, {32, 70}, {5, 130}} {
+		ldu, ldb := tc.n+3, tc.n+2
+		u := make([]float32, tc.n*ldu)
+		for i := 0; i < tc.n; i++ {
+			for j := 0; j < tc.n; j++ {
+				switch {
+				case j < i:
+					u[i*ldu+j] = float32(math.NaN())
+				case j == i:
+					u[i*ldu+j] = 1 + rng.Float32()
+				default:
+					u[i*ldu+j] = float32(rng.NormFloat64()) / float32(tc.n)
+				}
+			}
+		}
+		b := make([]float32, tc.m*ldb)
+		for i := range b {
+			b[i] = float32(rng.NormFloat64())
+		}
+		x := append([]float32(nil), b...)
+		StrsmRightUpper(tc.m, tc.n, u, ldu, x, ldb)
+		for i := 0; i < tc.m; i++ {
+			for j := 0; j < tc.n; j++ {
+				var s float64 // (X U)[i,j]
+				for p := 0; p <= j; p++ {
+					s += float64(x[i*ldb+p]) * float64(u[p*ldu+j])
+				}
+				if math.Abs(s-float64(b[i*ldb+j])) > 1e-4*(1+math.Abs(float64(b[i*ldb+j]))) {
+					t.Fatalf("%+v: (X U)[%d,%d] = %v, want %v", tc, i, j, s, b[i*ldb+j])
+				}
+			}
+		}
 	}
 }

@@ -45,12 +45,3 @@ func scale64(m, n int, beta float64, c []float64, ldc int) {
 		}
 	}
 }
-
-// mirrorUpper copies the upper triangle of a row-major n x n matrix into its lower triangle.
-func mirrorUpper(n int, a []float64) {
-	for i := 0; i < n; i++ {
-		for j := i + 1; j < n; j++ {
-			a[j*n+i] = a[i*n+j]
-		}
-	}
-}
