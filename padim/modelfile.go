@@ -109,7 +109,7 @@ func (m *Model) Close() error {
 // layout is the byte offset and float32 count of each array.
 type layout struct {
 	meanOff, meanLen int64
-	cholOff, cholLen   int64
+	cholOff, cholLen int64
 	pcaOff, pcaLen   int64
 	size             int64 // whole file, checksum included
 }
