@@ -34,9 +34,9 @@
 // goroutines and call BLAS once per position, single-threaded: forPositions
 // sets OpenBLAS to one thread (package nn does the same for its
 // convolutions, so this is the policy of the whole module). With two levels
-// of threading the cores are oversubscribed: measured on 2 cores, inverting
-// 3136 100x100 covariances took 1.7 s with one OpenBLAS thread and 7.6 s
-// without.
+// of threading the cores are oversubscribed: measured on 2 cores, when
+// Finalize still inverted the covariances, inverting 3136 100x100 of them
+// took 1.7 s with one OpenBLAS thread and 7.6 s without.
 //
 // Determinism: every position is computed by one goroutine from the same
 // inputs in the same order, so results do not depend on Workers or

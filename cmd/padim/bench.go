@@ -532,7 +532,7 @@ func init() {
 configuration (default ResNet-18 d=100 and Wide-ResNet-50-2 d=550, the paper's)
 runs the whole PaDiM pipeline on it in a fresh child process and times each
 stage: decoding and preprocessing, backbone features, the Gaussian fit
-(accumulation and 3136 Cholesky inversions), saving and memory-mapping the
+(accumulation and 3136 Cholesky factorisations), saving and memory-mapping the
 model, scoring (Mahalanobis distances, upsampling, blur) and metrics (image
 and pixel AUROC; PRO timed apart, PyTorch implementations do not compute it).
 The backbones have deterministic random weights (backbones.NewRandom): speed
@@ -592,7 +592,7 @@ type e2eResult struct {
 	Threads  int    `json:"threads"`
 	// Seconds per stage. Shared keys: decode, features_train, fit,
 	// features_test, score, metrics, total. Go adds finalize (the part of
-	// fit after the last batch: last fold and the inversions), model_io
+	// fit after the last batch: last fold and the factorisations), model_io
 	// (write and memory-map the model) and pro; PyTorch adds finalize
 	// (covariances and inversions).
 	Seconds map[string]float64 `json:"seconds"`
@@ -811,7 +811,7 @@ func runE2E(ctx context.Context, name string, d int, split *datasets.Split, o e2
 	var stopFinalize func()
 	m, err := padim.Fit(ctx, padim.FitConfig{Layers: spec.PaDiMLayers, D: d, Seed: o.seed, BatchSize: o.batch,
 		Preprocess: experiments.Policy(pre)}, bb, split.Train, loader, func(done, total int) {
-		if done == total { // the last batch is in: what follows is the final fold and the inversions
+		if done == total { // the last batch is in: what follows is the final fold and the factorisations
 			stopFinalize = finalize.start()
 		}
 	})
@@ -1072,8 +1072,8 @@ type e2eMeta struct {
 var e2eStages = []struct{ key, label string }{
 	{"decode", "decode + preprocess (train and test)"},
 	{"features_train", "backbone, training images"},
-	{"fit", "Gaussian fit (embedding, covariances, inverses)"},
-	{"finalize", "  of which after the last batch (inversions)"},
+	{"fit", "Gaussian fit (embedding, covariances; Go: Cholesky factors, PyTorch: inverses)"},
+	{"finalize", "  of which after the last batch (factorisations / inversions)"},
 	{"features_test", "backbone, test images"},
 	{"score", "Mahalanobis + upsample + blur"},
 	{"metrics", "image and pixel AUROC"},
@@ -1197,7 +1197,7 @@ func init() {
 a fresh child process per point and records the child's peak resident memory
 (VmHWM): over the number of training images at the paper's d=550, over d,
 and over the number of grid positions (crop sizes). It writes OUT.md with the
-table and the memory the accumulators and inverses need by formula, and
+table and the memory the accumulators and factors need by formula, and
 OUT.png (against N), OUT-d.png and OUT-positions.png, all atomically.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -1259,7 +1259,7 @@ func runBenchMemory(ctx context.Context, stdout, stderr io.Writer, o memoryOptio
 		pos := (crop / 4) * (crop / 4)
 		p := memoryPoint{n: n, d: d, crop: crop, positions: pos, peak: r.PeakRSSBytes,
 			formula: fitFormulaBytes(pos, d, 64), seconds: r.Seconds["total"]}
-		fmt.Fprintf(stderr, "memory %s N=%d d=%d %dx%d positions: peak RSS %.2f GiB (accumulators + inverses %.2f GiB) in %.0fs\n",
+		fmt.Fprintf(stderr, "memory %s N=%d d=%d %dx%d positions: peak RSS %.2f GiB (accumulators + factors %.2f GiB) in %.0fs\n",
 			o.backbone, n, d, crop/4, crop/4, float64(p.peak)/(1<<30), float64(p.formula)/(1<<30), p.seconds)
 		return p, nil
 	}
@@ -1316,19 +1316,19 @@ func runBenchMemory(ctx context.Context, stdout, stderr io.Writer, o memoryOptio
 	nx, ny := gb(byN, func(p memoryPoint) int { return p.n }, peak)
 	_, nf := gb(byN, func(p memoryPoint) int { return p.n }, formula)
 	if err := plotMemory(o.outPrefix+".png", fmt.Sprintf("padim fit, %s d=%d, 56x56 positions", o.backbone, o.d), "training images N",
-		[]memSeries{{"peak RSS", nx, ny}, {"accumulators + inverses (formula)", nx, nf}}); err != nil {
+		[]memSeries{{"peak RSS", nx, ny}, {"accumulators + factors (formula)", nx, nf}}); err != nil {
 		return err
 	}
 	dx, dy := gb(byD, func(p memoryPoint) int { return p.d }, peak)
 	_, df := gb(byD, func(p memoryPoint) int { return p.d }, formula)
 	if err := plotMemory(o.outPrefix+"-d.png", fmt.Sprintf("padim fit, %s, N=%d, 56x56 positions", o.backbone, o.curveN), "embedding dimension d",
-		[]memSeries{{"peak RSS", dx, dy}, {"accumulators + inverses (formula)", dx, df}}); err != nil {
+		[]memSeries{{"peak RSS", dx, dy}, {"accumulators + factors (formula)", dx, df}}); err != nil {
 		return err
 	}
 	px, py := gb(byP, func(p memoryPoint) int { return p.positions }, peak)
 	_, pf := gb(byP, func(p memoryPoint) int { return p.positions }, formula)
 	return plotMemory(o.outPrefix+"-positions.png", fmt.Sprintf("padim fit, %s, N=%d, d=%d", o.backbone, o.curveN, o.d), "grid positions",
-		[]memSeries{{"peak RSS", px, py}, {"accumulators + inverses (formula)", px, pf}})
+		[]memSeries{{"peak RSS", px, py}, {"accumulators + factors (formula)", px, pf}})
 }
 
 // memSeries is one line of a memory plot, y in GiB.
@@ -1381,7 +1381,7 @@ func memoryReport(o memoryOptions, byN, byD, byP []memoryPoint) string {
 	fmt.Fprintf(&b, "Each point is one `padim.Fit` of %s (random weights) on synthetic 256x256 images (resize 256, centre crop), in a fresh process; "+
 		"peak RSS is the process's VmHWM after the fit. *Formula* is what the fit holds by construction at its peak (`padim.FitHeldBytes`): float64 shift, sum and "+
 		"upper triangle of the sum of outer products (in 32-row panels) per position, plus the float32 buffer of 64 images' embeddings; "+
-		"the float32 means and packed inverse covariances are written over the consumed sums and add nothing. "+
+		"the float32 means and packed Cholesky factors of the covariances are written over the consumed sums and add nothing. "+
 		"The rest is the Go runtime, the backbone and its activations for one batch of %d, and per-worker scratch.\n\n", o.backbone, o.batch)
 	table := func(title string, ps []memoryPoint) {
 		fmt.Fprintf(&b, "## %s\n\n| N | d | positions | peak RSS | formula | fit wall seconds (shared machine) |\n|---:|---:|---:|---:|---:|---:|\n", title)
