@@ -260,7 +260,7 @@ func (a *GaussianAccumulator) AddFloat32(x []float32, k int) error { return accu
 func accumulate[T float32 | float64](a *GaussianAccumulator, x []T, k int) error {
 	d := a.dim
 	if a.sxx == nil {
-		return fmt.Errorf("padim: accumulator already finalized: its sums became the inverse covariances")
+		return fmt.Errorf("padim: accumulator already finalized: its sums became the covariance factors")
 	}
 	if k <= 0 || len(x) != a.positions*k*d {
 		return fmt.Errorf("padim: accumulator got %d values for %d positions x %d vectors x %d dims", len(x), a.positions, k, d)
