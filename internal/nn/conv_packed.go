@@ -136,6 +136,9 @@ type packedGeometry struct {
 	plane    int  // floats per input channel in the copy: npy*npx*hph*wph
 	slack    int  // floats after the last plane that grid columns may read
 	offs     []int32
+	// Columns [colLo[px], colHi[px]) of every row of phase column px hold
+	// input pixels; the rest is padding (not set when direct).
+	colLo, colHi []int
 }
 
 func newPackedGeometry(c *Conv2D, h, w int) packedGeometry {
@@ -151,6 +154,13 @@ func newPackedGeometry(c *Conv2D, h, w int) packedGeometry {
 		// (KW-1)/s + Wph - OW past the last plane's valid rows, and a
 		// masked panel reads at most 47 pixels past the grid's end.
 		g.slack = g.wph + packedNR
+		// Phase px holds input columns x with (x+PadW)%s == px at index
+		// (x+PadW)/s.
+		g.colLo, g.colHi = make([]int, g.npx), make([]int, g.npx)
+		for px := range g.npx {
+			g.colLo[px] = max(0, ceilDiv(c.PadW-px, s))
+			g.colHi[px] = max(g.colLo[px], min(g.wph, floorDiv(c.PadW+w-1-px, s)+1))
+		}
 	}
 	g.offs = make([]int32, 0, c.InC*c.KH*c.KW)
 	for ic := 0; ic < c.InC; ic++ {
@@ -315,24 +325,9 @@ func convPacked(c *Conv2D, x, out *tensor.Tensor, act Activation) {
 // phase (py, px) at dst[(py*g.npx+px)*hph*wph:] holds padded pixel
 // (r*s+py, c*s+px) at [r*wph+c], zero where that lies outside the padded
 // plane. Phases beyond npy, npx are not needed by the kernel and skipped.
+// g is newPackedGeometry's for this input size and padding.
 func padPhased2D(dst, src []float32, h, w, padH, padW, s int, g packedGeometry) {
 	ph := g.hph * g.wph
-	// Phase px holds input columns x with (x+padW)%s == px at index
-	// (x+padW)/s: [lo(px), hi(px)) of each of its rows; the rest is padding.
-	// The bounds are worked out once per phase (at most 8 kept on the
-	// stack; wider strides recompute them per row).
-	lo := func(px int) int { return max(0, ceilDiv(padW-px, s)) }
-	hi := func(px int) int { return max(lo(px), min(g.wph, floorDiv(padW+w-1-px, s)+1)) }
-	var loA, hiA [8]int
-	for px := range min(g.npx, len(loA)) {
-		loA[px], hiA[px] = lo(px), hi(px)
-	}
-	bounds := func(px int) (int, int) {
-		if px < len(loA) {
-			return loA[px], hiA[px]
-		}
-		return lo(px), hi(px)
-	}
 	for py := 0; py < g.npy; py++ {
 		for r := 0; r < g.hph; r++ {
 			rowBase := py*g.npx*ph + r*g.wph
@@ -345,9 +340,8 @@ func padPhased2D(dst, src []float32, h, w, padH, padW, s int, g packedGeometry) 
 			}
 			for px := 0; px < g.npx; px++ {
 				row := dst[rowBase+px*ph : rowBase+px*ph+g.wph]
-				l, h := bounds(px)
-				clear(row[:l])
-				clear(row[h:])
+				clear(row[:g.colLo[px]])
+				clear(row[g.colHi[px]:])
 			}
 			in := src[y*w : (y+1)*w]
 			if s == 1 {
@@ -364,7 +358,7 @@ func padPhased2D(dst, src []float32, h, w, padH, padW, s int, g packedGeometry) 
 			}
 			for px := 0; px < g.npx; px++ {
 				row := dst[rowBase+px*ph:]
-				c, _ := bounds(px)
+				c := g.colLo[px]
 				x0 := c*s + px - padW // first input column of this phase
 				for x := x0; x < w; x += s {
 					row[c] = in[x]
