@@ -9,8 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
-
-	"github.com/padim-go/padim/internal/tensor"
 )
 
 // packedCases reach every branch of convPacked: pixel counts that leave
@@ -163,15 +161,7 @@ func BenchmarkConvPacked(b *testing.B) {
 					SetThreads(threads)
 					defer func() { packedEnabled = true }()
 					packedEnabled = packed
-					c := bc.conv()
-					x := randTensor(rand.New(rand.NewSource(2)), 1, bc.inC, bc.size, bc.size)
-					tensor.Release(c.ForwardAct(x, ActReLU))
-					b.ResetTimer()
-					cpu := cpuSeconds()
-					for i := 0; i < b.N; i++ {
-						tensor.Release(c.ForwardAct(x, ActReLU))
-					}
-					reportGFLOPs(b, bc.flops(), cpu)
+					benchForwardAct(b, bc)
 				})
 			}
 		}
