@@ -1,4 +1,5 @@
 # padim — common tasks. `make help` lists them.
+SHELL     := /bin/bash
 GO        ?= go
 PADIM     := bin/padim
 PADIM_DATA ?= $(abspath ../shared/data)
@@ -26,10 +27,22 @@ vet:
 	$(GO) vet -tags purego ./...
 
 # The README's test command. CI runs it through .ci/run.
-test: vet
-	$(GO) test -count=1 -timeout 40m ./...
-	$(GO) test -count=1 -timeout 20m -tags purego ./internal/... ./padim/...
-	$(GO) test -count=1 -timeout 20m -race -short $(RACE_PKGS)
+# Every pass goes through gotestcheck, which prints what go test would and
+# lists each skipped test with its reason. Under CI (CI=true) a skip fails the
+# run unless it names a CPU feature this machine lacks ("on this CPU"), or is
+# a -short skip in a -short pass: a test that needs data, a service or a tool
+# must not silently not run there.
+TESTCHECK := bin/gotestcheck
+SKIPS_FULL  := $(if $(filter-out false 0,$(CI)),-no-skips -allow 'on this CPU')
+SKIPS_SHORT := $(if $(filter-out false 0,$(CI)),-no-skips -allow 'on this CPU|^[^ ]*: -short|skipped with -short')
+
+$(TESTCHECK): internal/cmd/gotestcheck/main.go
+	$(GO) build -o $@ ./internal/cmd/gotestcheck
+
+test: vet $(TESTCHECK)
+	set -o pipefail; $(GO) test -json -count=1 -timeout 40m ./... | $(TESTCHECK) $(SKIPS_FULL)
+	set -o pipefail; $(GO) test -json -count=1 -timeout 20m -tags purego ./internal/... ./padim/... | $(TESTCHECK) $(SKIPS_FULL)
+	set -o pipefail; $(GO) test -json -count=1 -timeout 20m -race -short $(RACE_PKGS) | $(TESTCHECK) $(SKIPS_SHORT)
 
 test-purego:
 	CGO_ENABLED=0 $(GO) test -count=1 ./...

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"github.com/padim-go/padim/internal/testenv"
 	"os"
 	"path/filepath"
 	"slices"
@@ -33,29 +34,11 @@ func TestParseSize(t *testing.T) {
 	}
 }
 
-// testDataDir resolves $PADIM_DATA against the repository root or skips.
+// testDataDir is the shared real data (PADIM_DATA); see testenv.SharedData
+// for when it skips and when it fails.
 func testDataDir(t *testing.T) string {
 	t.Helper()
-	d := os.Getenv("PADIM_DATA")
-	if d == "" {
-		t.Skip("PADIM_DATA is not set: the shared weights and images are not available")
-	}
-	if filepath.IsAbs(d) {
-		return d
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, d)
-		}
-		if filepath.Dir(dir) == dir {
-			t.Fatal("no go.mod above the test directory")
-		}
-		dir = filepath.Dir(dir)
-	}
+	return testenv.SharedData(t)
 }
 
 // TestFeaturesCommand runs `padim features` on the shared ResNet-18 weights

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"github.com/padim-go/padim/internal/testenv"
 	"io"
 	"io/fs"
 	"os"
@@ -36,9 +37,7 @@ import (
 //     byte-identical to the reference run's.
 func TestReproduceInterrupted(t *testing.T) {
 	data := testDataDir(t)
-	if _, err := os.Stat(filepath.Join(data, "weights", "resnet18-imagenet-layer1to3.pth")); err != nil {
-		t.Skipf("shared ResNet-18 weights not available: %v", err)
-	}
+	testenv.SharedFile(t, "weights/resnet18-imagenet-layer1to3.pth")
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "padim")
 	t0 := time.Now()

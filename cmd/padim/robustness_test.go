@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"github.com/padim-go/padim/internal/testenv"
 	"image"
 	"image/png"
 	"io"
@@ -39,11 +40,7 @@ func tinySynthetic(t *testing.T, cats []string, train int) string {
 
 func resnet18Weights(t *testing.T) string {
 	t.Helper()
-	p := filepath.Join(testDataDir(t), "weights", "resnet18-imagenet-layer1to3.pth")
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("shared ResNet-18 weights not available: %v", err)
-	}
-	return p
+	return testenv.SharedFile(t, "weights/resnet18-imagenet-layer1to3.pth")
 }
 
 func fitOpts(data, category, weights, out string) fitOptions {

@@ -172,7 +172,7 @@ func BenchmarkConvPacked(b *testing.B) {
 // the generator stays the source of truth for the kernels.
 func TestGemmAsmUpToDate(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds and runs asmgen")
+		t.Skip("-short: builds and runs asmgen")
 	}
 	tmp := filepath.Join(t.TempDir(), "gemm.s")
 	cmd := exec.Command("go", "run", "./asmgen", "-out", tmp)

@@ -30,11 +30,17 @@ func RepoRoot(t testing.TB) string {
 
 // SharedData returns the shared real data folder named by PADIM_DATA (a
 // relative value is taken from the repository root, as CI's
-// PADIM_DATA=../shared/data is), or skips the test saying why.
+// PADIM_DATA=../shared/data is). Without PADIM_DATA the test is skipped,
+// saying why, except under CI (CI set, as CI runners do), where a test that
+// needs real data and silently does not run would hide a broken set-up: there
+// it fails. A PADIM_DATA that names no folder always fails.
 func SharedData(t testing.TB) string {
 	t.Helper()
 	d := os.Getenv("PADIM_DATA")
 	if d == "" {
+		if InCI() {
+			t.Fatal("PADIM_DATA is not set under CI: this test needs the shared real data (.ci/run sets PADIM_DATA=../shared/data)")
+		}
 		t.Skip("PADIM_DATA is not set: this test needs the shared real data (CI sets PADIM_DATA=../shared/data)")
 	}
 	if !filepath.IsAbs(d) {
@@ -44,4 +50,23 @@ func SharedData(t testing.TB) string {
 		t.Fatalf("PADIM_DATA=%s: %v", d, err)
 	}
 	return d
+}
+
+// SharedFile returns PADIM_DATA/rel, failing the test when PADIM_DATA is set
+// but the file or folder is not there (a wrong PADIM_DATA is an error, not a
+// reason to skip). Without PADIM_DATA it skips or fails as SharedData does.
+func SharedFile(t testing.TB, rel string) string {
+	t.Helper()
+	p := filepath.Join(SharedData(t), filepath.FromSlash(rel))
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("PADIM_DATA does not hold %s: %v", rel, err)
+	}
+	return p
+}
+
+// InCI reports whether the tests run under CI (the CI environment variable
+// is set to anything but "" or "false").
+func InCI() bool {
+	v := os.Getenv("CI")
+	return v != "" && v != "false" && v != "0"
 }
