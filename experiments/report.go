@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/padim-go/padim/datasets"
 	"github.com/padim-go/padim/internal/atomicfile"
 	"github.com/padim-go/padim/internal/table"
 )
@@ -107,7 +108,7 @@ func mvtecMeans(t Table, rows []Row, idx map[paperKey]PaperValue) []Row {
 	var methods []string
 	seen := map[string]bool{}
 	isCat := map[string]bool{}
-	for _, c := range MVTecCategories {
+	for _, c := range datasets.MVTecCategories {
 		isCat[c] = true
 		isCat["rd-mvtec/"+c] = true
 	}
@@ -127,8 +128,8 @@ func mvtecMeans(t Table, rows []Row, idx map[paperKey]PaperValue) []Row {
 			name string
 			keep func(string) bool
 		}{
-			{"mean-textures", IsTexture},
-			{"mean-objects", func(c string) bool { return !IsTexture(c) }},
+			{"mean-textures", datasets.IsMVTecTexture},
+			{"mean-objects", func(c string) bool { return !datasets.IsMVTecTexture(c) }},
 			{"mean", func(string) bool { return true }},
 		} {
 			mean := Row{Method: method, Measured: map[string]*float64{}, Paper: map[string]*float64{}}
@@ -158,7 +159,7 @@ func mvtecMeans(t Table, rows []Row, idx map[paperKey]PaperValue) []Row {
 					mean.Paper[m] = &val
 				}
 			}
-			for _, c := range MVTecCategories {
+			for _, c := range datasets.MVTecCategories {
 				if grp.keep(c) {
 					declared++
 				}

@@ -1,6 +1,10 @@
 package experiments
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/padim-go/padim/datasets"
+)
 
 // Options shape the declared tables.
 type Options struct {
@@ -84,7 +88,7 @@ func (o Options) mvtecCategories() []string {
 	if o.Quick {
 		return []string{"bottle"}
 	}
-	return MVTecCategories
+	return datasets.MVTecCategories
 }
 
 func (o Options) dims(d int) int {
