@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -116,7 +117,7 @@ stdout and, atomically, to --out.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringSliceVar(&o.Configs, "configs", []string{"resnet18:100", "wide_resnet50_2:550"}, "backbone:d pairs to run")
+	f.StringSliceVar(&o.Configs, "configs", []string{paperConfig("resnet18"), paperConfig("wide_resnet50_2")}, "backbone:d pairs to run")
 	benchDataFlags(cmd, &o)
 	f.IntVar(&o.Train, "train", 200, "training images")
 	f.IntVar(&o.Test, "test", 100, "test images (a quarter normal, the rest split over the three defect types)")
@@ -136,6 +137,20 @@ stdout and, atomically, to --out.`,
 	_ = f.MarkHidden("child")
 	_ = f.MarkHidden("fit-only")
 	benchCmd.AddCommand(cmd)
+}
+
+// paperDims is the paper's d for a registered backbone.
+func paperDims(backbone string) int {
+	s, err := backbones.Lookup(backbone)
+	if err != nil {
+		panic(err) // called with registered names only
+	}
+	return s.PaDiMDims
+}
+
+// paperConfig is "backbone:d" with the paper's d.
+func paperConfig(backbone string) string {
+	return backbone + ":" + strconv.Itoa(paperDims(backbone))
 }
 
 // benchDataFlags are the flags end-to-end and memory share: the synthetic
@@ -173,7 +188,7 @@ OUT.png (against N), OUT-d.png and OUT-positions.png, all atomically.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.Backbone, "backbone", "wide_resnet50_2", "backbone")
-	f.IntVar(&o.D, "d", 550, "embedding dimension of the N curve")
+	f.IntVar(&o.D, "d", paperDims("wide_resnet50_2"), "embedding dimension of the N and positions curves")
 	f.IntSliceVar(&o.Ns, "n", []int{50, 100, 200, 400}, "training set sizes")
 	f.IntSliceVar(&o.Ds, "dims", []int{100, 250, 400, 550}, "dimensions of the d curve")
 	f.IntSliceVar(&o.Crops, "crops", []int{128, 160, 192, 224}, "crop sides of the positions curve ((side/4)^2 positions)")
