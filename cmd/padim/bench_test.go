@@ -41,7 +41,7 @@ func padimCmd(t *testing.T, args ...string) (string, string) {
 // comes back, and the report is written.
 func TestBenchEndToEndSmoke(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs child processes")
+		t.Skip("runs child processes: skipped with -short")
 	}
 	dir := t.TempDir()
 	out := filepath.Join(dir, "reports", "bench.md")
@@ -69,7 +69,7 @@ func TestBenchEndToEndSmoke(t *testing.T) {
 // the report and its three plots.
 func TestBenchMemorySmoke(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs child processes")
+		t.Skip("runs child processes: skipped with -short")
 	}
 	dir := t.TempDir()
 	prefix := filepath.Join(dir, "reports", "memory")
