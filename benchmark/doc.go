@@ -19,8 +19,9 @@
 //     scripts/bench_torch_e2e.py prints the same fields;
 //   - phase.go: the wall and CPU clocks that split padim.Fit and scoring
 //     into decoding, backbone and the rest without changing them;
-//   - backbones.go, e2e.go, memory.go: the three benchmarks and their
-//     reports, rendered through internal/table and internal/chart like the
+//   - backbones.go (with convs.go, the convolutions against the bare
+//     sgemm), e2e.go, memory.go: the three benchmarks and their reports,
+//     rendered through internal/table and internal/chart like the
 //     reproduction reports.
 //
 // Timings are only meaningful on an otherwise idle machine; every report
