@@ -29,7 +29,11 @@ type Spec struct {
 	// PaDiMLayers are the layers the PaDiM paper concatenates for this
 	// backbone, shallowest first.
 	PaDiMLayers []string
-	Weights     Weights
+	// PaDiMDims is the embedding size d the paper keeps for this backbone
+	// (a random subset of the PaDiMLayers channels); 0 keeps them all, as
+	// the paper does for EfficientNet-B5.
+	PaDiMDims int
+	Weights   Weights
 }
 
 type entry struct {
@@ -42,6 +46,7 @@ var registry = map[string]entry{
 		spec: Spec{
 			Name:        "resnet18",
 			PaDiMLayers: []string{"layer1", "layer2", "layer3"},
+			PaDiMDims:   100,
 			Weights: Weights{
 				URL:    "https://download.pytorch.org/models/resnet18-f37072fd.pth",
 				File:   "resnet18-f37072fd.pth",
@@ -57,6 +62,7 @@ var registry = map[string]entry{
 		spec: Spec{
 			Name:        "wide_resnet50_2",
 			PaDiMLayers: []string{"layer1", "layer2", "layer3"},
+			PaDiMDims:   550,
 			Weights: Weights{
 				URL:    "https://download.pytorch.org/models/wide_resnet50_2-95faca4d.pth",
 				File:   "wide_resnet50_2-95faca4d.pth",

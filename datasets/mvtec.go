@@ -56,7 +56,10 @@ func stem(path string) string {
 	return strings.TrimSuffix(b, filepath.Ext(b))
 }
 
-func isDir(path string) bool {
+// DirExists reports whether path is an existing directory: how the
+// loaders, and callers deciding whether a dataset is present, tell a
+// directory from a missing path or a file.
+func DirExists(path string) bool {
 	st, err := os.Stat(path)
 	return err == nil && st.IsDir()
 }
@@ -70,7 +73,7 @@ func ListMVTecCategories(root string) ([]string, error) {
 	}
 	var out []string
 	for _, d := range dirs {
-		if isDir(filepath.Join(root, d, "train", "good")) {
+		if DirExists(filepath.Join(root, d, "train", "good")) {
 			out = append(out, d)
 		}
 	}
@@ -98,7 +101,7 @@ const MVTecMaskSuffix = "_mask.png"
 // Masks of "good" images are optional.
 func LoadMVTec(root, category string) (*Split, error) {
 	dir := filepath.Join(root, category)
-	if !isDir(dir) {
+	if !DirExists(dir) {
 		return nil, fmt.Errorf("datasets: %s: MVTec category folder not found", dir)
 	}
 	trainDir := filepath.Join(dir, "train", "good")

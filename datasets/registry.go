@@ -1,5 +1,7 @@
 package datasets
 
+import "slices"
+
 // Archive is one downloadable dataset archive.
 type Archive struct {
 	Name     string // "mvtec_ad" for the full archive, else the category
@@ -42,11 +44,19 @@ var MVTecADArchives = []Archive{
 }
 
 // MVTecTextures and MVTecObjects are the MVTec AD categories by kind, in
-// the order of the PaDiM paper's tables.
+// the order of the PaDiM paper's tables; MVTecCategories are all 15,
+// textures first, as the paper lists them.
 var (
-	MVTecTextures = []string{"carpet", "grid", "leather", "tile", "wood"}
-	MVTecObjects  = []string{"bottle", "cable", "capsule", "hazelnut", "metal_nut", "pill", "screw", "toothbrush", "transistor", "zipper"}
+	MVTecTextures   = []string{"carpet", "grid", "leather", "tile", "wood"}
+	MVTecObjects    = []string{"bottle", "cable", "capsule", "hazelnut", "metal_nut", "pill", "screw", "toothbrush", "transistor", "zipper"}
+	MVTecCategories = append(slices.Clone(MVTecTextures), MVTecObjects...)
 )
+
+// IsMVTecTexture reports whether an MVTec AD category is a texture class
+// (the paper averages textures and objects apart).
+func IsMVTecTexture(category string) bool {
+	return slices.Contains(MVTecTextures, category)
+}
 
 // MVTecArchive returns the archive for name ("mvtec_ad" for everything or
 // a category), and false if there is none.

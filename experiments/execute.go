@@ -69,7 +69,7 @@ const (
 func RealDatasets(dataRoot string) []string {
 	var found []string
 	for _, d := range []string{mvtecDir, magneticDir, stcDir} {
-		if isDir(filepath.Join(dataRoot, d)) {
+		if datasets.DirExists(filepath.Join(dataRoot, d)) {
 			found = append(found, d)
 		}
 	}
@@ -89,7 +89,7 @@ func (e *Env) Dataset(spec DatasetSpec) (*datasets.Split, datasets.Preprocess, e
 	switch spec.Kind {
 	case "mvtec", "rd-mvtec":
 		root := filepath.Join(e.DataRoot, mvtecDir)
-		if !isDir(filepath.Join(root, spec.Category)) {
+		if !datasets.DirExists(filepath.Join(root, spec.Category)) {
 			return nil, pre, missing("MVTec AD category "+spec.Category, root, "padim fetch mvtec --category "+spec.Category)
 		}
 		split, err = datasets.LoadMVTec(root, spec.Category)
@@ -99,21 +99,21 @@ func (e *Env) Dataset(spec DatasetSpec) (*datasets.Split, datasets.Preprocess, e
 		}
 	case "magnetic-tile":
 		root := filepath.Join(e.DataRoot, magneticDir)
-		if !isDir(root) {
+		if !datasets.DirExists(root) {
 			return nil, pre, missing("Magnetic Tile Defects", e.DataRoot, "see README: Data (Magnetic Tile Defects)")
 		}
 		split, err = datasets.LoadMagneticTile(root)
 		pre = datasets.MagneticTilePreprocess()
 	case "stc":
 		root := filepath.Join(e.DataRoot, stcDir)
-		if !isDir(root) {
+		if !datasets.DirExists(root) {
 			return nil, pre, missing("ShanghaiTech Campus", e.DataRoot, "see README: Data (ShanghaiTech Campus)")
 		}
 		split, err = datasets.LoadSTC(root)
 		pre = datasets.PaperPreprocess()
 	case "synthetic":
 		root := e.SyntheticRoot
-		if !isDir(filepath.Join(root, spec.Category)) {
+		if !datasets.DirExists(filepath.Join(root, spec.Category)) {
 			return nil, pre, missing("synthetic category "+spec.Category, root, "padim generate synthetic --out "+root)
 		}
 		split, err = datasets.LoadMVTec(root, spec.Category)
@@ -165,11 +165,6 @@ func spread(s []datasets.Sample, n int) []datasets.Sample {
 		out = append(out, s[i*len(s)/n])
 	}
 	return out
-}
-
-func isDir(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && st.IsDir()
 }
 
 // WeightsFile finds the ImageNet weights of a backbone: the file name the

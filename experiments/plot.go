@@ -6,14 +6,11 @@ import (
 	"image"
 	"image/color"
 	"image/png"
-	"io"
 
-	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 
 	"github.com/padim-go/padim/internal/atomicfile"
+	"github.com/padim-go/padim/internal/chart"
 )
 
 // Series is one named curve.
@@ -22,42 +19,15 @@ type Series struct {
 	X, Y []float64
 }
 
-// PlotLines writes a line plot of the series as a PNG.
+// PlotLines writes a line plot of the series as a PNG, y from 0 to 1.02
+// (the metrics' range) and x from 0 to xMax when xMax > 0.
 func PlotLines(path, title, xLabel, yLabel string, series []Series, xMax float64) error {
-	p := plot.New()
-	p.Title.Text = title
-	p.X.Label.Text = xLabel
-	p.Y.Label.Text = yLabel
-	p.Add(plotter.NewGrid())
-	for i, s := range series {
-		pts := make(plotter.XYs, len(s.X))
-		for j := range s.X {
-			pts[j].X, pts[j].Y = s.X[j], s.Y[j]
-		}
-		l, err := plotter.NewLine(pts)
-		if err != nil {
-			return fmt.Errorf("%s: series %s: %w", path, s.Name, err)
-		}
-		l.Color = plotutil.Color(i)
-		l.Dashes = plotutil.Dashes(i)
-		l.Width = vg.Points(1.5)
-		p.Add(l)
-		p.Legend.Add(s.Name, l)
+	l := chart.Lines{Title: title, XLabel: xLabel, YLabel: yLabel, YMin: 0, YMax: 1.02, XMax: xMax,
+		LineWidth: vg.Points(1.5), Width: 6 * vg.Inch, Height: 4.5 * vg.Inch}
+	for _, s := range series {
+		l.Series = append(l.Series, chart.Series{Name: s.Name, X: s.X, Y: s.Y})
 	}
-	p.Legend.Top = false
-	p.Legend.Left = false
-	p.Y.Min, p.Y.Max = 0, 1.02
-	if xMax > 0 {
-		p.X.Min, p.X.Max = 0, xMax
-	}
-	wt, err := p.WriterTo(6*vg.Inch, 4.5*vg.Inch, "png")
-	if err != nil {
-		return err
-	}
-	return atomicfile.Write(path, func(w io.Writer) error {
-		_, err := wt.WriteTo(w)
-		return err
-	})
+	return l.WritePNG(path)
 }
 
 // HeatmapPanel is one test image for a heatmap grid: the preprocessed image

@@ -8,21 +8,6 @@ import (
 	"strings"
 )
 
-// MVTecCategories are MVTec AD's 15 classes, textures first, as the paper lists them.
-var MVTecCategories = []string{
-	"carpet", "grid", "leather", "tile", "wood",
-	"bottle", "cable", "capsule", "hazelnut", "metal_nut", "pill", "screw", "toothbrush", "transistor", "zipper",
-}
-
-// IsTexture reports whether an MVTec AD category is a texture class.
-func IsTexture(category string) bool {
-	switch category {
-	case "carpet", "grid", "leather", "tile", "wood":
-		return true
-	}
-	return false
-}
-
 // DatasetSpec names a dataset split. Kind is one of "mvtec", "rd-mvtec",
 // "magnetic-tile", "stc", "synthetic".
 type DatasetSpec struct {

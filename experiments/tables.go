@@ -1,6 +1,11 @@
 package experiments
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/padim-go/padim/backbones"
+	"github.com/padim-go/padim/datasets"
+)
 
 // Options shape the declared tables.
 type Options struct {
@@ -12,12 +17,22 @@ type Options struct {
 	SyntheticCategories []string
 }
 
-// Backbone settings the paper uses.
+// Backbone settings the paper uses (package backbones holds them).
 var (
-	r18Layers   = []string{"layer1", "layer2", "layer3"}
-	wr50Layers  = []string{"layer1", "layer2", "layer3"}
-	effb5Layers = []string{"block6", "block19", "block25"} // the paper's layers 7, 20, 26 (see package backbones)
+	r18Layers, r18Dims   = paperSettings("resnet18")
+	wr50Layers, wr50Dims = paperSettings("wide_resnet50_2")
+	effb5Layers, _       = paperSettings("efficientnet_b5") // the paper's layers 7, 20, 26 (see package backbones)
 )
+
+// paperSettings are the layers and d the paper uses for a registered
+// backbone.
+func paperSettings(backbone string) ([]string, int) {
+	s, err := backbones.Lookup(backbone)
+	if err != nil {
+		panic(err) // the names above are registered backbones: a typo is a programming error
+	}
+	return s.PaDiMLayers, s.PaDiMDims
+}
 
 func padimR18(dims int, seed int64) ModelSpec {
 	return ModelSpec{Method: "padim", Backbone: "resnet18", Layers: r18Layers, Dims: dims, Reduce: "random", Seed: seed, Combine: "joint"}
@@ -84,7 +99,7 @@ func (o Options) mvtecCategories() []string {
 	if o.Quick {
 		return []string{"bottle"}
 	}
-	return MVTecCategories
+	return datasets.MVTecCategories
 }
 
 func (o Options) dims(d int) int {
@@ -113,8 +128,8 @@ func localization(o Options) Table {
 		Metrics: []string{"pixel_auroc", "pro", "image_auroc"}}
 	for _, c := range o.mvtecCategories() {
 		t.Runs = append(t.Runs,
-			Run{Row: "PaDiM-R18-Rd100", Dataset: mvtec(c, o), Model: padimR18(o.dims(100), defaultSeed)},
-			Run{Row: "PaDiM-WR50-Rd550", Dataset: mvtec(c, o), Model: padimWR50(o.dims(550), defaultSeed)},
+			Run{Row: "PaDiM-R18-Rd100", Dataset: mvtec(c, o), Model: padimR18(o.dims(r18Dims), defaultSeed)},
+			Run{Row: "PaDiM-WR50-Rd550", Dataset: mvtec(c, o), Model: padimWR50(o.dims(wr50Dims), defaultSeed)},
 			Run{Row: "SPADE", Dataset: mvtec(c, o), Model: spadeWR50()},
 			Run{Row: "SPADE-R18 (pooled on layer3)", Dataset: mvtec(c, o), Model: spadeR18()},
 		)
@@ -128,8 +143,8 @@ func detection(o Options) Table {
 		Metrics: []string{"image_auroc"}}
 	for _, c := range o.mvtecCategories() {
 		t.Runs = append(t.Runs,
-			Run{Row: "PaDiM-R18-Rd100", Dataset: mvtec(c, o), Model: padimR18(o.dims(100), defaultSeed)},
-			Run{Row: "PaDiM-WR50-Rd550", Dataset: mvtec(c, o), Model: padimWR50(o.dims(550), defaultSeed)},
+			Run{Row: "PaDiM-R18-Rd100", Dataset: mvtec(c, o), Model: padimR18(o.dims(r18Dims), defaultSeed)},
+			Run{Row: "PaDiM-WR50-Rd550", Dataset: mvtec(c, o), Model: padimWR50(o.dims(wr50Dims), defaultSeed)},
 			Run{Row: "PaDiM-EfficientNet-B5", Dataset: mvtec(c, o), Model: padimEffB5()},
 			Run{Row: "SPADE", Dataset: mvtec(c, o), Model: spadeWR50()},
 			Run{Row: "SPADE-R18 (pooled on layer3)", Dataset: mvtec(c, o), Model: spadeR18()},
@@ -202,8 +217,8 @@ func rdMVTec(o Options) Table {
 		for _, s := range seeds {
 			d := DatasetSpec{Kind: "rd-mvtec", Category: c, Seed: s, Limit: o.limit()}
 			t.Runs = append(t.Runs,
-				Run{Row: "PaDiM-R18-Rd100", Dataset: d, Model: padimR18(o.dims(100), defaultSeed)},
-				Run{Row: "PaDiM-WR50-Rd550", Dataset: d, Model: padimWR50(o.dims(550), defaultSeed)},
+				Run{Row: "PaDiM-R18-Rd100", Dataset: d, Model: padimR18(o.dims(r18Dims), defaultSeed)},
+				Run{Row: "PaDiM-WR50-Rd550", Dataset: d, Model: padimWR50(o.dims(wr50Dims), defaultSeed)},
 				Run{Row: "SPADE", Dataset: d, Model: spadeWR50()},
 				Run{Row: "SPADE-R18 (pooled on layer3)", Dataset: d, Model: spadeR18()},
 			)
@@ -218,7 +233,7 @@ func stc(o Options) Table {
 	return Table{Name: "stc", Title: "ShanghaiTech Campus (pixel AUROC)", PaperTable: "stc",
 		Metrics: []string{"pixel_auroc", "image_auroc"},
 		Runs: []Run{
-			{Row: "PaDiM-R18-Rd100", Dataset: d, Model: padimR18(o.dims(100), defaultSeed)},
+			{Row: "PaDiM-R18-Rd100", Dataset: d, Model: padimR18(o.dims(r18Dims), defaultSeed)},
 			{Row: "SPADE", Dataset: d, Model: spadeWR50()},
 			{Row: "SPADE-R18 (pooled on layer3)", Dataset: d, Model: spadeR18()},
 		}}
@@ -229,7 +244,7 @@ func magneticTile(o Options) Table {
 	return Table{Name: "magnetic-tile", Title: "Magnetic Tile Defects (extra; protocol in the data README)",
 		Metrics: []string{"image_auroc", "pixel_auroc", "pro"},
 		Runs: []Run{
-			{Row: "PaDiM-R18-Rd100", Dataset: d, Model: padimR18(o.dims(100), defaultSeed)},
+			{Row: "PaDiM-R18-Rd100", Dataset: d, Model: padimR18(o.dims(r18Dims), defaultSeed)},
 			{Row: "SPADE-R18 (pooled on layer3)", Dataset: d, Model: spadeR18()},
 		}}
 }
@@ -240,7 +255,7 @@ func synthetic(o Options) Table {
 	for _, c := range o.SyntheticCategories {
 		d := DatasetSpec{Kind: "synthetic", Category: c, Limit: o.limit()}
 		t.Runs = append(t.Runs,
-			Run{Row: "PaDiM-R18-Rd100", Dataset: d, Model: padimR18(o.dims(100), defaultSeed)},
+			Run{Row: "PaDiM-R18-Rd100", Dataset: d, Model: padimR18(o.dims(r18Dims), defaultSeed)},
 			Run{Row: "SPADE-R18 (pooled on layer3)", Dataset: d, Model: spadeR18()},
 		)
 	}
@@ -257,9 +272,9 @@ func cost(o Options) Table {
 	t := Table{Name: "cost", Title: "Inference time per image and model memory (MVTec AD bottle)", PaperTable: "cost",
 		Metrics: []string{"inference_seconds", "model_bytes"},
 		Runs: []Run{
-			{Row: "PaDiM-R18-Rd100", Dataset: d, Model: padimR18(o.dims(100), defaultSeed)},
-			{Row: "PaDiM-WR50-Rd550", Dataset: d, Model: padimWR50(o.dims(550), defaultSeed)},
-			{Row: "PaDiM-WR50-Rd550 (untrained weights: timing only)", Dataset: d, Model: untrained(padimWR50(o.dims(550), defaultSeed))},
+			{Row: "PaDiM-R18-Rd100", Dataset: d, Model: padimR18(o.dims(r18Dims), defaultSeed)},
+			{Row: "PaDiM-WR50-Rd550", Dataset: d, Model: padimWR50(o.dims(wr50Dims), defaultSeed)},
+			{Row: "PaDiM-WR50-Rd550 (untrained weights: timing only)", Dataset: d, Model: untrained(padimWR50(o.dims(wr50Dims), defaultSeed))},
 			{Row: "PaDiM-EfficientNet-B5", Dataset: d, Model: padimEffB5()},
 			{Row: "PaDiM-EfficientNet-B5 (untrained weights: timing only)", Dataset: d, Model: untrained(padimEffB5())},
 			{Row: "SPADE", Dataset: d, Model: spadeWR50()},

@@ -66,7 +66,7 @@ only renamed into place once complete and verified.`,
 			}
 			a, ok := datasets.MVTecArchive(name)
 			if !ok {
-				return fmt.Errorf("no MVTec AD archive %q (categories: %s)", name, strings.Join(experimentsCategories(), ", "))
+				return fmt.Errorf("no MVTec AD archive %q (categories: %s)", name, strings.Join(datasets.MVTecCategories, ", "))
 			}
 			if a.SHA256 == "" {
 				return fmt.Errorf("MVTec publishes no checksum for the %s archive, so it cannot be verified; fetch the full, checksummed archive with `padim fetch mvtec` (no --category)", name)
@@ -96,8 +96,4 @@ only renamed into place once complete and verified.`,
 	mvtec.Flags().StringVar(&category, "category", "", "one category only (MVTec publishes no per-category checksums: refused)")
 	fetchCmd.AddCommand(weights, mvtec)
 	rootCmd.AddCommand(fetchCmd)
-}
-
-func experimentsCategories() []string {
-	return append(append([]string(nil), datasets.MVTecTextures...), datasets.MVTecObjects...)
 }

@@ -52,7 +52,7 @@ Examples:
 	f.StringVar(&o.backbone, "backbone", "resnet18", "backbone: "+strings.Join(backbones.Names(), ", "))
 	f.StringVar(&o.weights, "weights", "", "torchvision .pth or .safetensors weights (default: found in $PADIM_DATA/weights or the download cache)")
 	f.StringVar(&o.layers, "layers", "", "comma-separated layers joined into the embedding (default: the paper's for the backbone)")
-	f.IntVar(&o.dims, "dims", 0, "embedding channels kept, the paper's d (default 100 for resnet18, 550 for wide_resnet50_2, all for efficientnet_b5)")
+	f.IntVar(&o.dims, "dims", 0, "embedding channels kept, the paper's d (default "+paperDimsHelp()+")")
 	f.Uint64Var(&o.seed, "seed", 1024, "seed of the random channel subset")
 	f.StringVar(&o.channels, "channels", "", "file of 0-based channel indices into the concatenated layers, one per line (instead of a seeded draw)")
 	f.BoolVar(&o.pca, "pca", false, "reduce to --dims with PCA instead of a random subset (the paper's alternative)")
@@ -61,8 +61,22 @@ Examples:
 	rootCmd.AddCommand(cmd)
 }
 
-// paperDims is the paper's d per backbone; 0 keeps every channel.
-var paperDims = map[string]int{"resnet18": 100, "wide_resnet50_2": 550}
+// paperDimsHelp lists the paper's d per backbone for --dims' help.
+func paperDimsHelp() string {
+	var parts []string
+	for _, name := range backbones.Names() {
+		s, err := backbones.Lookup(name)
+		if err != nil {
+			continue
+		}
+		if s.PaDiMDims == 0 {
+			parts = append(parts, "all for "+name)
+		} else {
+			parts = append(parts, fmt.Sprintf("%d for %s", s.PaDiMDims, name))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
 
 // findWeights resolves --weights, or looks in $PADIM_DATA/weights and the cache.
 func findWeights(backbone, given string) (string, error) {
@@ -126,7 +140,7 @@ func runFit(ctx context.Context, stdout io.Writer, o fitOptions) error {
 		cfg.Selection = padim.SelectRandom
 	}
 	if cfg.D == 0 && cfg.Selection != padim.SelectIndices {
-		cfg.D = paperDims[o.backbone]
+		cfg.D = spec.PaDiMDims
 		if cfg.D == 0 {
 			cfg.D = total
 		}
