@@ -4,10 +4,11 @@
 
 #include "textflag.h"
 
-// AVX2 depthwise convolution rows (conv_depthwise.go).
+// AVX2 depthwise convolution rows (conv_depthwise.go). Written by
+// asmgen/depthwise.go.
 
 // 32 lanes of all ones then 32 of zeros: 4n bytes before the middle
-// start the masks of a tail of n < 32 elements (see the tail code).
+// start the VMASKMOVPS masks of a tail of n < 32 elements.
 DATA simdTailMask<>+0(SB)/4, $0xffffffff
 DATA simdTailMask<>+4(SB)/4, $0xffffffff
 DATA simdTailMask<>+8(SB)/4, $0xffffffff
@@ -121,6 +122,7 @@ taps32:
 tail:
 	TESTQ CX, CX
 	JEQ done
+	// Y5 = mask of the first CX lanes
 	LEAQ simdTailMask<>+128(SB), R11
 	MOVQ CX, R12
 	SHLQ $2, R12

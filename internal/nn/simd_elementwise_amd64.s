@@ -6,10 +6,10 @@
 
 // AVX2 element-wise kernels (ops.go, act.go): any length and alignment,
 // 32 floats (four vectors) per step, then 8, then the last 1..7 under a
-// VMASKMOVPS lane mask.
+// VMASKMOVPS lane mask. Written by asmgen/elementwise.go.
 
 // 32 lanes of all ones then 32 of zeros: 4n bytes before the middle
-// start the masks of a tail of n < 32 elements (see the tail code).
+// start the VMASKMOVPS masks of a tail of n < 32 elements.
 DATA simdTailMask<>+0(SB)/4, $0xffffffff
 DATA simdTailMask<>+4(SB)/4, $0xffffffff
 DATA simdTailMask<>+8(SB)/4, $0xffffffff
@@ -109,6 +109,7 @@ loop8:
 tail:
 	TESTQ CX, CX
 	JEQ done
+	// Y14 = mask of the first CX lanes
 	LEAQ simdTailMask<>+128(SB), R11
 	MOVQ CX, R12
 	SHLQ $2, R12
@@ -166,6 +167,7 @@ loop8:
 tail:
 	TESTQ CX, CX
 	JEQ done
+	// Y14 = mask of the first CX lanes
 	LEAQ simdTailMask<>+128(SB), R11
 	MOVQ CX, R12
 	SHLQ $2, R12
@@ -214,6 +216,7 @@ loop8:
 tail:
 	TESTQ CX, CX
 	JEQ done
+	// Y14 = mask of the first CX lanes
 	LEAQ simdTailMask<>+128(SB), R11
 	MOVQ CX, R12
 	SHLQ $2, R12
@@ -267,6 +270,7 @@ loop8:
 tail:
 	TESTQ CX, CX
 	JEQ done
+	// Y14 = mask of the first CX lanes
 	LEAQ simdTailMask<>+128(SB), R11
 	MOVQ CX, R12
 	SHLQ $2, R12
@@ -332,6 +336,7 @@ loop8:
 tail:
 	TESTQ CX, CX
 	JEQ done
+	// Y14 = mask of the first CX lanes
 	LEAQ simdTailMask<>+128(SB), R11
 	MOVQ CX, R12
 	SHLQ $2, R12

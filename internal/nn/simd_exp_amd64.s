@@ -10,7 +10,8 @@
 // the 2^k scaling and VRCP14PS, 14 bits, for the reciprocal). Same method,
 // constants and range in both. A kernel stops before the first vector
 // holding a value outside the range in which the method holds, and
-// returns how many elements it wrote; the caller finishes in Go.
+// returns how many elements it wrote; the caller finishes in Go. Each
+// instruction pattern is explained where asmgen/exp.go writes it.
 
 // float32 1, in all 8 lanes
 DATA simdOne<>+0(SB)/4, $0x3f800000
@@ -189,7 +190,7 @@ DATA simdExpBias<>+28(SB)/4, $0x0000007f
 GLOBL simdExpBias<>(SB), RODATA|NOPTR, $32
 
 // 32 lanes of all ones then 32 of zeros: 4n bytes before the middle
-// start the masks of a tail of n < 32 elements (see the tail code).
+// start the VMASKMOVPS masks of a tail of n < 32 elements.
 DATA simdTailMask<>+0(SB)/4, $0xffffffff
 DATA simdTailMask<>+4(SB)/4, $0xffffffff
 DATA simdTailMask<>+8(SB)/4, $0xffffffff
@@ -268,12 +269,14 @@ loop8:
 	CMPQ CX, $8
 	JLT tail
 	VMULPS (SI), Y15, Y1
+	// to stop unless every lane of Y1 is in (expLower, expUpper)
 	VCMPPS $0x1e, simdExpLower<>(SB), Y1, Y2
 	VCMPPS $0x11, simdExpUpper<>(SB), Y1, Y3
 	VANDPS Y3, Y2, Y2
 	VMOVMSKPS Y2, AX
 	CMPL AX, $0xff
 	JNE stop
+	// Y6 = exp(Y1)
 	VMOVUPS simdExpRoundMag<>(SB), Y4
 	VFMADD231PS simdExpLog2e<>(SB), Y1, Y4
 	VSUBPS simdExpRoundMag<>(SB), Y4, Y4
@@ -303,6 +306,7 @@ loop8:
 tail:
 	TESTQ CX, CX
 	JEQ stop
+	// Y14 = mask of the first CX lanes
 	LEAQ simdTailMask<>+128(SB), R11
 	MOVQ CX, R12
 	SHLQ $2, R12
@@ -310,12 +314,14 @@ tail:
 	VMOVDQU (R11), Y14
 	VMASKMOVPS (SI), Y14, Y1
 	VMULPS Y1, Y15, Y1
+	// to stop unless every lane of Y1 is in (expLower, expUpper)
 	VCMPPS $0x1e, simdExpLower<>(SB), Y1, Y2
 	VCMPPS $0x11, simdExpUpper<>(SB), Y1, Y3
 	VANDPS Y3, Y2, Y2
 	VMOVMSKPS Y2, AX
 	CMPL AX, $0xff
 	JNE stop
+	// Y6 = exp(Y1)
 	VMOVUPS simdExpRoundMag<>(SB), Y4
 	VFMADD231PS simdExpLog2e<>(SB), Y1, Y4
 	VSUBPS simdExpRoundMag<>(SB), Y4, Y4
@@ -357,12 +363,14 @@ loop8:
 	JLT tail
 	VADDPS (DI), Y15, Y0
 	VXORPS simdSignBit<>(SB), Y0, Y1
+	// to stop unless every lane of Y1 is in (expLower, actUpper)
 	VCMPPS $0x1e, simdExpLower<>(SB), Y1, Y2
 	VCMPPS $0x11, simdActUpper<>(SB), Y1, Y3
 	VANDPS Y3, Y2, Y2
 	VMOVMSKPS Y2, AX
 	CMPL AX, $0xff
 	JNE stop
+	// Y6 = exp(Y1)
 	VMOVUPS simdExpRoundMag<>(SB), Y4
 	VFMADD231PS simdExpLog2e<>(SB), Y1, Y4
 	VSUBPS simdExpRoundMag<>(SB), Y4, Y4
@@ -383,6 +391,7 @@ loop8:
 	VPADDD simdExpBias<>(SB), Y4, Y4
 	VPSLLD $23, Y4, Y4
 	VMULPS Y4, Y6, Y6
+	// Y2 = Y0 / (1 + Y6)
 	VADDPS simdOne<>(SB), Y6, Y1
 	VMAXPS simdOne<>(SB), Y6, Y2
 	VMINPS simdOne<>(SB), Y6, Y3
@@ -405,6 +414,7 @@ loop8:
 tail:
 	TESTQ CX, CX
 	JEQ stop
+	// Y14 = mask of the first CX lanes
 	LEAQ simdTailMask<>+128(SB), R11
 	MOVQ CX, R12
 	SHLQ $2, R12
@@ -413,12 +423,14 @@ tail:
 	VMASKMOVPS (DI), Y14, Y0
 	VADDPS Y0, Y15, Y0
 	VXORPS simdSignBit<>(SB), Y0, Y1
+	// to stop unless every lane of Y1 is in (expLower, actUpper)
 	VCMPPS $0x1e, simdExpLower<>(SB), Y1, Y2
 	VCMPPS $0x11, simdActUpper<>(SB), Y1, Y3
 	VANDPS Y3, Y2, Y2
 	VMOVMSKPS Y2, AX
 	CMPL AX, $0xff
 	JNE stop
+	// Y6 = exp(Y1)
 	VMOVUPS simdExpRoundMag<>(SB), Y4
 	VFMADD231PS simdExpLog2e<>(SB), Y1, Y4
 	VSUBPS simdExpRoundMag<>(SB), Y4, Y4
@@ -439,6 +451,7 @@ tail:
 	VPADDD simdExpBias<>(SB), Y4, Y4
 	VPSLLD $23, Y4, Y4
 	VMULPS Y4, Y6, Y6
+	// Y2 = Y0 / (1 + Y6)
 	VADDPS simdOne<>(SB), Y6, Y1
 	VMAXPS simdOne<>(SB), Y6, Y2
 	VMINPS simdOne<>(SB), Y6, Y3
@@ -475,12 +488,14 @@ loop8:
 	JLT tail
 	VADDPS (DI), Y15, Y0
 	VXORPS simdSignBit<>(SB), Y0, Y1
+	// to stop unless every lane of Y1 is in (expLower, actUpper)
 	VCMPPS $0x1e, simdExpLower<>(SB), Y1, Y2
 	VCMPPS $0x11, simdActUpper<>(SB), Y1, Y3
 	VANDPS Y3, Y2, Y2
 	VMOVMSKPS Y2, AX
 	CMPL AX, $0xff
 	JNE stop
+	// Y6 = exp(Y1)
 	VMOVUPS simdExpRoundMag<>(SB), Y4
 	VFMADD231PS simdExpLog2e<>(SB), Y1, Y4
 	VSUBPS simdExpRoundMag<>(SB), Y4, Y4
@@ -501,6 +516,7 @@ loop8:
 	VPADDD simdExpBias<>(SB), Y4, Y4
 	VPSLLD $23, Y4, Y4
 	VMULPS Y4, Y6, Y6
+	// Y2 = Y13 / (1 + Y6)
 	VADDPS simdOne<>(SB), Y6, Y1
 	VMAXPS simdOne<>(SB), Y6, Y2
 	VMINPS simdOne<>(SB), Y6, Y3
@@ -523,6 +539,7 @@ loop8:
 tail:
 	TESTQ CX, CX
 	JEQ stop
+	// Y14 = mask of the first CX lanes
 	LEAQ simdTailMask<>+128(SB), R11
 	MOVQ CX, R12
 	SHLQ $2, R12
@@ -531,12 +548,14 @@ tail:
 	VMASKMOVPS (DI), Y14, Y0
 	VADDPS Y0, Y15, Y0
 	VXORPS simdSignBit<>(SB), Y0, Y1
+	// to stop unless every lane of Y1 is in (expLower, actUpper)
 	VCMPPS $0x1e, simdExpLower<>(SB), Y1, Y2
 	VCMPPS $0x11, simdActUpper<>(SB), Y1, Y3
 	VANDPS Y3, Y2, Y2
 	VMOVMSKPS Y2, AX
 	CMPL AX, $0xff
 	JNE stop
+	// Y6 = exp(Y1)
 	VMOVUPS simdExpRoundMag<>(SB), Y4
 	VFMADD231PS simdExpLog2e<>(SB), Y1, Y4
 	VSUBPS simdExpRoundMag<>(SB), Y4, Y4
@@ -557,6 +576,7 @@ tail:
 	VPADDD simdExpBias<>(SB), Y4, Y4
 	VPSLLD $23, Y4, Y4
 	VMULPS Y4, Y6, Y6
+	// Y2 = Y13 / (1 + Y6)
 	VADDPS simdOne<>(SB), Y6, Y1
 	VMAXPS simdOne<>(SB), Y6, Y2
 	VMINPS simdOne<>(SB), Y6, Y3
@@ -595,12 +615,14 @@ loop16:
 	JLT tail
 	VADDPS (DI), Z15, Z0
 	VXORPS.BCST simdSignBit<>(SB), Z0, Z1
+	// to stop unless every lane of Z1 is in (expLower, actUpper)
 	VCMPPS.BCST $0x1e, simdExpLower<>(SB), Z1, K3, K1
 	VCMPPS.BCST $0x11, simdActUpper<>(SB), Z1, K3, K2
 	KANDW K1, K2, K1
 	KXORW K1, K3, K1
 	KORTESTW K1, K1
 	JNE stop
+	// Z6 = exp(Z1)
 	VBROADCASTSS simdExpRoundMag<>(SB), Z4
 	VFMADD231PS.BCST simdExpLog2e<>(SB), Z1, Z4
 	VSUBPS.BCST simdExpRoundMag<>(SB), Z4, Z4
@@ -618,6 +640,7 @@ loop16:
 	VADDPS.BCST simdOne<>(SB), Z1, Z1
 	VFMADD213PS Z1, Z2, Z6
 	VSCALEFPS Z4, Z6, Z6
+	// Z2 = Z0 / (1 + Z6)
 	VADDPS Z13, Z6, Z1
 	VMAXPS Z13, Z6, Z2
 	VMINPS Z13, Z6, Z3
@@ -640,6 +663,7 @@ loop16:
 tail:
 	TESTQ CX, CX
 	JEQ stop
+	// K3 = mask of the first CX lanes
 	MOVL $1, AX
 	SHLL CX, AX
 	DECL AX
@@ -647,12 +671,14 @@ tail:
 	VMOVUPS.Z (DI), K3, Z0
 	VADDPS Z0, Z15, Z0
 	VXORPS.BCST simdSignBit<>(SB), Z0, Z1
+	// to stop unless every lane of Z1 is in (expLower, actUpper)
 	VCMPPS.BCST $0x1e, simdExpLower<>(SB), Z1, K3, K1
 	VCMPPS.BCST $0x11, simdActUpper<>(SB), Z1, K3, K2
 	KANDW K1, K2, K1
 	KXORW K1, K3, K1
 	KORTESTW K1, K1
 	JNE stop
+	// Z6 = exp(Z1)
 	VBROADCASTSS simdExpRoundMag<>(SB), Z4
 	VFMADD231PS.BCST simdExpLog2e<>(SB), Z1, Z4
 	VSUBPS.BCST simdExpRoundMag<>(SB), Z4, Z4
@@ -670,6 +696,7 @@ tail:
 	VADDPS.BCST simdOne<>(SB), Z1, Z1
 	VFMADD213PS Z1, Z2, Z6
 	VSCALEFPS Z4, Z6, Z6
+	// Z2 = Z0 / (1 + Z6)
 	VADDPS Z13, Z6, Z1
 	VMAXPS Z13, Z6, Z2
 	VMINPS Z13, Z6, Z3
@@ -708,12 +735,14 @@ loop16:
 	JLT tail
 	VADDPS (DI), Z15, Z0
 	VXORPS.BCST simdSignBit<>(SB), Z0, Z1
+	// to stop unless every lane of Z1 is in (expLower, actUpper)
 	VCMPPS.BCST $0x1e, simdExpLower<>(SB), Z1, K3, K1
 	VCMPPS.BCST $0x11, simdActUpper<>(SB), Z1, K3, K2
 	KANDW K1, K2, K1
 	KXORW K1, K3, K1
 	KORTESTW K1, K1
 	JNE stop
+	// Z6 = exp(Z1)
 	VBROADCASTSS simdExpRoundMag<>(SB), Z4
 	VFMADD231PS.BCST simdExpLog2e<>(SB), Z1, Z4
 	VSUBPS.BCST simdExpRoundMag<>(SB), Z4, Z4
@@ -731,6 +760,7 @@ loop16:
 	VADDPS.BCST simdOne<>(SB), Z1, Z1
 	VFMADD213PS Z1, Z2, Z6
 	VSCALEFPS Z4, Z6, Z6
+	// Z2 = Z13 / (1 + Z6)
 	VADDPS Z13, Z6, Z1
 	VMAXPS Z13, Z6, Z2
 	VMINPS Z13, Z6, Z3
@@ -753,6 +783,7 @@ loop16:
 tail:
 	TESTQ CX, CX
 	JEQ stop
+	// K3 = mask of the first CX lanes
 	MOVL $1, AX
 	SHLL CX, AX
 	DECL AX
@@ -760,12 +791,14 @@ tail:
 	VMOVUPS.Z (DI), K3, Z0
 	VADDPS Z0, Z15, Z0
 	VXORPS.BCST simdSignBit<>(SB), Z0, Z1
+	// to stop unless every lane of Z1 is in (expLower, actUpper)
 	VCMPPS.BCST $0x1e, simdExpLower<>(SB), Z1, K3, K1
 	VCMPPS.BCST $0x11, simdActUpper<>(SB), Z1, K3, K2
 	KANDW K1, K2, K1
 	KXORW K1, K3, K1
 	KORTESTW K1, K1
 	JNE stop
+	// Z6 = exp(Z1)
 	VBROADCASTSS simdExpRoundMag<>(SB), Z4
 	VFMADD231PS.BCST simdExpLog2e<>(SB), Z1, Z4
 	VSUBPS.BCST simdExpRoundMag<>(SB), Z4, Z4
@@ -783,6 +816,7 @@ tail:
 	VADDPS.BCST simdOne<>(SB), Z1, Z1
 	VFMADD213PS Z1, Z2, Z6
 	VSCALEFPS Z4, Z6, Z6
+	// Z2 = Z13 / (1 + Z6)
 	VADDPS Z13, Z6, Z1
 	VMAXPS Z13, Z6, Z2
 	VMINPS Z13, Z6, Z3

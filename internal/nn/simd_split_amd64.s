@@ -5,7 +5,7 @@
 #include "textflag.h"
 
 // AVX2 stride-2 phase split of the packed and depthwise convolutions'
-// input copies (conv_packed.go).
+// input copies (conv_packed.go). Written by asmgen/split.go.
 
 // func simdSplit2(first, second, in *float32, pairs int) int
 //

@@ -8,7 +8,7 @@ import "fmt"
 func tailMaskTable(a *asm) {
 	a.comment(`
 32 lanes of all ones then 32 of zeros: 4n bytes before the middle
-start the masks of a tail of n < 32 elements (see the tail code).`)
+start the VMASKMOVPS masks of a tail of n < 32 elements.`)
 	for l := 0; l < 64; l++ {
 		bits := uint32(0xffffffff)
 		if l >= 32 {
@@ -25,6 +25,7 @@ start the masks of a tail of n < 32 elements (see the tail code).`)
 // lanes are neither read nor written, so a tail never touches memory past
 // its slice. Leaves R11 at the mask's table entry; clobbers R12.
 func tailMask(a *asm, n, m string) {
+	a.note("%s = mask of the first %s lanes", m, n)
 	a.i("LEAQ simdTailMask<>+128(SB), R11")
 	a.i("MOVQ %s, R12", n)
 	a.i("SHLQ $2, R12")

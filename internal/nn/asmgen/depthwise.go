@@ -5,7 +5,8 @@ import "fmt"
 // writeDepthwise writes simdDepthwiseRow.
 func writeDepthwise(a *asm) {
 	a.comment(`
-AVX2 depthwise convolution rows (conv_depthwise.go).`)
+AVX2 depthwise convolution rows (conv_depthwise.go). Written by
+asmgen/depthwise.go.`)
 	tailMaskTable(a)
 	a.text("simdDepthwiseRow", "(d, src []float32, offs []int, w []float32, b float32)", 100, `
 d[i] = b + sum over taps t of w[t]*src[offs[t]+i], 32 outputs at a time

@@ -26,7 +26,7 @@ func writeElementwise(a *asm) {
 	a.comment(`
 AVX2 element-wise kernels (ops.go, act.go): any length and alignment,
 32 floats (four vectors) per step, then 8, then the last 1..7 under a
-VMASKMOVPS lane mask.`)
+VMASKMOVPS lane mask. Written by asmgen/elementwise.go.`)
 	tailMaskTable(a)
 	for _, k := range ewKernels {
 		ewKernelText(a, k)

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"math"
+	"strings"
 )
 
 // The constants of expBlock (../act.go), as float32 like there.
@@ -55,6 +56,7 @@ func (v vec) tailMask(a *asm) {
 		tailMask(a, "CX", "Y14")
 		return
 	}
+	a.note("K3 = mask of the first CX lanes")
 	a.i("MOVL $1, AX")
 	a.i("SHLL CX, AX")
 	a.i("DECL AX")
@@ -95,6 +97,7 @@ func (v vec) applyScalar(a *asm, tail bool, op, mem, scalar, dst string) {
 // selects, for AVX-512) lies in (expLower, upper); NaN compares false
 // (ordered predicates), so it leaves too. Clobbers R2, R3, AX (K1, K2).
 func (v vec) inRange(a *asm, upper, lbl string) {
+	a.note("to %s unless every lane of %s is in (expLower, %s)", lbl, v.r(1), constName(upper))
 	if v.lanes == 8 {
 		a.i("VCMPPS $0x1e, simdExpLower<>(SB), Y1, Y2")
 		a.i("VCMPPS $0x11, %s, Y1, Y3", upper)
@@ -120,6 +123,7 @@ func (v vec) inRange(a *asm, upper, lbl string) {
 // Clobbers R1..R5.
 func (v vec) exp(a *asm) {
 	r := v.r
+	a.note("%s = exp(%s)", r(6), r(1))
 	a.i("%s simdExpRoundMag<>(SB), %s", v.load, r(4))
 	a.i("VFMADD231PS%s simdExpLog2e<>(SB), %s, %s", v.bcst, r(1), r(4))
 	a.i("VSUBPS%s simdExpRoundMag<>(SB), %s, %s", v.bcst, r(4), r(4))
@@ -155,6 +159,7 @@ func (v vec) exp(a *asm) {
 // Clobbers R1, R3..R5.
 func (v vec) div1pe(a *asm, num string) {
 	r := v.r
+	a.note("%s = %s / (1 + %s)", r(2), num, r(6))
 	a.i("VADDPS %s, %s, %s", v.one, r(6), r(1))
 	a.i("VMAXPS %s, %s, %s", v.one, r(6), r(2))
 	a.i("VMINPS %s, %s, %s", v.one, r(6), r(3))
@@ -221,7 +226,8 @@ lanes: opmask registers for the range test and the tail, VSCALEFPS for
 the 2^k scaling and VRCP14PS, 14 bits, for the reciprocal). Same method,
 constants and range in both. A kernel stops before the first vector
 holding a value outside the range in which the method holds, and
-returns how many elements it wrote; the caller finishes in Go.`)
+returns how many elements it wrote; the caller finishes in Go. Each
+instruction pattern is explained where asmgen/exp.go writes it.`)
 	for _, c := range expConsts {
 		a.splat(c.sym, c.what+", in all 8 lanes", c.bits, 8)
 	}
@@ -276,4 +282,11 @@ func biasAct(a *asm, v vec, name, num string) {
 		v.div1pe(a, num)
 		return v.r(2)
 	})
+}
+
+// constName is the act.go name of a constant table operand:
+// simdExpUpper<>(SB) is expUpper.
+func constName(operand string) string {
+	s := strings.TrimSuffix(strings.TrimPrefix(operand, "simd"), "<>(SB)")
+	return strings.ToLower(s[:1]) + s[1:]
 }

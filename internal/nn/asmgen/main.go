@@ -129,3 +129,10 @@ func (a *asm) labelDoc(name, doc string) {
 	a.commentLines(doc, "\t")
 	a.buf.WriteString(name + ":\n")
 }
+
+// note writes an indented one-line comment naming what the next
+// instructions compute, so that the generated file reads without the
+// generator beside it.
+func (a *asm) note(format string, args ...any) {
+	fmt.Fprintf(&a.buf, "\t// "+format+"\n", args...)
+}

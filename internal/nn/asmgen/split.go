@@ -4,7 +4,7 @@ package main
 func writeSplit(a *asm) {
 	a.comment(`
 AVX2 stride-2 phase split of the packed and depthwise convolutions'
-input copies (conv_packed.go).`)
+input copies (conv_packed.go). Written by asmgen/split.go.`)
 	a.text("simdSplit2", "(first, second, in *float32, pairs int) int", 40, `
 first[j] = in[2j] and second[j] = in[2j+1] for j below pairs rounded
 down to a multiple of 8; a nil first or second is not written. Per 16
