@@ -155,10 +155,14 @@ func (c *Conv2D) KernelName(h, w int) string {
 
 // ConvKernels describes how this process runs ungrouped convolutions, for
 // `padim version`: this package's AVX-512 kernels, or im2col + BLAS (no
-// AVX-512, or PADIM_CONV=blas).
+// AVX-512, PADIM_CONV=blas, or a build without the assembly: not amd64,
+// or the purego tag).
 func ConvKernels() string {
-	if packedEnabled {
+	switch {
+	case packedEnabled:
 		return "packed AVX-512 implicit GEMM (PADIM_CONV=blas for im2col + BLAS)"
+	case !asmKernels:
+		return "im2col + BLAS sgemm (no assembly kernels in this build)"
 	}
 	return "im2col + BLAS sgemm"
 }

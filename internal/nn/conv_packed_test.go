@@ -32,7 +32,7 @@ var packedCases = []convCase{
 
 func TestConvPackedMatchesReference(t *testing.T) {
 	if !packedEnabled {
-		t.Skip("no AVX-512 on this CPU: convPacked is never selected")
+		t.Skip(noAsm("AVX-512") + ": convPacked is never selected")
 	}
 	defer SetThreads(SetThreads(0))
 	for _, threads := range []int{1, 3} {
@@ -59,7 +59,7 @@ func TestConvPackedMatchesReference(t *testing.T) {
 // FoldBatchNorm and a replaced Weight slice.
 func TestConvPackedWeightCache(t *testing.T) {
 	if !packedEnabled {
-		t.Skip("no AVX-512 on this CPU: convPacked is never selected")
+		t.Skip(noAsm("AVX-512") + ": convPacked is never selected")
 	}
 	rng := rand.New(rand.NewSource(9))
 	tc := convCase{1, 6, 16, 8, 8, 3, 3, 1, 1, 1, 1, true}
@@ -85,7 +85,7 @@ func TestConvPackedWeightCache(t *testing.T) {
 // GEMM paths, the packed kernels and OpenBLAS/gonum tiles.
 func TestConvPackedAgreesWithGemm(t *testing.T) {
 	if !packedEnabled {
-		t.Skip("no AVX-512 on this CPU: convPacked is never selected")
+		t.Skip(noAsm("AVX-512") + ": convPacked is never selected")
 	}
 	for i, tc := range packedCases {
 		rng := rand.New(rand.NewSource(int64(i)))
@@ -118,7 +118,7 @@ func abs32(v float32) float32 {
 // panels: the ceiling of convPacked on one core.
 func BenchmarkPackedKernel(b *testing.B) {
 	if !packedEnabled {
-		b.Skip("no AVX-512")
+		b.Skip(noAsm("AVX-512"))
 	}
 	for _, kc := range []int{64, 128, 256, 512} {
 		b.Run(fmt.Sprintf("kc=%d", kc), func(b *testing.B) {
@@ -143,7 +143,7 @@ func BenchmarkPackedKernel(b *testing.B) {
 // Threads().
 func BenchmarkConvPacked(b *testing.B) {
 	if !packedEnabled {
-		b.Skip("no AVX-512")
+		b.Skip(noAsm("AVX-512"))
 	}
 	defer SetThreads(SetThreads(0))
 	n := Threads()
@@ -168,27 +168,53 @@ func BenchmarkConvPacked(b *testing.B) {
 	}
 }
 
-// TestGemmAsmUpToDate checks that gemm_amd64.s is what asmgen writes, so
+// TestAsmUpToDate checks that every assembly file of the package is what
+// asmgen writes, and that asmgen writes no file that is not committed, so
 // the generator stays the source of truth for the kernels.
-func TestGemmAsmUpToDate(t *testing.T) {
+func TestAsmUpToDate(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: builds and runs asmgen")
 	}
-	tmp := filepath.Join(t.TempDir(), "gemm.s")
-	cmd := exec.Command("go", "run", "./asmgen", "-out", tmp)
+	dir := t.TempDir()
+	cmd := exec.Command("go", "run", "./asmgen", "-dir", dir)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go run ./asmgen: %v\n%s", err, out)
 	}
-	want, err := os.ReadFile(tmp)
+	generated, err := filepath.Glob(filepath.Join(dir, "*"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := os.ReadFile("gemm_amd64.s")
+	committed, err := filepath.Glob("*.s")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(got, want) {
-		t.Fatal("gemm_amd64.s differs from the output of go run ./asmgen: run go generate ./internal/nn")
+	names := map[string]bool{}
+	for _, f := range generated {
+		names[filepath.Base(f)] = true
+	}
+	for _, f := range committed {
+		if !names[f] {
+			t.Errorf("%s is not written by asmgen: generate it or remove it", f)
+		}
+	}
+	if len(generated) == 0 {
+		t.Fatal("asmgen wrote no files")
+	}
+	for _, f := range generated {
+		name := filepath.Base(f)
+		t.Run(name, func(t *testing.T) {
+			want, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := os.ReadFile(name)
+			if err != nil {
+				t.Fatalf("%v: run go generate ./internal/nn", err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("%s differs from the output of go run ./asmgen: run go generate ./internal/nn", name)
+			}
+		})
 	}
 }
 
@@ -250,7 +276,7 @@ func testPadPhased2D(t *testing.T) {
 // the lanes past the mask are not written.
 func TestPackedKernelFusedBiasReLU(t *testing.T) {
 	if !packedEnabled {
-		t.Skip("no AVX-512 on this CPU")
+		t.Skip(noAsm("AVX-512"))
 	}
 	nan := float32(math.NaN())
 	negZero := float32(math.Copysign(0, -1))

@@ -27,9 +27,26 @@
 //
 // On amd64 with AVX2 and FMA the element-wise kernels (bias, ReLU, SiLU,
 // Sigmoid, exp, residual add, squeeze-and-excitation scaling, pooling
-// sums) and the depthwise rows run as assembly (simd_amd64.s; SiLU and
-// Sigmoid also in AVX-512), chosen at start-up; the Go versions are the
-// fallback elsewhere and the reference the tests hold the assembly to.
+// sums), the depthwise rows and the stride-2 phase split run as assembly
+// (SiLU and Sigmoid also in AVX-512), chosen at start-up; the Go versions
+// are the fallback elsewhere and the reference the tests hold the
+// assembly to.
+//
+// Every .s file is written by the generator in ./asmgen (go generate
+// ./internal/nn), one file per kernel family: gemm_amd64.s (the packed
+// micro-kernels), simd_elementwise_amd64.s (bias, scale, residual add,
+// ReLU, float64 sums), simd_exp_amd64.s (exp, SiLU and Sigmoid, AVX2 and
+// AVX-512), simd_depthwise_amd64.s and simd_split_amd64.s. The generator
+// writes each instruction pattern that kernels share (the masked tail,
+// ReLU, the exp polynomial, the division by 1+e, the loop that stops at
+// the first out-of-range vector) once, as a Go function, so the kernels
+// using it cannot drift apart; change the generator, not the .s files,
+// which TestAsmUpToDate holds to its output. Their Go declarations are in
+// simd_amd64.go and gemm_amd64.go. The build tag purego leaves out all
+// assembly (simd_other.go and gemm_other.go then supply the pure-Go
+// kernels, as on other architectures), as it selects gonum over OpenBLAS
+// in internal/blas.
+//
 // Convolution outputs come from tensor.NewScratch, so recycled buffers are
 // reused; every kernel writes all of its output.
 //
@@ -42,3 +59,5 @@
 // AVX2-only machines) in the environment; it must be set before the process
 // starts, since OpenBLAS reads it while loading.
 package nn
+
+//go:generate go run ./asmgen

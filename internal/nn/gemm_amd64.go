@@ -1,6 +1,6 @@
-package nn
+//go:build amd64 && !purego
 
-//go:generate go run ./asmgen -out gemm_amd64.s
+package nn
 
 import (
 	"os"

@@ -1,8 +1,15 @@
+//go:build amd64 && !purego
+
 package nn
 
 import "golang.org/x/sys/cpu"
 
-// simdEnabled selects the AVX2+FMA assembly kernels of simd_amd64.s over
+// asmKernels reports that this build has the assembly kernels (amd64
+// without the purego tag); whether they run depends on the CPU (simdEnabled,
+// simd512, packedEnabled).
+const asmKernels = true
+
+// simdEnabled selects the AVX2+FMA assembly kernels of simd_*_amd64.s over
 // the pure-Go ones. It is a variable so that the tests can run both paths
 // on one machine; nothing else changes it after init.
 var simdEnabled = cpu.X86.HasAVX2 && cpu.X86.HasFMA

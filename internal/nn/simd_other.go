@@ -1,10 +1,14 @@
-//go:build !amd64
+//go:build !amd64 || purego
 
 package nn
 
-// Without amd64 assembly the kernels are the pure-Go loops: simdEnabled is
-// false, so the dispatching code never calls the functions below, which
-// exist so that it compiles and which the tests compare like the assembly.
+// asmKernels reports that this build has no assembly kernels: not amd64,
+// or built with the purego tag.
+const asmKernels = false
+
+// Without the assembly the kernels are the pure-Go loops: simdEnabled and
+// simd512 are false, so the dispatching code never calls the functions
+// below, which exist so that it compiles.
 var simdEnabled = false
 
 func simdBias(d []float32, b float32) { biasGo(d, b) }

@@ -9,16 +9,27 @@ import (
 	"github.com/padim-go/padim/internal/tensor"
 )
 
-// The tests here run the kernels of simd_amd64.s (or, on other
-// architectures, their Go stand-ins) and the pure-Go kernels on the same
-// inputs. Both are called directly, whatever simdEnabled says, except
-// where noted: on an amd64 CPU without AVX2+FMA the assembly is skipped.
+// The tests here run the kernels of simd_*_amd64.s and the pure-Go kernels
+// on the same inputs. Both are called directly, whatever simdEnabled says,
+// except where noted; without the assembly (not amd64, -tags purego, or a
+// CPU without AVX2+FMA) the tests of the assembly are skipped.
 
 func skipWithoutSIMD(t *testing.T) {
 	t.Helper()
 	if !simdEnabled {
-		t.Skip("no AVX2+FMA on this CPU: the assembly kernels would fault")
+		t.Skip(noAsm("AVX2+FMA"))
 	}
+}
+
+// noAsm is the skip message of a test of assembly kernels that cannot run
+// here: the build has none (CI accepts that in its purego pass), or the
+// CPU lacks feature, so that the kernels would fault (CI accepts skips
+// naming a CPU feature "on this CPU").
+func noAsm(feature string) string {
+	if !asmKernels {
+		return "no assembly kernels in this build (not amd64, or -tags purego)"
+	}
+	return "no " + feature + " on this CPU"
 }
 
 // withSIMD runs f with simdEnabled set to on, restoring it afterwards.
