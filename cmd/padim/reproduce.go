@@ -25,6 +25,7 @@ type reproduceOptions struct {
 	quick, force           bool
 	batch                  int
 	featureCacheGB         float64
+	cluster                clusterOptions
 }
 
 func init() {
@@ -49,6 +50,9 @@ Tables: ` + strings.Join(tableNames(), ", "),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			nn.SetThreads(threads)
+			if o.cluster.active() {
+				return runCluster(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), o)
+			}
 			return runReproduce(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), o)
 		},
 	}
@@ -62,6 +66,7 @@ Tables: ` + strings.Join(tableNames(), ", "),
 	f.StringVar(&o.synthetic, "synthetic", "", "use this synthetic dataset (MVTec layout, as padim generate synthetic writes it) instead of generating one in the cache")
 	f.IntVar(&o.batch, "batch", 8, "images per backbone call")
 	f.Float64Var(&o.featureCacheGB, "feature-cache-gb", 6, "memory for backbone features shared by the runs on one dataset, plus a quarter of it for decoded images (0 disables both)")
+	addClusterFlags(f, &o.cluster)
 	rootCmd.AddCommand(cmd)
 }
 
