@@ -176,26 +176,41 @@ func latestSubmission(state string) (*submission, error) {
 	return &sub, nil
 }
 
-// lastLogError returns the last line of a task log that says why the task
-// stopped: padim's own error, or Slurm's note of a cancel, time limit or
-// out-of-memory kill.
-func lastLogError(path string) string {
+// taskEnd reads a task log for why the task stopped before finishing a
+// run: a cancel (scancel, or an interrupt), which leaves the run pending,
+// or a time limit, an out-of-memory kill or padim's own error, which fail
+// it. It returns "" when the log says nothing of the kind.
+func taskEnd(path string) (cancelled bool, msg string) {
 	f, err := os.Open(path)
 	if err != nil {
-		return ""
+		return false, ""
 	}
 	defer f.Close()
-	last := ""
+	var lines []string
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
-		l := sc.Text()
+		l := strings.TrimSpace(sc.Text())
 		if strings.HasPrefix(l, "padim:") || strings.Contains(l, "CANCELLED") || strings.Contains(l, "DUE TO TIME LIMIT") ||
 			strings.Contains(strings.ToLower(l), "oom") || strings.Contains(l, "error:") {
-			last = strings.TrimSpace(l)
+			lines = append(lines, l)
 		}
 	}
-	return last
+	for _, l := range lines {
+		if strings.Contains(l, "TIME LIMIT") || strings.Contains(strings.ToLower(l), "oom") {
+			return false, l
+		}
+	}
+	if len(lines) == 0 {
+		return false, ""
+	}
+	last := lines[len(lines)-1]
+	for _, l := range lines {
+		if strings.Contains(l, "CANCELLED") {
+			return true, l
+		}
+	}
+	return strings.Contains(last, "interrupted"), last
 }
 
 func showStatus(ctx context.Context, w io.Writer, s *taskSettings, state string) error {
@@ -259,11 +274,14 @@ func showStatus(ctx context.Context, w io.Writer, s *taskSettings, state string)
 			case experiments.StatusPending:
 				if e, ok := queued[t.Index]; ok {
 					detail = "Slurm: " + e.State + " " + e.Reason
-				} else if msg := lastLogError(sub.taskLog(t.Index)); msg != "" {
-					st, detail = experiments.StatusFailed, "task ended without it: "+msg+" (log "+sub.taskLog(t.Index)+")"
+				} else if cancelled, msg := taskEnd(sub.taskLog(t.Index)); cancelled {
+					detail = "its task was cancelled: " + msg + " (runs on resubmission)"
+				} else if msg != "" {
+					st, detail = experiments.StatusFailed, "its task ended without it: "+msg+" (log "+sub.taskLog(t.Index)+")"
 				}
 			}
 			counts[st]++
+			detail = strings.Join(strings.Fields(detail), " ") // one line per run
 			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t\n", st, t.Index, tr.Table, tr.Run.ID(), tr.Key, detail)
 		}
 	}
