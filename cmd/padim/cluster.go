@@ -18,6 +18,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/padim-go/padim/datasets"
 	"github.com/padim-go/padim/experiments"
 	"github.com/padim-go/padim/internal/atomicfile"
 	"github.com/padim-go/padim/internal/nn"
@@ -151,8 +152,17 @@ func resolveSettings(o reproduceOptions, stderr io.Writer) (*taskSettings, error
 			o.cache += "-quick"
 		}
 	}
-	synRoot, cats, err := syntheticData(o, stderr)
-	if err != nil {
+	var synRoot string
+	var cats []string
+	var err error
+	if root, opts := syntheticTarget(o.quick); o.cluster.plan && o.synthetic == "" && !syntheticComplete(root, mustJSON(opts)) {
+		// --plan does no work: without the generated dataset its runs are
+		// planned at the generator's sizes, and listed as not generated yet.
+		synRoot, cats = root, opts.Categories
+		if cats == nil {
+			cats = datasets.SyntheticCategories
+		}
+	} else if synRoot, cats, err = syntheticData(o, stderr); err != nil {
 		return nil, err
 	}
 	s := &taskSettings{Data: o.data, Cache: o.cache, Out: o.out, Synthetic: synRoot, SyntheticCategories: cats,
@@ -164,6 +174,14 @@ func resolveSettings(o reproduceOptions, stderr io.Writer) (*taskSettings, error
 		}
 	}
 	return s, nil
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // plain option structs always marshal
+	}
+	return b
 }
 
 func stateDir(c clusterOptions, s *taskSettings) string {
