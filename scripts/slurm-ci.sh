@@ -9,26 +9,23 @@
 #   trap slurm_ci_stop EXIT   # kills the daemons by their pid files
 #
 # Needs the Debian packages slurm-wlm and munge, and root (slurmd runs jobs
-# as their submitting user). Everything lives in $SLURM_CI_DIR (default: a
+# as their submitting user). It does not change the caller's shell options. Everything lives in $SLURM_CI_DIR (default: a
 # new mktemp -d); nothing under /etc is touched. SLURM_CI_PORT (default
 # 6817) and SLURM_CI_PORT+1 are the controller and node ports.
 
 slurm_ci_start() {
-  set -e
   SLURM_CI_DIR="${SLURM_CI_DIR:-$(mktemp -d /tmp/padim-slurm.XXXXXX)}"
   export SLURM_CI_DIR
   local d="$SLURM_CI_DIR" port="${SLURM_CI_PORT:-6817}" host mem
-  mkdir -p "$d/munge" "$d/spool" "$d/state" "$d/log"
-  chmod 700 "$d/munge"
+  mkdir -p "$d/munge" "$d/spool" "$d/state" "$d/log" && chmod 700 "$d/munge" || return 1
   host="$(hostname -s)"
   # Tell Slurm about less memory than the machine has: the node is shared.
   mem="${SLURM_CI_MEM_MB:-8192}"
 
   # Munge: its own key, socket and pid file, so an installed munged is not disturbed.
-  dd if=/dev/urandom of="$d/munge/munge.key" bs=1024 count=1 status=none
-  chmod 400 "$d/munge/munge.key"
+  dd if=/dev/urandom of="$d/munge/munge.key" bs=1024 count=1 status=none && chmod 400 "$d/munge/munge.key" || return 1
   munged --force --key-file="$d/munge/munge.key" --socket="$d/munge/munge.socket" \
-    --pid-file="$d/munge/munged.pid" --log-file="$d/log/munged.log" --seed-file="$d/munge/munged.seed"
+    --pid-file="$d/munge/munged.pid" --log-file="$d/log/munged.log" --seed-file="$d/munge/munged.seed" || return 1
 
   cat >"$d/slurm.conf" <<CONF
 ClusterName=padimci
@@ -69,15 +66,14 @@ CONF
   echo "CgroupPlugin=autodetect" >"$d/cgroup.conf"
   export SLURM_CONF="$d/slurm.conf"
 
-  slurmctld -i -f "$SLURM_CONF"
-  slurmd -f "$SLURM_CONF"
+  slurmctld -i -f "$SLURM_CONF" || return 1
+  slurmd -f "$SLURM_CONF" || return 1
 
   local i
   for i in $(seq 1 60); do
     if sinfo -h -N -o '%T' 2>/dev/null | grep -qx idle; then
       export PADIM_SLURM=1
       echo "slurm-ci: node $host idle (SLURM_CONF=$SLURM_CONF)"
-      set +e
       return 0
     fi
     sleep 1
@@ -85,7 +81,6 @@ CONF
   echo "slurm-ci: the node did not become idle within 60 s; logs follow" >&2
   tail -n 30 "$d"/log/*.log >&2 || true
   sinfo >&2 || true
-  set +e
   return 1
 }
 
