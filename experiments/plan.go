@@ -231,6 +231,21 @@ func (p *Plan) Tasks(featureCacheBytes int64) []Task {
 	return tasks
 }
 
+// AllTasks is Tasks as if every run could run here and none were cached:
+// the tasks of a full reproduction on a cluster that has all the data.
+// Runs without a key (inputs missing) are told apart by their declaration.
+func (p *Plan) AllTasks(featureCacheBytes int64) []Task {
+	all := &Plan{Runs: make([]PlannedRun, len(p.Runs))}
+	for i, pr := range p.Runs {
+		pr.State = StateToRun
+		if pr.Key == "" {
+			pr.Key = "declared:" + pr.Run.configHash()
+		}
+		all.Runs[i] = pr
+	}
+	return all.Tasks(featureCacheBytes)
+}
+
 // roundMem adds a fifth for headroom and rounds up to 256 MiB.
 func roundMem(b int64) int64 {
 	const unit = 256 << 20

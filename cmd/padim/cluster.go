@@ -243,6 +243,17 @@ func printPlan(w io.Writer, p *experiments.Plan, s *taskSettings) {
 	}
 	fmt.Fprintf(w, "\n%d runs to run here form %d tasks (one per dataset and backbone): %s, largest task memory %s.\n",
 		countState(p, experiments.StateToRun), len(tasks), experiments.FormatCPU(cpu), experiments.FormatBytes(maxMem))
+	if all.CannotRun+all.Cached+all.Running > 0 {
+		full := p.AllTasks(int64(s.FeatureCacheGB * (1 << 30)))
+		var fullMem int64
+		var fullCPU float64
+		for _, t := range full {
+			fullMem = max(fullMem, t.MemBytes)
+			fullCPU += t.CPUSeconds
+		}
+		fmt.Fprintf(w, "With every dataset and weight present and nothing cached: %d runs in %d tasks, %s, largest task memory %s.\n",
+			all.Runs, len(full), experiments.FormatCPU(fullCPU), experiments.FormatBytes(fullMem))
+	}
 	fmt.Fprintln(w, "All CPU and memory figures are estimates from the project's measurements (reports/bench.md, reports/bench-backbones.md,\n"+
 		"reports/cost.md, padim.FitHeldBytes, SPADE's gallery size), scaled to each run's image counts and d; the CPU figures are\n"+
 		"for the 2-thread machine of those reports. Peak memory excludes the feature cache a task shares between its runs\n"+
