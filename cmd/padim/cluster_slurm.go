@@ -92,30 +92,17 @@ func submitSlurm(ctx context.Context, stdout io.Writer, s *taskSettings, c clust
 		return err
 	}
 	sub.Slurm = true
-	// A job array has one memory request for all its tasks: tasks that
-	// need different amounts go to separate arrays, one per amount.
-	byMem := map[int64][]int{}
-	for _, t := range tasks {
-		mb := t.MemBytes >> 20
-		byMem[mb] = append(byMem[mb], t.Index)
-	}
-	mems := make([]int64, 0, len(byMem))
-	for mb := range byMem {
-		mems = append(mems, mb)
-	}
-	sort.Slice(mems, func(i, j int) bool { return mems[i] < mems[j] })
 	script := fmt.Sprintf("#!/bin/sh\n# padim reproduce: one task of %s (see padim reproduce --help)\nexec %s reproduce --task-file %s --task-index \"$SLURM_ARRAY_TASK_ID\" --threads %d\n",
 		sub.taskFile(), shellQuote(bin), shellQuote(sub.taskFile()), c.cpusPerTask)
 	base := slurm.Job{Partition: c.partition, Account: c.account, Time: c.time, CPUsPerTask: c.cpusPerTask, Chdir: sub.Dir, Extra: c.sbatchArgs}
 	var ids []string
-	for _, mb := range mems {
-		idx := byMem[mb]
+	for _, a := range arraysByMemory(tasks) {
 		var arr []string
-		for _, i := range idx {
+		for _, i := range a.Tasks {
 			arr = append(arr, strconv.Itoa(i))
 		}
 		j := base
-		j.Name, j.Script, j.Array, j.MaxParallel, j.MemMB = "padim-reproduce", script, strings.Join(arr, ","), c.maxParallel, mb
+		j.Name, j.Script, j.Array, j.MaxParallel, j.MemMB = "padim-reproduce", script, strings.Join(arr, ","), c.maxParallel, a.MemMB
 		j.Output = filepath.Join(sub.Dir, "logs", "task-%a.log")
 		id, err := slurmClient.Submit(ctx, j)
 		if err != nil {
@@ -126,7 +113,8 @@ func submitSlurm(ctx context.Context, stdout io.Writer, s *taskSettings, c clust
 			return err
 		}
 		ids = append(ids, id)
-		sub.Arrays = append(sub.Arrays, arrayRecord{JobID: id, MemMB: mb, Tasks: idx})
+		a.JobID = id
+		sub.Arrays = append(sub.Arrays, a)
 	}
 	render := base
 	render.Name, render.CPUsPerTask, render.MemMB = "padim-render", 1, 1024
@@ -153,6 +141,23 @@ func submitSlurm(ctx context.Context, stdout io.Writer, s *taskSettings, c clust
 	fmt.Fprintf(stdout, "Follow with:\n  squeue --jobs=%s\n  sacct --jobs=%s --format=JobID,State,ExitCode,Elapsed,MaxRSS\n  padim reproduce --status --cache %s\nTask logs: %s\n",
 		all, all, s.Cache, filepath.Join(sub.Dir, "logs"))
 	return nil
+}
+
+// arraysByMemory splits tasks into job arrays by memory request, smallest
+// first: an array has one --mem for all its tasks, and asking every task for
+// the largest one's memory would leave most of it idle.
+func arraysByMemory(tasks []experiments.Task) []arrayRecord {
+	byMem := map[int64][]int{}
+	for _, t := range tasks {
+		mb := t.MemBytes >> 20
+		byMem[mb] = append(byMem[mb], t.Index)
+	}
+	var out []arrayRecord
+	for mb, idx := range byMem {
+		out = append(out, arrayRecord{MemMB: mb, Tasks: idx})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].MemMB < out[j].MemMB })
+	return out
 }
 
 // latestSubmission reads the submission the state directory's pointer names.
