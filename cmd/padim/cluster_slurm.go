@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -253,6 +254,26 @@ func showStatus(ctx context.Context, w io.Writer, s *taskSettings, state string)
 			}
 		}
 	}
+	// The accounting database's final state of each array task, where the
+	// site keeps one (sacct fails without accounting storage).
+	finished := map[int]string{}
+	if sub.Slurm {
+		var ids []string
+		for _, a := range sub.Arrays {
+			ids = append(ids, a.JobID)
+		}
+		if acct, err := slurmClient.Accounting(ctx, ids...); err == nil {
+			for _, e := range acct {
+				job, task, ok := strings.Cut(e.JobID, "_")
+				if !ok || strings.Contains(task, ".") || !slices.Contains(ids, job) {
+					continue // steps (123_4.batch) and other jobs
+				}
+				if i, err := strconv.Atoi(task); err == nil {
+					finished[i] = e.State + " exit " + e.ExitCode
+				}
+			}
+		}
+	}
 	env := newTaskEnv(ts, io.Discard)
 	runner := &experiments.Runner{Exec: env, CacheDir: ts.Cache}
 	kind := "--jobs"
@@ -283,6 +304,8 @@ func showStatus(ctx context.Context, w io.Writer, s *taskSettings, state string)
 					detail = "its task was cancelled: " + msg + " (runs on resubmission)"
 				} else if msg != "" {
 					st, detail = experiments.StatusFailed, "its task ended without it: "+msg+" (log "+sub.taskLog(t.Index)+")"
+				} else if state, ok := finished[t.Index]; ok && !strings.HasPrefix(state, "PENDING") && !strings.HasPrefix(state, "RUNNING") {
+					st, detail = experiments.StatusFailed, "its task ended without it: sacct says "+state+" (log "+sub.taskLog(t.Index)+")"
 				}
 			}
 			counts[st]++
