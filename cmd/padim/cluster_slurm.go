@@ -280,42 +280,87 @@ func showStatus(ctx context.Context, w io.Writer, s *taskSettings, state string)
 	if sub.Slurm {
 		kind = "Slurm"
 	}
-	fmt.Fprintf(w, "Submission %s (%s, %d tasks)\n", sub.Dir, kind, len(tf.Tasks))
+	fmt.Fprintf(w, "Last submission %s (%s, %d tasks); tables %s\n", sub.Dir, kind, len(tf.Tasks), strings.Join(tf.Tables, ", "))
 	if qerr != nil {
 		fmt.Fprintf(w, "warning: squeue failed (%v): task states come from the cache and logs only\n", qerr)
 	}
-	counts := map[string]int{}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "state\ttask\ttable\trun\tkey\tdetail\t")
+	// Every run of the submission's tables, not only those it submitted: a
+	// resubmission holds just the missing runs, and the status should still
+	// cover the whole reproduction.
+	tables, err := experiments.Lookup(experiments.Options{Quick: ts.Quick, SyntheticCategories: ts.SyntheticCategories}, tf.Tables)
+	if err != nil {
+		return err
+	}
+	taskOf := map[string]int{}
 	for _, t := range tf.Tasks {
 		for _, tr := range t.Runs {
-			st, failure, err := runner.RunStatus(tr)
+			taskOf[tr.Key] = t.Index
+		}
+	}
+	counts := map[string]int{}
+	seen := map[string]bool{}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "state\ttask\ttable\trun\tkey\tdetail\t")
+	for _, table := range tables {
+		for _, run := range table.Runs {
+			k, _, err := runner.Locate(run)
+			var na *experiments.NotAvailable
+			if errors.As(err, &na) {
+				counts["cannot run here"]++
+				fmt.Fprintf(tw, "cannot run here\t-\t%s\t%s\t-\t%s\t\n", table.Name, run.ID(), strings.Join(strings.Fields(na.Reason), " "))
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("%s: %s: %w", table.Name, run.ID(), err)
+			}
+			if seen[k] {
+				continue // shared with a table listed before
+			}
+			seen[k] = true
+			st, failure, err := runner.RunStatus(experiments.TaskRun{Table: table.Name, Key: k, Run: run})
 			if err != nil {
 				return err
 			}
+			idx, submitted := taskOf[k]
+			task, log := "-", ""
+			if submitted {
+				task, log = strconv.Itoa(idx), sub.taskLog(idx)
+			}
 			detail := ""
-			switch st {
-			case experiments.StatusFailed:
-				detail = failure.Error + " (log " + sub.taskLog(t.Index) + ")"
-			case experiments.StatusPending:
-				if e, ok := queued[t.Index]; ok {
+			switch {
+			case st == experiments.StatusFailed:
+				detail = failure.Error
+				if failure.Task != "" {
+					detail += " (" + failure.Task + ")"
+				}
+				if log != "" {
+					detail += " (log " + log + ")"
+				}
+			case st == experiments.StatusPending && !submitted:
+				detail = "not in the last submission: submit again to run it"
+			case st == experiments.StatusPending:
+				if e, ok := queued[idx]; ok {
 					detail = "Slurm: " + e.State + " " + e.Reason
-				} else if cancelled, msg := taskEnd(sub.taskLog(t.Index)); cancelled {
+				} else if cancelled, msg := taskEnd(log); cancelled {
 					detail = "its task was cancelled: " + msg + " (runs on resubmission)"
 				} else if msg != "" {
-					st, detail = experiments.StatusFailed, "its task ended without it: "+msg+" (log "+sub.taskLog(t.Index)+")"
-				} else if state, ok := finished[t.Index]; ok && !strings.HasPrefix(state, "PENDING") && !strings.HasPrefix(state, "RUNNING") {
-					st, detail = experiments.StatusFailed, "its task ended without it: sacct says "+state+" (log "+sub.taskLog(t.Index)+")"
+					st, detail = experiments.StatusFailed, "its task ended without it: "+msg+" (log "+log+")"
+				} else if state, ok := finished[idx]; ok && !strings.HasPrefix(state, "PENDING") && !strings.HasPrefix(state, "RUNNING") {
+					st, detail = experiments.StatusFailed, "its task ended without it: sacct says "+state+" (log "+log+")"
 				}
 			}
 			counts[st]++
 			detail = strings.Join(strings.Fields(detail), " ") // one line per run
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t\n", st, t.Index, tr.Table, tr.Run.ID(), tr.Key, detail)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", st, task, table.Name, run.ID(), k, detail)
 		}
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "%d done, %d running, %d failed, %d pending\n", counts[experiments.StatusDone], counts[experiments.StatusRunning],
+	fmt.Fprintf(w, "%d done, %d running, %d failed, %d pending", counts[experiments.StatusDone], counts[experiments.StatusRunning],
 		counts[experiments.StatusFailed], counts[experiments.StatusPending])
+	if n := counts["cannot run here"]; n > 0 {
+		fmt.Fprintf(w, ", %d cannot run here", n)
+	}
+	fmt.Fprintln(w)
 	if counts[experiments.StatusFailed]+counts[experiments.StatusPending] > 0 && len(queued) == 0 {
 		fmt.Fprintln(w, "Resubmit the same command to run what is missing; failed runs need their cause fixed first.")
 	}

@@ -263,6 +263,11 @@ func TestSlurmReproduceMatchesLocalAndResumesAfterCancel(t *testing.T) {
 	}
 	waitGone(t, resub.jobIDs(), 4*time.Minute)
 	sameTree(t, localOut, out)
+	// The status covers every run of the tables, not only the one resubmitted.
+	status = f.run(t, false, cache, out, f.syn, "--status")
+	if !strings.Contains(status, "6 done, 0 running, 0 failed, 0 pending") {
+		t.Errorf("status after the resubmission:\n%s", status)
+	}
 }
 
 // TestSlurmCorruptDatasetFailsItsTask corrupts one test image of one
