@@ -46,10 +46,10 @@ package experiments
 //     process killed at any instant (scancel, time limit, node failure) leaves
 //     at most hidden temporary files, never a partial result, and the run
 //     counts as not done.
-//   - Before computing a run, a task takes an exclusive flock(2) on the
-//     entry's .lock file and reads the cache again, so a run that another task
-//     finished meanwhile is not recomputed and two tasks never compute one
-//     entry at the same time. The lock file is never deleted (deleting it
+//   - Before computing a run, the runner (in a task, or in a plain local
+//     reproduce) takes an exclusive flock(2) on the entry's .lock file and
+//     reads the cache again, so a run that another process finished meanwhile
+//     is not recomputed and two processes never compute one entry at once. The lock file is never deleted (deleting it
 //     would let a second process lock a fresh inode while the first holds the
 //     old one). flock is released by the kernel when a process dies, so a
 //     killed task leaves no stale lock. On NFS, Linux implements flock with

@@ -88,8 +88,8 @@ func lockHeld(dir string) (bool, error) {
 }
 
 // RunTask executes the runs of one task in turn. Each run is computed under
-// its lock, after checking the cache again, so a run another task finished
-// or is computing is not computed twice; a run that fails leaves
+// its lock, after checking the cache again (as RunTable does), so a run
+// another task finished or is computing is not computed twice; a run that fails leaves
 // failed.json with the error and the task goes on with its other runs. The
 // error lists the runs that failed. taskName labels failure records (e.g.
 // the Slurm array task).
@@ -133,12 +133,7 @@ func (r *Runner) runLocked(ctx context.Context, tr TaskRun) (*Result, error) {
 	if k != tr.Key {
 		r.logf("  %s: its inputs changed since it was planned (key %s, planned %s): computing key %s", tr.Run.ID(), k, tr.Key, k)
 	}
-	lock, err := lockRun(ctx, dir)
-	if err != nil {
-		return nil, err
-	}
-	defer lock.unlock()
-	res, err := r.runOne(ctx, tr.Run)
+	res, err := r.runOne(ctx, tr.Run) // under the entry's lock
 	if err != nil {
 		return nil, err
 	}
