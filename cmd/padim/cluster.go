@@ -236,13 +236,27 @@ func printPlan(w io.Writer, p *experiments.Plan, s *taskSettings) {
 	tw.Flush()
 	tasks := p.Tasks(int64(s.FeatureCacheGB * (1 << 30)))
 	var maxMem int64
-	var cpu float64
+	var cpu, longest float64
+	if len(tasks) > 0 {
+		fmt.Fprintln(w)
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "task\tdataset | backbone\truns\test. CPU\tmemory request\t")
+		for _, t := range tasks {
+			fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t\n", t.Index, t.Group, len(t.Runs), experiments.FormatCPU(t.CPUSeconds), experiments.FormatBytes(t.MemBytes))
+		}
+		tw.Flush()
+	}
 	for _, t := range tasks {
 		maxMem = max(maxMem, t.MemBytes)
 		cpu += t.CPUSeconds
+		longest = max(longest, t.CPUSeconds)
 	}
 	fmt.Fprintf(w, "\n%d runs to run here form %d tasks (one per dataset and backbone): %s, largest task memory %s.\n",
 		countState(p, experiments.StateToRun), len(tasks), experiments.FormatCPU(cpu), experiments.FormatBytes(maxMem))
+	if longest > 0 {
+		fmt.Fprintf(w, "The longest task is %s: with --cpus-per-task N, ask --time for at least %s/N plus a margin.\n",
+			experiments.FormatCPU(longest), experiments.FormatCPU(longest))
+	}
 	if all.CannotRun+all.Cached+all.Running > 0 {
 		full := p.AllTasks(int64(s.FeatureCacheGB * (1 << 30)))
 		var fullMem int64
