@@ -129,6 +129,24 @@ func runCluster(ctx context.Context, stdout, stderr io.Writer, o reproduceOption
 		printPlan(stdout, plan, s)
 		return nil
 	}
+	if c.slurm {
+		// Runs whose task of an earlier submission is still queued are not
+		// submitted again.
+		queued, err := queuedKeys(ctx, stateDir(c, s))
+		if err != nil {
+			return err
+		}
+		n := 0
+		for i, pr := range plan.Runs {
+			if pr.State == experiments.StateToRun && queued[pr.Key] {
+				plan.Runs[i].State = experiments.StateRunning
+				n++
+			}
+		}
+		if n > 0 {
+			fmt.Fprintf(stdout, "%d runs are in tasks of the last submission still queued; they are not submitted again.\n", n)
+		}
+	}
 	tasks := plan.Tasks(int64(s.FeatureCacheGB * (1 << 30)))
 	var names []string
 	for _, t := range tables {

@@ -85,7 +85,11 @@ func submitSlurm(ctx context.Context, stdout io.Writer, s *taskSettings, c clust
 		fmt.Fprintf(stdout, "%d runs are being computed by other processes; they are not submitted again.\n", running)
 	}
 	if len(tasks) == 0 {
-		fmt.Fprintln(stdout, "Every run is cached or running elsewhere: nothing to submit. Rendering the reports here.")
+		if countState(plan, experiments.StateRunning) > 0 {
+			fmt.Fprintln(stdout, "Nothing to submit: every run is cached or being computed. `padim reproduce --status` follows them.")
+			return nil
+		}
+		fmt.Fprintln(stdout, "Every run is cached: nothing to submit. Rendering the reports here.")
 		return renderFromCache(stdout, io.Discard, s, tables)
 	}
 	sub, err := prepareSubmission(s, state, tasks, tables)
@@ -159,6 +163,42 @@ func arraysByMemory(tasks []experiments.Task) []arrayRecord {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].MemMB < out[j].MemMB })
 	return out
+}
+
+// queuedKeys returns the keys of the runs whose task, in the state
+// directory's last Slurm submission, squeue still lists (pending or running).
+func queuedKeys(ctx context.Context, state string) (map[string]bool, error) {
+	keys := map[string]bool{}
+	sub, err := latestSubmission(state)
+	if err != nil || !sub.Slurm {
+		return keys, nil // nothing submitted yet
+	}
+	_, tf, err := readSubmission(sub.taskFile())
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, a := range sub.Arrays {
+		ids = append(ids, a.JobID)
+	}
+	q, err := slurmClient.Queue(ctx, ids...)
+	if err != nil {
+		return nil, fmt.Errorf("checking the last submission's jobs: %w", err)
+	}
+	for _, e := range q {
+		idx, err := e.Tasks()
+		if err != nil {
+			return nil, err
+		}
+		for _, i := range idx {
+			if i >= 0 && i < len(tf.Tasks) {
+				for _, tr := range tf.Tasks[i].Runs {
+					keys[tr.Key] = true
+				}
+			}
+		}
+	}
+	return keys, nil
 }
 
 // latestSubmission reads the submission the state directory's pointer names.
@@ -239,18 +279,12 @@ func showStatus(ctx context.Context, w io.Writer, s *taskSettings, state string)
 		q, err := slurmClient.Queue(ctx, ids...)
 		qerr = err
 		for _, e := range q {
-			if i, err := strconv.Atoi(e.TaskID); err == nil {
+			idx, err := e.Tasks()
+			if err != nil && qerr == nil {
+				qerr = err
+			}
+			for _, i := range idx {
 				queued[i] = e
-			} else if strings.HasPrefix(e.JobID, e.ArrayJobID+"_[") { // a range of pending tasks
-				for _, a := range sub.Arrays {
-					if a.JobID == e.ArrayJobID {
-						for _, i := range a.Tasks {
-							if _, ok := queued[i]; !ok {
-								queued[i] = e
-							}
-						}
-					}
-				}
 			}
 		}
 	}

@@ -25,7 +25,7 @@ n=$(cat "` + dir + `/count" 2>/dev/null || echo 100); n=$((n+1)); echo $n > "` +
 { echo "== job $n"; for a in "$@"; do echo "arg $a"; done; cat; } >> "` + dir + `/sbatch.log"
 echo "$n"
 `
-	for name, body := range map[string]string{"sbatch": sbatch, "sinfo": "#!/bin/sh\necho debug\n"} {
+	for name, body := range map[string]string{"sbatch": sbatch, "sinfo": "#!/bin/sh\necho debug\n", "squeue": "#!/bin/sh\n"} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o755); err != nil {
 			t.Fatal(err)
 		}

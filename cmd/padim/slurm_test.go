@@ -174,6 +174,14 @@ func TestSlurmReproduceMatchesLocalAndResumesAfterCancel(t *testing.T) {
 		t.Fatalf("submission output:\n%s", msg)
 	}
 	sub := latest(t, cache)
+	// The same command while the array is queued or running submits nothing.
+	again := f.run(t, false, cache, out, f.syn, "--only", slurmTables, "--slurm", "--cpus-per-task", "1", "--time", "10:00")
+	if !strings.Contains(again, "Nothing to submit") {
+		t.Errorf("second submission while the first is queued:\n%s", again)
+	}
+	if latest(t, cache).Dir != sub.Dir {
+		t.Errorf("the second submission recorded a new submission")
+	}
 	waitGone(t, sub.jobIDs(), 4*time.Minute)
 	sameTree(t, localOut, out)
 	status := f.run(t, false, cache, out, f.syn, "--status")

@@ -245,3 +245,39 @@ func (c *Client) Ping(ctx context.Context) ([]string, error) {
 	}
 	return strings.Fields(out), nil
 }
+
+// Tasks returns the array task indices a queue entry stands for: its own
+// index, or every index of a pending range such as 7_[1-3,8%2]. A plain job
+// has none.
+func (e QueueEntry) Tasks() ([]int, error) {
+	if e.TaskID != "" {
+		i, err := strconv.Atoi(e.TaskID)
+		if err != nil {
+			return nil, fmt.Errorf("squeue: task id %q", e.TaskID)
+		}
+		return []int{i}, nil
+	}
+	_, r, ok := strings.Cut(e.JobID, "_[")
+	if !ok {
+		return nil, nil
+	}
+	r, _, _ = strings.Cut(strings.TrimSuffix(r, "]"), "%")
+	var out []int
+	for _, part := range strings.Split(r, ",") {
+		lo, hi, isRange := strings.Cut(part, "-")
+		a, err := strconv.Atoi(lo)
+		if err != nil {
+			return nil, fmt.Errorf("squeue: task range %q", e.JobID)
+		}
+		b := a
+		if isRange {
+			if b, err = strconv.Atoi(hi); err != nil || b < a {
+				return nil, fmt.Errorf("squeue: task range %q", e.JobID)
+			}
+		}
+		for i := a; i <= b; i++ {
+			out = append(out, i)
+		}
+	}
+	return out, nil
+}

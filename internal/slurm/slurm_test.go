@@ -182,3 +182,23 @@ func TestRealClusterArrayAndCancel(t *testing.T) {
 		t.Logf("task 1's log does not mention the cancellation:\n%s", b1)
 	}
 }
+
+func TestQueueEntryTasks(t *testing.T) {
+	for _, c := range []struct {
+		e    QueueEntry
+		want []int
+	}{
+		{QueueEntry{JobID: "7_4", TaskID: "4"}, []int{4}},
+		{QueueEntry{JobID: "7_[1-3%1]"}, []int{1, 2, 3}},
+		{QueueEntry{JobID: "7_[0,2-3,9]"}, []int{0, 2, 3, 9}},
+		{QueueEntry{JobID: "8"}, nil},
+	} {
+		got, err := c.e.Tasks()
+		if err != nil || !slices.Equal(got, c.want) {
+			t.Errorf("%s: Tasks = %v, %v; want %v", c.e.JobID, got, err, c.want)
+		}
+	}
+	if _, err := (QueueEntry{JobID: "7_[3-1]"}).Tasks(); err == nil {
+		t.Error("a backwards range was accepted")
+	}
+}
