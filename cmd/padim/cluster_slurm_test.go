@@ -124,3 +124,35 @@ func TestArraysByMemory(t *testing.T) {
 		t.Errorf("arraysByMemory = %+v, want [1024 MiB: 1] [2048 MiB: 0 2]", got)
 	}
 }
+
+// TestTaskEndReadsWhyATaskStopped classifies the endings Slurm and padim
+// write into a task log.
+func TestTaskEndReadsWhyATaskStopped(t *testing.T) {
+	dir := t.TempDir()
+	for name, c := range map[string]struct {
+		log       string
+		cancelled bool
+		want      string
+	}{
+		"scancel": {"padim task 2 of x on vm: 2 runs\nslurmstepd: error: *** JOB 12 ON vm CANCELLED AT 2026-12-02T05:17:40 ***\npadim: task 2 interrupted; its finished runs are cached\n",
+			true, "CANCELLED AT"},
+		"time limit": {"padim task 0 of x\nslurmstepd: error: *** JOB 13 ON vm CANCELLED AT 2026-12-02T06:00:00 DUE TO TIME LIMIT ***\npadim: task 0 interrupted\n",
+			false, "DUE TO TIME LIMIT"},
+		"out of memory": {"padim task 0 of x\nslurmstepd: error: Detected 1 oom-kill event(s) in StepId=14.batch. Some of your processes may have been killed by the cgroup out-of-memory handler.\n",
+			false, "oom-kill"},
+		"padim error": {"padim task 1 of x\n[task 1 1/2] FAILED ...\npadim: task 1: 1 of 2 runs failed:\n  synthetic: ...\n", false, "padim: task 1: 1 of 2 runs failed"},
+		"clean":       {"padim task 1 of x\npadim task 1 done\n", false, ""},
+	} {
+		p := filepath.Join(dir, strings.ReplaceAll(name, " ", "-")+".log")
+		if err := os.WriteFile(p, []byte(c.log), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cancelled, msg := taskEnd(p)
+		if cancelled != c.cancelled || (c.want == "") != (msg == "") || !strings.Contains(msg, c.want) {
+			t.Errorf("%s: taskEnd = %v, %q; want %v and a line with %q", name, cancelled, msg, c.cancelled, c.want)
+		}
+	}
+	if cancelled, msg := taskEnd(filepath.Join(dir, "absent.log")); cancelled || msg != "" {
+		t.Errorf("absent log: %v %q", cancelled, msg)
+	}
+}
