@@ -219,7 +219,7 @@ func TestRunTaskRecordsFailuresAndStatus(t *testing.T) {
 	if st, _, _ := r.RunStatus(pending); st != StatusPending {
 		t.Errorf("unrun run: %q, want pending", st)
 	}
-	lock, err := lockRun(context.Background(), filepath.Join(dir, pending.Key))
+	lock, err := lockRun(context.Background(), filepath.Join(dir, pending.Key), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

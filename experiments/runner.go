@@ -166,7 +166,7 @@ func (r *Runner) runOne(ctx context.Context, run Run) (*Result, error) {
 	}
 	// Compute under the entry's lock, and look again once it is ours: another
 	// process (a Slurm task, a --jobs worker) may have just finished it.
-	lock, err := lockRun(ctx, dir)
+	lock, err := lockRun(ctx, dir, func() { r.logf("  %s: another process is computing it; waiting for its result", run.ID()) })
 	if err != nil {
 		return nil, err
 	}
