@@ -54,7 +54,8 @@ package experiments
 //     old one). flock is released by the kernel when a process dies, so a
 //     killed task leaves no stale lock. On NFS, Linux implements flock with
 //     the server's byte-range locks (NFSv4, or NFSv3 with lockd); where a
-//     filesystem does not honour them the worst case is duplicated work: two
+//     filesystem does not honour them (or on non-Unix builds, where the lock is a
+//     no-op) the worst case is duplicated work: two
 //     writers then rename complete, identical files over each other (runs are
 //     deterministic), and a reader sees one or the other, never a mix within
 //     one file.

@@ -173,8 +173,8 @@ func resolveSettings(o reproduceOptions, stderr io.Writer) (*taskSettings, error
 	var synRoot string
 	var cats []string
 	var err error
-	if root, opts := syntheticTarget(o.quick); o.cluster.plan && o.synthetic == "" && !syntheticComplete(root, mustJSON(opts)) {
-		// --plan does no work: without the generated dataset its runs are
+	if root, opts := syntheticTarget(o.quick); (o.cluster.plan || o.cluster.status) && o.synthetic == "" && !syntheticComplete(root, mustJSON(opts)) {
+		// --plan and --status do no work: without the generated dataset its runs are
 		// planned at the generator's sizes, and listed as not generated yet.
 		synRoot, cats = root, opts.Categories
 		if cats == nil {
