@@ -164,8 +164,17 @@ func (r *Runner) runOne(ctx context.Context, run Run) (*Result, error) {
 			r.logf("cache entry %s unreadable (%v): recomputing", path, err)
 		}
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	// Compute under the entry's lock, and look again once it is ours: another
+	// process (a Slurm task, a --jobs worker) may have just finished it.
+	lock, err := lockRun(ctx, dir, func() { r.logf("  %s: another process is computing it; waiting for its result", run.ID()) })
+	if err != nil {
 		return nil, err
+	}
+	defer lock.unlock()
+	if !r.Force {
+		if res, err := readResult(path); err == nil {
+			return res, nil
+		}
 	}
 	start := time.Now()
 	res, err := r.Exec.Execute(ctx, run, dir)

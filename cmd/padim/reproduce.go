@@ -25,6 +25,7 @@ type reproduceOptions struct {
 	quick, force           bool
 	batch                  int
 	featureCacheGB         float64
+	cluster                clusterOptions
 }
 
 func init() {
@@ -49,6 +50,9 @@ Tables: ` + strings.Join(tableNames(), ", "),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			nn.SetThreads(threads)
+			if o.cluster.active() {
+				return runCluster(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), o)
+			}
 			return runReproduce(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), o)
 		},
 	}
@@ -62,6 +66,7 @@ Tables: ` + strings.Join(tableNames(), ", "),
 	f.StringVar(&o.synthetic, "synthetic", "", "use this synthetic dataset (MVTec layout, as padim generate synthetic writes it) instead of generating one in the cache")
 	f.IntVar(&o.batch, "batch", 8, "images per backbone call")
 	f.Float64Var(&o.featureCacheGB, "feature-cache-gb", 6, "memory for backbone features shared by the runs on one dataset, plus a quarter of it for decoded images (0 disables both)")
+	addClusterFlags(f, &o.cluster)
 	rootCmd.AddCommand(cmd)
 }
 
@@ -183,23 +188,17 @@ func syntheticData(o reproduceOptions, stderr io.Writer) (string, []string, erro
 		}
 		return o.synthetic, cats, nil
 	}
-	root := filepath.Join(cacheDir(), "synthetic")
-	opts := datasets.SyntheticOptions{}
-	if o.quick {
-		root += "-quick"
-		opts = datasets.SyntheticOptions{Categories: []string{"stripes", "disc"}, Size: 128, Train: 12, TestGood: 4, TestPerDefect: 2}
-	}
+	root, opts := syntheticTarget(o.quick)
 	want, err := json.Marshal(opts)
 	if err != nil {
 		return "", nil, err
 	}
-	marker := filepath.Join(root, ".padim-synthetic-complete")
-	if have, err := os.ReadFile(marker); err != nil || !bytes.Equal(have, want) {
+	if !syntheticComplete(root, want) {
 		fmt.Fprintf(stderr, "generating the synthetic dataset in %s\n", root)
 		if err := datasets.GenerateSynthetic(root, opts); err != nil {
 			return "", nil, err
 		}
-		if err := atomicfile.WriteBytes(marker, want); err != nil {
+		if err := atomicfile.WriteBytes(filepath.Join(root, syntheticMarker), want); err != nil {
 			return "", nil, err
 		}
 	}
@@ -208,4 +207,23 @@ func syntheticData(o reproduceOptions, stderr io.Writer) (string, []string, erro
 		cats = datasets.SyntheticCategories
 	}
 	return root, cats, nil
+}
+
+// syntheticTarget is where reproduce generates its synthetic dataset, and how.
+func syntheticTarget(quick bool) (string, datasets.SyntheticOptions) {
+	root := filepath.Join(cacheDir(), "synthetic")
+	opts := datasets.SyntheticOptions{}
+	if quick {
+		root += "-quick"
+		opts = datasets.SyntheticOptions{Categories: []string{"stripes", "disc"}, Size: 128, Train: 12, TestGood: 4, TestPerDefect: 2}
+	}
+	return root, opts
+}
+
+const syntheticMarker = ".padim-synthetic-complete"
+
+// syntheticComplete reports whether root holds a finished generation with options want.
+func syntheticComplete(root string, want []byte) bool {
+	have, err := os.ReadFile(filepath.Join(root, syntheticMarker))
+	return err == nil && bytes.Equal(have, want)
 }

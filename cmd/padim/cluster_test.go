@@ -1,0 +1,96 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/padim-go/padim/datasets"
+)
+
+// TestReproduceJobsPlanAndTaskFile runs the quick synthetic table with
+// --jobs 2 (two task processes with one thread each) and in process (two
+// threads): the reports must be byte-identical. --plan lists every run as
+// "to run" before and "cached" after, with the same keys; a bad
+// --task-index names the file and the valid range.
+func TestReproduceJobsPlanAndTaskFile(t *testing.T) {
+	data := testDataDir(t)
+	if _, err := os.Stat(filepath.Join(data, "weights", "resnet18-imagenet-layer1to3.pth")); err != nil {
+		t.Skipf("shared ResNet-18 weights not available: %v", err)
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "padim")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	syn := filepath.Join(dir, "synthetic")
+	if err := datasets.GenerateSynthetic(syn, datasets.SyntheticOptions{Categories: []string{"stripes", "disc"}, Size: 64,
+		Train: 6, TestGood: 2, TestPerDefect: 1, Seed: 5}); err != nil {
+		t.Fatal(err)
+	}
+	run := func(wantErr bool, cache, out string, args ...string) string {
+		t.Helper()
+		all := append([]string{"reproduce", "--quick", "--only", "synthetic", "--data", data, "--synthetic", syn, "--cache", cache, "--out", out}, args...)
+		cmd := exec.Command(bin, all...)
+		var so, se bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &so, &se
+		if err := cmd.Run(); (err != nil) != wantErr {
+			t.Fatalf("padim %s: %v\n%s%s", strings.Join(all, " "), err, so.String(), se.String())
+		}
+		return so.String() + se.String()
+	}
+	jobsCache, jobsOut := filepath.Join(dir, "cache-jobs"), filepath.Join(dir, "out-jobs")
+	// planned returns each run line's key and state.
+	keyRe := regexp.MustCompile(`^synthetic\s+.*\s([0-9a-f]{24})\s+(to run|cached)\s`)
+	planned := func(plan string) map[string]string {
+		m := map[string]string{}
+		for _, l := range strings.Split(plan, "\n") {
+			if g := keyRe.FindStringSubmatch(l); g != nil {
+				m[g[1]] = g[2]
+			}
+		}
+		return m
+	}
+	before := run(false, jobsCache, jobsOut, "--plan")
+	if p := planned(before); len(p) != 4 || !strings.Contains(before, "4 runs to run here form 2 tasks") {
+		t.Fatalf("plan before running:\n%s", before)
+	}
+	if _, err := os.Stat(jobsOut); err == nil {
+		t.Errorf("--plan wrote %s", jobsOut)
+	}
+	msg := run(false, jobsCache, jobsOut, "--jobs", "2", "--threads", "2")
+	if !strings.Contains(msg, "2 tasks, 2 at a time with 1 threads each") {
+		t.Errorf("--jobs output:\n%s", msg)
+	}
+	after := run(false, jobsCache, jobsOut, "--plan")
+	pb, pa := planned(before), planned(after)
+	for k, st := range pb {
+		if st != "to run" || pa[k] != "cached" {
+			t.Errorf("run %s: %q before, %q after; want to run, then cached", k, st, pa[k])
+		}
+	}
+	if len(pa) != 4 {
+		t.Errorf("plan after running:\n%s", after)
+	}
+	localOut := filepath.Join(dir, "out-local")
+	run(false, filepath.Join(dir, "cache-local"), localOut, "--threads", "2")
+	sameTree(t, localOut, jobsOut)
+
+	sub, err := latestSubmission(filepath.Join(jobsCache, "jobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg = run(true, jobsCache, jobsOut, "--task-file", sub.taskFile(), "--task-index", "5")
+	if !strings.Contains(msg, sub.taskFile()) || !strings.Contains(msg, "0..1") {
+		t.Errorf("bad --task-index error:\n%s", msg)
+	}
+	// Rerunning a finished task computes nothing.
+	msg = run(false, jobsCache, jobsOut, "--task-file", sub.taskFile(), "--task-index", "0")
+	if strings.Contains(msg, "fitted") {
+		t.Errorf("a finished task recomputed:\n%s", msg)
+	}
+}
