@@ -11,6 +11,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/padim-go/padim/internal/blas"
 )
 
 // rootCmd is the `padim` command; each subcommand lives in its own file and
@@ -32,6 +34,9 @@ func init() {
 }
 
 func main() {
+	if w := blas.Warning(); w != "" {
+		fmt.Fprintln(os.Stderr, "padim: warning:", w)
+	}
 	ensureFastOpenBLAS()
 	// SIGINT/SIGTERM cancel the context; long commands stop at the next
 	// image boundary and leave only complete files behind.
