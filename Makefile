@@ -8,7 +8,8 @@ RACE_PKGS := ./internal/... ./padim/... ./spade/... ./eval/... ./experiments/...
 
 # Release targets: `make dist` and `make cross` build these with CGO_ENABLED=0.
 DIST_TARGETS := linux/amd64 linux/arm64 darwin/arm64
-DIST_LDFLAGS := -s -w
+DIST_VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
+DIST_LDFLAGS := -s -w -X main.releaseVersion=$(DIST_VERSION)
 
 .PHONY: help build test test-purego test-race vet cross dist bench reproduce reproduce-quick fetch fuzz fixtures clean
 

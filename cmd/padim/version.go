@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 
@@ -30,8 +31,40 @@ that file.`,
 			if ct == "" {
 				ct = "unset"
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "padim model format v%d, %s %s/%s, %d threads\nlinear algebra: %s (kernels %s, OPENBLAS_CORETYPE %s)\n  from: %s\nconvolutions: %s\n",
+			fmt.Fprintf(cmd.OutOrStdout(), "padim %s\n", buildVersion())
+			fmt.Fprintf(cmd.OutOrStdout(), "model format v%d, %s %s/%s, %d threads\nlinear algebra: %s (kernels %s, OPENBLAS_CORETYPE %s)\n  from: %s\nconvolutions: %s\n",
 				padim.FormatVersion, runtime.Version(), runtime.GOOS, runtime.GOARCH, threads, blas.Backend, blas.CoreName(), ct, blas.Origin(), nn.ConvKernels())
 		},
 	})
+}
+
+// releaseVersion is set by `make dist` (-ldflags -X main.releaseVersion=...).
+var releaseVersion string
+
+// buildVersion is the release version make dist stamped, else the module version `go install ...@VERSION` recorded, or
+// for a build from a checkout the commit (with "+dirty" for local changes).
+func buildVersion() string {
+	if releaseVersion != "" {
+		return releaseVersion
+	}
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "(unknown build)"
+	}
+	v := info.Main.Version
+	var rev, dirty string
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = "+dirty"
+			}
+		}
+	}
+	if rev != "" {
+		v += " (commit " + rev[:min(12, len(rev))] + dirty + ")"
+	}
+	return v
 }
