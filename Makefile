@@ -31,7 +31,6 @@ build:
 vet:
 	$(GO) vet ./...
 	$(GO) vet -tags purego ./...
-	$(GO) vet -tags cgo_openblas ./internal/blas
 
 # Compile every release target and build variant, so none rots; writes nothing.
 cross:
@@ -40,7 +39,6 @@ cross:
 	  CGO_ENABLED=0 GOOS=$${t%/*} GOARCH=$${t#*/} $(GO) build -o /dev/null ./cmd/padim; \
 	done
 	CGO_ENABLED=0 $(GO) build -tags purego -o /dev/null ./cmd/padim
-	$(GO) build -tags cgo_openblas -o /dev/null ./cmd/padim
 
 # Release binaries: padim-OS-ARCH loads OpenBLAS/MKL/Accelerate at run time
 # (it needs only the system's C library and dynamic loader); the Linux

@@ -5,8 +5,9 @@ import (
 	"testing"
 )
 
-// The benchmarks compare the builds (default run-time loading, cgo_openblas,
-// purego) on the shapes padim uses. Each runs with one BLAS thread, as the
+// The benchmarks compare the implementations (the library loaded at run
+// time, or gonum with PADIM_BLAS=gonum or the purego build) on the shapes
+// padim uses. Each runs with one BLAS thread, as the
 // pipeline does. BenchmarkCallOverhead times a 4x4x4 product: nearly all
 // of it is the cost of crossing into the library.
 

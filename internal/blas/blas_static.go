@@ -1,4 +1,4 @@
-//go:build purego || (!(cgo_openblas && cgo) && !((linux || darwin) && (amd64 || arm64)))
+//go:build purego || !((linux || darwin) && (amd64 || arm64))
 
 package blas
 
