@@ -101,6 +101,10 @@ func choose(want string) {
 	if explicit && len(tries) == 0 {
 		if strings.ContainsRune(want, '/') || strings.Contains(want, ".so") || strings.HasSuffix(want, ".dylib") {
 			tries = []candidate{{family: "", file: want}}
+		} else if want == "openblas" || want == "mkl" || want == "accelerate" {
+			warning = fmt.Sprintf("%s=%s: padim knows no %s library on %s; using gonum", EnvVar, want, want, runtime.GOOS)
+			origin = "gonum: " + warning
+			return
 		} else {
 			warning = fmt.Sprintf("%s=%q is not gonum, auto, a known family (openblas, mkl, accelerate) or a library file; using gonum", EnvVar, want)
 			origin = "gonum: " + warning

@@ -43,6 +43,12 @@ func TestChooseExplicitFailure(t *testing.T) {
 	if Backend != "gonum" || !strings.Contains(Warning(), `"fastest"`) {
 		t.Fatalf("unknown value: backend %q, warning %q", Backend, Warning())
 	}
+	if runtime.GOOS == "linux" {
+		choose("accelerate")
+		if Backend != "gonum" || !strings.Contains(Warning(), "no accelerate library on linux") {
+			t.Fatalf("accelerate on linux: backend %q, warning %q", Backend, Warning())
+		}
+	}
 	// A file that is not a shared library.
 	notLib := t.TempDir() + "/libfake.so"
 	if err := os.WriteFile(notLib, []byte("not an ELF file"), 0o644); err != nil {
