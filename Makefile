@@ -55,7 +55,7 @@ dist:
 	    CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -tags purego -ldflags="$(DIST_LDFLAGS)" -o dist/padim-$$os-$$arch-static ./cmd/padim; \
 	  fi; \
 	done
-	cd dist && sha256sum padim-* > SHA256SUMS && cat SHA256SUMS
+	cd dist && { sha256sum padim-* 2>/dev/null || shasum -a 256 padim-*; } > SHA256SUMS && cat SHA256SUMS
 
 # The README's test command. CI runs it through .ci/run.
 # The main run is CGO_ENABLED=0, as the release binaries are built; the
