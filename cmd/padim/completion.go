@@ -40,6 +40,16 @@ func registerCompletions(root *cobra.Command) {
 		}
 	}
 	walk(root, func(c *cobra.Command) {
+		// Positional arguments: `padim fetch weights NAME` takes a backbone;
+		// commands without a rule complete files (predict's images).
+		if c.CommandPath() == root.Name()+" fetch weights" && c.ValidArgsFunction == nil {
+			c.ValidArgsFunction = func(_ *cobra.Command, args []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
+				if len(args) > 0 {
+					return nil, cobra.ShellCompDirectiveNoFileComp
+				}
+				return backbones.Names(), cobra.ShellCompDirectiveNoFileComp
+			}
+		}
 		c.Flags().VisitAll(func(f *pflag.Flag) {
 			name := f.Name
 			if exts, ok := fileFlags[name]; ok {

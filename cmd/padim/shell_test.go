@@ -98,6 +98,9 @@ func TestShellConventions(t *testing.T) {
 	if got, _ := complete("reproduce", "--only", "layers,d"); !has(got, "layers,detection", "layers,dims") || has(got, "layers,layers") {
 		t.Errorf("--only layers,d completes to %v", got)
 	}
+	if got, _ := complete("fetch", "weights", ""); !has(got, backbones.Names()...) {
+		t.Errorf("fetch weights completes to %v, want %v", got, backbones.Names())
+	}
 	// File flags: the shell filters by extension (directive 8, FilterFileExt).
 	if got, dir := complete("fit", "--weights", ""); !has(got, "pth", "safetensors") || dir != ":8" {
 		t.Errorf("--weights completes to %v %s", got, dir)
