@@ -38,10 +38,15 @@ import (
 // The arrays start at 64-byte-aligned offsets so they can be used in place
 // from a memory map.
 
-// FormatVersion is the model file version this package writes and reads.
-// Version 1 stored packed inverse covariances; version 2 stores Cholesky
-// factors of the covariances, and a version 1 file must be fitted again.
-const FormatVersion = 2
+// FormatVersion is the newest model file version this package writes and
+// reads. Version 1 stored packed inverse covariances and must be fitted
+// again; version 2 stores Cholesky factors of the covariances; version 3 is
+// version 2 plus the header's weights_path. A model without a weights path
+// is written as version 2, so that older programs still read it.
+const FormatVersion = 3
+
+// oldestFormatVersion is the oldest version this package reads.
+const oldestFormatVersion = 2
 
 var magic = [8]byte{'P', 'A', 'D', 'I', 'M', 'M', 'D', 'L'}
 
@@ -54,8 +59,11 @@ const (
 
 // Header is the JSON part of a model file: everything but the big arrays.
 type Header struct {
-	Backbone      string           `json:"backbone"`
-	WeightsSHA256 string           `json:"weights_sha256,omitempty"`
+	Backbone      string `json:"backbone"`
+	WeightsSHA256 string `json:"weights_sha256,omitempty"`
+	// WeightsPath is the absolute path of the weights file at fit time
+	// (version 3): scoring tries it first, when its sha256 still matches.
+	WeightsPath   string           `json:"weights_path,omitempty"`
 	Layers        []string         `json:"layers"`
 	TotalChannels int              `json:"total_channels"` // width of the full concatenated embedding
 	Selection     string           `json:"selection"`      // SelectRandom, SelectIndices or SelectPCA
@@ -207,7 +215,11 @@ func (m *Model) WriteFile(path string) error {
 		pad := func(to int64) error { return put(make([]byte, to-pos)) }
 		var prefix [prefixLen]byte
 		copy(prefix[:8], magic[:])
-		binary.LittleEndian.PutUint32(prefix[8:], FormatVersion)
+		version := uint32(FormatVersion)
+		if h.WeightsPath == "" {
+			version = 2 // nothing of version 3 in it: readable by older programs
+		}
+		binary.LittleEndian.PutUint32(prefix[8:], version)
 		binary.LittleEndian.PutUint32(prefix[12:], uint32(len(hj)))
 		if err := put(prefix[:]); err != nil {
 			return err
@@ -281,9 +293,10 @@ func parseModel(data []byte, name string) (*Model, error) {
 	if !bytes.Equal(data[:8], magic[:]) {
 		return nil, fmt.Errorf("%s: not a PaDiM model file (magic %q, want %q)", name, data[:8], magic[:])
 	}
-	if v := binary.LittleEndian.Uint32(data[8:]); v != FormatVersion {
+	v := binary.LittleEndian.Uint32(data[8:])
+	if v < oldestFormatVersion || v > FormatVersion {
 		hint := ""
-		if v < FormatVersion {
+		if v < oldestFormatVersion {
 			hint = " (written by an older padim: fit the model again)"
 		}
 		return nil, fmt.Errorf("%s: model file format version %d, this program reads version %d%s", name, v, FormatVersion, hint)
@@ -300,6 +313,9 @@ func parseModel(data []byte, name string) (*Model, error) {
 	}
 	if err := h.validate(); err != nil {
 		return nil, fmt.Errorf("%s: header: %w", name, err)
+	}
+	if v < 3 && h.WeightsPath != "" {
+		return nil, fmt.Errorf("%s: header: weights_path in a version %d file (it was added in version 3)", name, v)
 	}
 	l := h.layout(hl)
 	if l.size != size {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -91,7 +92,7 @@ func TestModelFileCorruption(t *testing.T) {
 		{"truncated", "truncated", data[:len(data)-7]},
 		{"truncated to prefix", "too short", data[:20]},
 		{"extended", "implies", append(bytes.Clone(data), 0)},
-		{"wrong version", "format version 3, this program reads version 2", edit(func(b []byte) []byte { b[8] = 3; return b })},
+		{"wrong version", "format version 4, this program reads version 3", edit(func(b []byte) []byte { b[8] = 4; return b })},
 		{"wrong magic", "not a PaDiM model", edit(func(b []byte) []byte { b[0] = 'X'; return b })},
 		{"huge header length", "header length", edit(func(b []byte) []byte { binary.LittleEndian.PutUint32(b[12:], 1<<30); return b })},
 		{"header grows grid", "implies", edit(func(b []byte) []byte {
@@ -167,4 +168,51 @@ func FuzzModelFile(f *testing.F) {
 			check(append(append([]byte(nil), body...), sum[:]...))
 		}
 	})
+}
+
+// A model without a weights path is written as version 2, readable by
+// programs that predate version 3; one with a path is version 3 and keeps
+// it. A version 2 file must not carry the version 3 field.
+func TestModelFileVersions(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		weightsPath string
+		version     byte
+	}{{"", 2}, {"/data/weights/resnet18.pth", 3}} {
+		m := fittedModel(t, FitConfig{D: 3, WeightsPath: tc.weightsPath})
+		if m.Header.WeightsPath != tc.weightsPath {
+			t.Fatalf("Fit recorded weights path %q, want %q", m.Header.WeightsPath, tc.weightsPath)
+		}
+		path := filepath.Join(dir, fmt.Sprintf("v%d.padim", tc.version))
+		if err := m.WriteFile(path); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b[8] != tc.version {
+			t.Fatalf("weights path %q: file version %d, want %d", tc.weightsPath, b[8], tc.version)
+		}
+		got, err := ReadModel(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Header.WeightsPath != tc.weightsPath || got.Header.WeightsSHA256 != m.Header.WeightsSHA256 {
+			t.Fatalf("read back weights %q sha %q, want %q %q", got.Header.WeightsPath, got.Header.WeightsSHA256, tc.weightsPath, m.Header.WeightsSHA256)
+		}
+		got.Close()
+		if tc.version == 3 {
+			// Relabelled as version 2 (checksum fixed): the field is refused.
+			b[8] = 2
+			sum := sha256.Sum256(b[:len(b)-32])
+			copy(b[len(b)-32:], sum[:])
+			if err := os.WriteFile(path, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := ReadModel(path); err == nil || !strings.Contains(err.Error(), "weights_path in a version 2 file") {
+				t.Fatalf("version 2 file with weights_path: error %v", err)
+			}
+		}
+	}
 }

@@ -71,8 +71,10 @@ type FitConfig struct {
 	// Workers is the number of goroutines sharing grid positions
 	// (default GOMAXPROCS). Results do not depend on it.
 	Workers int
-	// Recorded in the model file, not used for computation.
+	// Recorded in the model file, not used for computation. WeightsPath
+	// (absolute) lets scoring find the weights again without being told.
 	WeightsSHA256 string
+	WeightsPath   string
 	Preprocess    PreprocessPolicy
 }
 
@@ -123,6 +125,7 @@ func Fit(ctx context.Context, cfg FitConfig, bb backbones.Backbone, samples []da
 	h := Header{
 		Backbone:      bb.Name(),
 		WeightsSHA256: cfg.WeightsSHA256,
+		WeightsPath:   cfg.WeightsPath,
 		Layers:        slices.Clone(cfg.Layers),
 		TotalChannels: total,
 		Selection:     cfg.Selection,

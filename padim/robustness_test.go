@@ -414,7 +414,7 @@ func TestModelFileOtherVersion(t *testing.T) {
 	for _, tc := range []struct {
 		version uint8
 		refit   bool
-	}{{FormatVersion + 1, false}, {FormatVersion - 1, true}} {
+	}{{FormatVersion + 1, false}, {oldestFormatVersion - 1, true}} {
 		b := append([]byte(nil), good...)
 		b[8] = tc.version
 		if err := os.WriteFile(path, b, 0o644); err != nil {

@@ -115,7 +115,7 @@ func runFit(ctx context.Context, stdout io.Writer, o fitOptions) error {
 	if err != nil {
 		return err
 	}
-	cfg := padim.FitConfig{Layers: layers, D: o.dims, Seed: o.seed, BatchSize: o.batch, WeightsSHA256: sha, Preprocess: policyOf(pre)}
+	cfg := padim.FitConfig{Layers: layers, D: o.dims, Seed: o.seed, BatchSize: o.batch, WeightsSHA256: sha, WeightsPath: absPath(wpath), Preprocess: policyOf(pre)}
 	total := 0
 	for _, l := range bb.Layers() {
 		for _, want := range layers {

@@ -43,7 +43,7 @@ Example:
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.model, "model", "", "model file written by padim fit (required)")
-	f.StringVar(&o.weights, "weights", "", "backbone weights (default: found like fit does)")
+	f.StringVar(&o.weights, "weights", "", "backbone weights (default: the file recorded in the model if its sha256 is unchanged, else found like fit does)")
 	f.StringVar(&o.out, "out", "", "output directory (required)")
 	f.Float64Var(&o.threshold, "threshold", 0, "image score above which an image is reported anomalous (0: no verdict)")
 	rootCmd.AddCommand(cmd)

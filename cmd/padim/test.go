@@ -69,7 +69,7 @@ Example:
 	o.dataOptions.register(cmd)
 	f := cmd.Flags()
 	f.StringVar(&o.model, "model", "", "model file written by padim fit (required)")
-	f.StringVar(&o.weights, "weights", "", "backbone weights (default: found like fit does; must match the sha256 the model records)")
+	f.StringVar(&o.weights, "weights", "", "backbone weights (default: the file recorded in the model if its sha256 is unchanged, else found like fit does; must match the sha256 the model records)")
 	f.StringVar(&o.jsonOut, "json", "", "write metrics, counts, timings and per-image scores as JSON to this file")
 	f.IntVar(&o.batch, "batch", experiments.ScoreGroup, "images scored per call: the Mahalanobis step reads the model once per call, so larger is faster per image; the backbone runs at most 8 at a time")
 	rootCmd.AddCommand(cmd)
@@ -96,7 +96,7 @@ func openModelBackbone(modelPath, weights string) (*padim.Model, backbones.Backb
 	if err != nil {
 		return nil, nil, err
 	}
-	wpath, err := findWeights(m.Header.Backbone, weights)
+	wpath, err := modelWeights(m, modelPath, weights)
 	if err != nil {
 		m.Close()
 		return nil, nil, err

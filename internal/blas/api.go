@@ -1,6 +1,10 @@
 package blas
 
-import "fmt"
+import (
+	"fmt"
+	"os"
+	"strings"
+)
 
 // The exported functions check their arguments and handle the empty cases
 // once; the backends (blas_openblas.go, blas_gonum.go) only call the kernels.
@@ -85,3 +89,11 @@ func StrsmRightUpper(m, n int, u []float32, ldu int, b []float32, ldb int) {
 	}
 	strsmRightUpper(m, n, u, ldu, b, ldb)
 }
+
+// EnvVar chooses the implementation at run time: unset or "auto" searches
+// for an optimised library, "gonum" forces the pure-Go fallback, a family
+// ("openblas", "mkl", "accelerate") searches only that family, and a path
+// loads that library file.
+const EnvVar = "PADIM_BLAS"
+
+func envChoice() string { return strings.TrimSpace(os.Getenv(EnvVar)) }
