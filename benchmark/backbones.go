@@ -227,7 +227,11 @@ func backboneReport(rows []backboneRow, m backboneMeta) (string, error) {
 		fmt.Fprintf(&b, "- sgemm roof: %.1f GFLOP/s, one %dx%dx%d sgemm through internal/blas (%s, %d threads), the fastest round's median; achieved GFLOP/s are given with their share of it\n",
 			m.roof, roofSize, roofSize, roofSize, m.BLAS, m.Threads)
 	}
-	fmt.Fprintf(&b, "- times: the median of each case's timed runs, in %d rounds run alternately (Go, then ONNX Runtime, then PyTorch); each side's fastest round is shown, since the host's drift only slows a round down\n", m.rounds)
+	rounds := fmt.Sprintf("in %d rounds run alternately (Go, then ONNX Runtime, then PyTorch); each side's fastest round is shown, since the host's drift only slows a round down", m.rounds)
+	if m.rounds == 1 {
+		rounds = "in 1 round (Go, then ONNX Runtime, then PyTorch); more rounds (--rounds) keep each side's fastest, since the host's drift only slows a round down"
+	}
+	fmt.Fprintf(&b, "- times: the median of each case's timed runs, %s\n", rounds)
 	fmt.Fprintf(&b, "- Go / X is Go's images/s over X's: above 1x Go is faster\n\n")
 	header := []string{"backbone", "up to", "batch", "conv GFLOP/img", "Go img/s"}
 	for a := range numAnchors {
