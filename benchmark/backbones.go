@@ -1,14 +1,9 @@
 package benchmark
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"os/exec"
 	"slices"
 	"sort"
 	"strconv"
@@ -28,10 +23,15 @@ type BackboneOptions struct {
 	Size      int           // square input side
 	MinTime   time.Duration // each case's timed runs last at least this long
 	MinRuns   int           // and are at least this many
-	Rounds    int           // alternating Go and PyTorch rounds
+	Rounds    int           // alternating rounds of Go and the anchors
 	Python    string        // python with torch and torchvision
 	Script    string        // scripts/bench_torch_backbones.py
 	NoTorch   bool
+	Node      string // node, looked up in PATH unless a path
+	ORTScript string // scripts/bench_ort_backbones.mjs
+	ORTDir    string // folder holding node_modules/onnxruntime-node
+	ONNXDir   string // models exported by scripts/export_onnx.py: <backbone>.onnx
+	NoORT     bool
 	NoConvs   bool   // skip the per-convolution table
 	Out       string // Markdown report, written atomically; "" = stdout only
 }
@@ -44,7 +44,7 @@ type backboneRow struct {
 	flopsImage float64       // conv FLOPs per image
 	goTime     time.Duration // median per batch
 	goRuns     int
-	torchTime  time.Duration // median per batch; 0 when not measured
+	anchorTime [numAnchors]time.Duration // median per batch; 0 when not measured
 }
 
 func (r backboneRow) goImagesPerSec() float64 {
@@ -64,9 +64,11 @@ type backboneNet struct {
 
 // RunBackbones times each backbone (zero weights: speed does not depend on
 // them) from the input to its deepest PaDiM layer at each batch size,
-// and each ungrouped ResNet convolution against the bare sgemm, in
-// o.Rounds rounds alternating with PyTorch, and writes the report to
-// stdout and o.Out. Progress goes to stderr.
+// the machine's sgemm roof, and each ungrouped ResNet convolution against
+// the bare sgemm, in o.Rounds rounds alternating with the anchors (ONNX
+// Runtime, PyTorch) that are present, and writes the report to stdout and
+// o.Out. An anchor that is missing or fails is named in the report and the
+// rest is still measured. Progress goes to stderr.
 func RunBackbones(ctx context.Context, stdout, stderr io.Writer, o BackboneOptions) error {
 	if o.Size < 32 || len(o.Batches) == 0 || slices.ContainsFunc(o.Batches, func(b int) bool { return b < 1 }) {
 		return fmt.Errorf("bench backbones: need --size >= 32 and positive --batches")
@@ -91,10 +93,20 @@ func RunBackbones(ctx context.Context, stdout, stderr io.Writer, o BackboneOptio
 		}
 		nets[i] = backboneNet{name: name, net: b, deepest: deepest, flops: flops}
 	}
+	var cmds [numAnchors]anchorCmd
+	var states [numAnchors]anchorState
+	cmds[anchorORT], states[anchorORT].skipped, states[anchorORT].missing = ortCommand(o)
+	cmds[anchorTorch], states[anchorTorch].skipped = torchCommand(o)
+	for a := range numAnchors {
+		if s := states[a].skipped; s != "" {
+			fmt.Fprintf(stderr, "bench backbones: %s comparison %s\n", a, s)
+		} else if m := states[a].missing; len(m) > 0 {
+			fmt.Fprintf(stderr, "bench backbones: %s: no model for %s\n", a, strings.Join(m, ", "))
+		}
+	}
 	var rows []backboneRow
 	var convRows []convRow
-	torchVersion := ""
-	torchOK := !o.NoTorch
+	roof := 0.0
 	for round := 1; round <= o.Rounds; round++ {
 		fmt.Fprintf(stderr, "round %d of %d\n", round, o.Rounds)
 		goRows, err := timeBackbones(ctx, stderr, o, nets)
@@ -102,6 +114,12 @@ func RunBackbones(ctx context.Context, stdout, stderr io.Writer, o BackboneOptio
 			return err
 		}
 		rows = keepFastestRows(rows, goRows)
+		r, err := timeSgemmRoof(ctx, o.MinTime, nn.Threads())
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "sgemm roof (%d^3, %d threads): %.1f GFLOP/s\n", roofSize, nn.Threads(), r)
+		roof = max(roof, r)
 		if !o.NoConvs {
 			cr, err := timeConvShapes(ctx, stderr, o.MinTime)
 			if err != nil {
@@ -109,16 +127,23 @@ func RunBackbones(ctx context.Context, stdout, stderr io.Writer, o BackboneOptio
 			}
 			convRows = keepFastestConvs(convRows, cr)
 		}
-		if torchOK {
-			v, err := timeTorchBackbones(ctx, stderr, o, rows)
-			if err != nil {
-				fmt.Fprintf(stderr, "bench backbones: PyTorch comparison skipped: %v\n", err)
-				torchOK = false
+		for a := range numAnchors {
+			if states[a].skipped != "" {
+				continue
 			}
-			torchVersion = v
+			v, err := runAnchor(ctx, stderr, a, cmds[a], o, nn.Threads(), rows)
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if err != nil {
+				states[a].skipped = fmt.Sprintf("stopped in round %d: %v", round, err)
+				fmt.Fprintf(stderr, "bench backbones: %s comparison %s\n", a, states[a].skipped)
+				continue
+			}
+			states[a].version = v
 		}
 	}
-	report, err := backboneReport(rows, backboneMeta{Machine: probeMachine(), torch: torchVersion, size: o.Size, rounds: o.Rounds})
+	report, err := backboneReport(rows, backboneMeta{Machine: probeMachine(), anchors: states, roof: roof, size: o.Size, rounds: o.Rounds, onnxDir: o.ONNXDir})
 	if err != nil {
 		return err
 	}
@@ -153,109 +178,102 @@ func timeBackbones(ctx context.Context, stderr io.Writer, o BackboneOptions, net
 	return rows, nil
 }
 
-// torchBackboneLine is one line of bench_torch_backbones.py's output.
-type torchBackboneLine struct {
-	Backbone string  `json:"backbone"`
-	Batch    int     `json:"batch"`
-	Seconds  float64 `json:"seconds"`
-	Runs     int     `json:"runs"`
-	Torch    string  `json:"torch"`
-}
-
-// timeTorchBackbones runs the PyTorch script once for the same cases and
-// sets rows[i].torchTime to its time when that is faster than the one
-// held. It returns the torch version.
-func timeTorchBackbones(ctx context.Context, stderr io.Writer, o BackboneOptions, rows []backboneRow) (string, error) {
-	if _, err := os.Stat(o.Python); err != nil {
-		return "", fmt.Errorf("no python at %s", o.Python)
-	}
-	if _, err := os.Stat(o.Script); err != nil {
-		return "", fmt.Errorf("%s: %w (run from the repository root or set --torch-script)", o.Script, err)
-	}
-	batches := make([]string, len(o.Batches))
-	for i, b := range o.Batches {
-		batches[i] = strconv.Itoa(b)
-	}
-	cmd := exec.CommandContext(ctx, o.Python, o.Script,
-		"--threads", strconv.Itoa(nn.Threads()), "--size", strconv.Itoa(o.Size),
-		"--batches", strings.Join(batches, ","), "--min-time", strconv.FormatFloat(o.MinTime.Seconds(), 'f', -1, 64),
-		"--min-runs", strconv.Itoa(o.MinRuns), "--backbones", strings.Join(o.Backbones, ","))
-	var errBuf bytes.Buffer
-	cmd.Stderr = &errBuf
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return "", err
-	}
-	if err := cmd.Start(); err != nil {
-		return "", err
-	}
-	version := readTorchBackboneLines(out, stderr, rows)
-	if err := cmd.Wait(); err != nil {
-		return version, fmt.Errorf("%s %s: %w: %s", o.Python, o.Script, err, strings.TrimSpace(lastLines(errBuf.String(), 3)))
-	}
-	return version, nil
-}
-
-// readTorchBackboneLines merges the script's result lines into rows (a
-// case keeps its faster PyTorch time) and returns the torch version. Lines
-// that are not results are skipped: torch may print warnings on stdout.
-func readTorchBackboneLines(r io.Reader, stderr io.Writer, rows []backboneRow) string {
-	version := ""
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		var l torchBackboneLine
-		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
-			continue
-		}
-		version = l.Torch
-		for i := range rows {
-			if rows[i].backbone == l.Backbone && rows[i].batch == l.Batch {
-				if t := time.Duration(l.Seconds * float64(time.Second)); rows[i].torchTime == 0 || t < rows[i].torchTime {
-					rows[i].torchTime = t
-				}
-				fmt.Fprintf(stderr, "torch %-16s batch %d: %8.2f img/s (%d runs)\n", l.Backbone, l.Batch, float64(l.Batch)/l.Seconds, l.Runs)
-			}
-		}
-	}
-	return version
-}
-
 // backboneMeta is what the throughput report states besides the rows.
 type backboneMeta struct {
 	Machine
-	torch        string // torch version; "" when not run
+	anchors      [numAnchors]anchorState
+	roof         float64 // sgemm GFLOP/s; 0 when not measured
 	size, rounds int
+	onnxDir      string
 }
 
-// backboneReport renders the throughput table, sorted by backbone.
+// anchorBullets say which runtime and settings each anchor ran with, or
+// plainly that it did not run and why, and which backbones it lacks.
+func (m backboneMeta) anchorBullets() string {
+	var b strings.Builder
+	for a := range numAnchors {
+		s := m.anchors[a]
+		if s.version != "" {
+			switch a {
+			case anchorORT:
+				fmt.Fprintf(&b, "- ONNX Runtime %s (npm onnxruntime-node, CPU execution provider, `scripts/bench_ort_backbones.mjs`): intra-op threads %d, sequential execution, graph optimisation \"all\"; models exported by `scripts/export_onnx.py` (torchvision, opset 13, constant folding) from %s\n", s.version, m.Threads, m.onnxDir)
+			case anchorTorch:
+				fmt.Fprintf(&b, "- PyTorch %s (`scripts/bench_torch_backbones.py`), torch.set_num_threads(%d), eval mode, torch.no_grad()\n", s.version, m.Threads)
+			}
+		}
+		if s.skipped != "" {
+			fmt.Fprintf(&b, "- **%s comparison %s**\n", a, s.skipped)
+		}
+		if len(s.missing) > 0 && s.version != "" {
+			fmt.Fprintf(&b, "- **%s: no exported model for %s** (run `scripts/export_onnx.py`); its cells are -\n", a, strings.Join(s.missing, ", "))
+		}
+	}
+	return b.String()
+}
+
+// backboneReport renders the throughput table, sorted by backbone. An
+// anchor that did not time a case shows - in its cells.
 func backboneReport(rows []backboneRow, m backboneMeta) (string, error) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Backbone throughput\n\n")
 	fmt.Fprintf(&b, "Generated by `padim bench backbones` on %s.\n\n", m.Date)
 	fmt.Fprintf(&b, "- input %dx%d, forward from the image to the deepest PaDiM layer (no head)\n", m.size, m.size)
 	b.WriteString(m.bullets())
-	if m.torch != "" {
-		fmt.Fprintf(&b, "- PyTorch %s, torch.set_num_threads(%d), eval mode, torch.no_grad()\n", m.torch, m.Threads)
-	} else {
-		fmt.Fprintf(&b, "- PyTorch comparison not run\n")
-	}
+	b.WriteString(m.anchorBullets())
 	fmt.Fprintf(&b, "- GFLOP counts convolutions only, two FLOPs per multiply-add\n")
-	fmt.Fprintf(&b, "- times: the median of each case's timed runs, in %d rounds run alternately (Go, then PyTorch); each side's fastest round is shown, since the host's drift only slows a round down\n\n", m.rounds)
-	t := table.Table{
-		Header: []string{"backbone", "up to", "batch", "conv GFLOP/img", "Go img/s", "Go GFLOP/s", "PyTorch img/s", "Go / PyTorch"},
-		Align:  []table.Align{table.Left, table.Left, table.Right, table.Right, table.Right, table.Right, table.Right, table.Right},
+	gflopHeader := "GFLOP/s"
+	if m.roof > 0 {
+		gflopHeader = "GFLOP/s (% of roof)"
+		fmt.Fprintf(&b, "- sgemm roof: %.1f GFLOP/s, one %dx%dx%d sgemm through internal/blas (%s, %d threads), the fastest round's median; achieved GFLOP/s are given with their share of it\n",
+			m.roof, roofSize, roofSize, roofSize, m.BLAS, m.Threads)
+	}
+	rounds := fmt.Sprintf("in %d rounds run alternately (Go, then ONNX Runtime, then PyTorch); each side's fastest round is shown, since the host's drift only slows a round down", m.rounds)
+	if m.rounds == 1 {
+		rounds = "in 1 round (Go, then ONNX Runtime, then PyTorch); more rounds (--rounds) keep each side's fastest, since the host's drift only slows a round down"
+	}
+	fmt.Fprintf(&b, "- times: the median of each case's timed runs, %s\n", rounds)
+	fmt.Fprintf(&b, "- Go / X is Go's images/s over X's: above 1x Go is faster\n\n")
+	header := []string{"backbone", "up to", "batch", "conv GFLOP/img", "Go img/s"}
+	for a := range numAnchors {
+		header = append(header, a.short()+" img/s")
+	}
+	for a := range numAnchors {
+		header = append(header, "Go / "+a.short())
+	}
+	header = append(header, "Go "+gflopHeader)
+	for a := range numAnchors {
+		header = append(header, a.short()+" "+gflopHeader)
+	}
+	align := make([]table.Align, len(header))
+	for i := range align {
+		align[i] = table.Right
+	}
+	align[0], align[1] = table.Left, table.Left
+	t := table.Table{Header: header, Align: align}
+	gflops := func(rate float64) string {
+		if m.roof > 0 {
+			return fmt.Sprintf("%.1f (%.0f%%)", rate, 100*rate/m.roof)
+		}
+		return fmt.Sprintf("%.1f", rate)
 	}
 	sorted := slices.Clone(rows)
 	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].backbone < sorted[j].backbone })
 	for _, r := range sorted {
-		torchIPS, ratio := "-", "-"
-		if r.torchTime > 0 {
-			ips := float64(r.batch) / r.torchTime.Seconds()
-			torchIPS = fmt.Sprintf("%.2f", ips)
-			ratio = fmt.Sprintf("%.2fx", r.goImagesPerSec()/ips)
+		var ips, ratios, rates []string
+		for a := range numAnchors {
+			d := r.anchorTime[a]
+			if d <= 0 {
+				ips, ratios, rates = append(ips, "-"), append(ratios, "-"), append(rates, "-")
+				continue
+			}
+			x := float64(r.batch) / d.Seconds()
+			ips = append(ips, fmt.Sprintf("%.2f", x))
+			ratios = append(ratios, fmt.Sprintf("%.2fx", r.goImagesPerSec()/x))
+			rates = append(rates, gflops(r.flopsImage*x/1e9))
 		}
-		t.Append(r.backbone, r.upTo, strconv.Itoa(r.batch), fmt.Sprintf("%.2f", r.flopsImage/1e9),
-			fmt.Sprintf("%.2f", r.goImagesPerSec()), fmt.Sprintf("%.1f", r.goGFLOPs()), torchIPS, ratio)
+		cells := []string{r.backbone, r.upTo, strconv.Itoa(r.batch), fmt.Sprintf("%.2f", r.flopsImage/1e9), fmt.Sprintf("%.2f", r.goImagesPerSec())}
+		cells = append(append(append(append(cells, ips...), ratios...), gflops(r.goGFLOPs())), rates...)
+		t.Append(cells...)
 	}
 	if err := t.Markdown(&b); err != nil {
 		return "", err

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/padim-go/padim/padim"
 )
@@ -72,27 +71,6 @@ func TestChildArgs(t *testing.T) {
 	}
 	if _, err := (E2EOptions{}).runChild(context.Background(), &bytes.Buffer{}, "resnet18:1"); err == nil {
 		t.Error("runChild without Self did not fail")
-	}
-}
-
-// TestReadTorchBackboneLines: result lines set a case's PyTorch time when
-// faster than the one held, other lines are skipped, and the version is
-// the script's.
-func TestReadTorchBackboneLines(t *testing.T) {
-	rows := []backboneRow{{backbone: "resnet18", batch: 1, torchTime: 3 * time.Second}, {backbone: "resnet18", batch: 8, torchTime: time.Second}}
-	out := "Warning: no CUDA\n" +
-		`{"backbone":"resnet18","batch":1,"seconds":2,"runs":4,"torch":"1.13.0"}` + "\n" +
-		`{"backbone":"resnet18","batch":8,"seconds":5,"runs":2,"torch":"1.13.0"}` + "\n" +
-		`{"backbone":"vgg","batch":8,"seconds":1,"runs":2,"torch":"1.13.0"}` + "\n"
-	var log bytes.Buffer
-	if v := readTorchBackboneLines(strings.NewReader(out), &log, rows); v != "1.13.0" {
-		t.Errorf("version %q", v)
-	}
-	if rows[0].torchTime != 2*time.Second || rows[1].torchTime != time.Second {
-		t.Errorf("torch times %v, %v; want 2 s (faster) and 1 s (kept)", rows[0].torchTime, rows[1].torchTime)
-	}
-	if !strings.Contains(log.String(), "batch 1:     0.50 img/s (4 runs)") {
-		t.Errorf("progress %q", log.String())
 	}
 }
 

@@ -52,22 +52,36 @@ func wantMachine(t *testing.T, report string) {
 }
 
 // TestBackboneReport checks the arithmetic of a row by hand: 8 images in
-// 2 s are 4 img/s; 3 GFLOP per image makes 12 GFLOP/s; PyTorch taking 4 s
-// for the same batch is 2 img/s, a ratio of 2.
+// 2 s are 4 img/s; 3 GFLOP per image makes 12 GFLOP/s, 10% of a 120
+// GFLOP/s roof; PyTorch taking 4 s for the same batch is 2 img/s (Go is
+// 2.00x as fast, 6 GFLOP/s = 5%), ONNX Runtime taking 1 s is 8 img/s (Go
+// at 0.50x, 24 GFLOP/s = 20%). A case an anchor did not time shows -.
 func TestBackboneReport(t *testing.T) {
 	rows := []backboneRow{
-		{backbone: "resnet18", upTo: "layer3", batch: 8, flopsImage: 3e9, goTime: 2 * time.Second, torchTime: 4 * time.Second},
+		{backbone: "resnet18", upTo: "layer3", batch: 8, flopsImage: 3e9, goTime: 2 * time.Second,
+			anchorTime: [numAnchors]time.Duration{anchorTorch: 4 * time.Second, anchorORT: time.Second}},
 		{backbone: "efficientnet_b5", upTo: "block25", batch: 1, flopsImage: 2.5e9, goTime: time.Second},
 	}
-	got, err := backboneReport(rows, backboneMeta{Machine: testMachine, torch: "1.13", size: 224, rounds: 3})
+	var anchors [numAnchors]anchorState
+	anchors[anchorTorch].version = "1.13"
+	anchors[anchorORT] = anchorState{version: "1.20.1", missing: []string{"efficientnet_b5"}}
+	got, err := backboneReport(rows, backboneMeta{Machine: testMachine, anchors: anchors, roof: 120, size: 224, rounds: 3, onnxDir: "/cache/onnx"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantRow(t, got, "resnet18", "layer3", "8", "3.00", "4.00", "12.0", "2.00", "2.00x")
-	wantRow(t, got, "efficientnet_b5", "block25", "1", "2.50", "1.00", "2.5", "-", "-")
-	wantRow(t, got, "backbone", "up to", "batch", "conv GFLOP/img", "Go img/s", "Go GFLOP/s", "PyTorch img/s", "Go / PyTorch")
-	if !strings.Contains(got, "torch.set_num_threads(2)") || !strings.Contains(got, "in 3 rounds") {
-		t.Errorf("PyTorch threads or rounds missing:\n%s", got)
+	wantRow(t, got, "backbone", "up to", "batch", "conv GFLOP/img", "Go img/s", "ORT img/s", "PyTorch img/s", "Go / ORT", "Go / PyTorch",
+		"Go GFLOP/s (% of roof)", "ORT GFLOP/s (% of roof)", "PyTorch GFLOP/s (% of roof)")
+	wantRow(t, got, "resnet18", "layer3", "8", "3.00", "4.00", "8.00", "2.00", "0.50x", "2.00x", "12.0 (10%)", "24.0 (20%)", "6.0 (5%)")
+	wantRow(t, got, "efficientnet_b5", "block25", "1", "2.50", "1.00", "-", "-", "-", "-", "2.5 (2%)", "-", "-")
+	for _, want := range []string{"torch.set_num_threads(2)", "in 3 rounds", "ONNX Runtime 1.20.1 (npm onnxruntime-node", "intra-op threads 2, sequential execution",
+		"graph optimisation \"all\"", "from /cache/onnx", "**ONNX Runtime: no exported model for efficientnet_b5**",
+		"sgemm roof: 120.0 GFLOP/s, one 2048x2048x2048 sgemm through internal/blas (openblas (core SkylakeX), 2 threads)"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("report lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "not run") {
+		t.Errorf("both anchors ran, yet the report says one did not:\n%s", got)
 	}
 	if strings.Index(got, "| efficientnet_b5") > strings.Index(got, "| resnet18") {
 		t.Error("rows are not sorted by backbone")
@@ -76,6 +90,34 @@ func TestBackboneReport(t *testing.T) {
 		t.Errorf("numeric columns are not right-aligned:\n%s", got)
 	}
 	wantMachine(t, got)
+}
+
+// TestBackboneReportMissingAnchors: an anchor that did not run is named
+// with its reason, one that stopped after a round keeps its version and
+// says it stopped, every cell of a missing anchor is -, and without a
+// roof the GFLOP/s columns carry no share.
+func TestBackboneReportMissingAnchors(t *testing.T) {
+	rows := []backboneRow{{backbone: "resnet18", upTo: "layer3", batch: 1, flopsImage: 2e9, goTime: time.Second,
+		anchorTime: [numAnchors]time.Duration{anchorTorch: 2 * time.Second}}}
+	var anchors [numAnchors]anchorState
+	anchors[anchorORT].skipped = "not run: no node (exec: \"node\": executable file not found in $PATH; --node)"
+	anchors[anchorTorch] = anchorState{version: "1.13", skipped: "stopped in round 2: exit status 1"}
+	got, err := backboneReport(rows, backboneMeta{Machine: testMachine, anchors: anchors, size: 224, rounds: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantRow(t, got, "backbone", "up to", "batch", "conv GFLOP/img", "Go img/s", "ORT img/s", "PyTorch img/s", "Go / ORT", "Go / PyTorch",
+		"Go GFLOP/s", "ORT GFLOP/s", "PyTorch GFLOP/s")
+	wantRow(t, got, "resnet18", "layer3", "1", "2.00", "1.00", "-", "0.50", "-", "2.00x", "2.0", "-", "1.0")
+	for _, want := range []string{"- **ONNX Runtime comparison not run: no node (exec:", "- PyTorch 1.13 (`scripts/bench_torch_backbones.py`)",
+		"- **PyTorch comparison stopped in round 2: exit status 1**"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("report lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "ONNX Runtime 1") || strings.Contains(got, "sgemm roof") {
+		t.Errorf("report describes an ONNX Runtime or a roof it did not measure:\n%s", got)
+	}
 }
 
 // TestConvReport: the last column is the convolution's time over the

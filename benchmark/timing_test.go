@@ -41,12 +41,12 @@ func TestTimeRuns(t *testing.T) {
 }
 
 // TestKeepFastest checks the merging of alternating rounds: each case
-// keeps its fastest Go time with that round's run count, and the PyTorch
-// time held is not touched; each convolution keeps its faster convolution
+// keeps its fastest Go time with that round's run count, and the anchors'
+// times held are not touched; each convolution keeps its faster convolution
 // and, independently, its faster sgemm.
 func TestKeepFastest(t *testing.T) {
 	first := []backboneRow{
-		{backbone: "a", batch: 1, goTime: 3 * time.Second, goRuns: 2, torchTime: 5 * time.Second},
+		{backbone: "a", batch: 1, goTime: 3 * time.Second, goRuns: 2, anchorTime: [numAnchors]time.Duration{anchorTorch: 5 * time.Second}},
 		{backbone: "b", batch: 1, goTime: time.Second, goRuns: 4},
 	}
 	second := []backboneRow{
@@ -54,7 +54,7 @@ func TestKeepFastest(t *testing.T) {
 		{backbone: "b", batch: 1, goTime: 2 * time.Second, goRuns: 9},
 	}
 	got := keepFastestRows(keepFastestRows(nil, first), second)
-	if got[0].goTime != 2*time.Second || got[0].goRuns != 3 || got[0].torchTime != 5*time.Second {
+	if got[0].goTime != 2*time.Second || got[0].goRuns != 3 || got[0].anchorTime[anchorTorch] != 5*time.Second {
 		t.Errorf("case a: %+v, want the second round's 2 s / 3 runs and PyTorch's 5 s", got[0])
 	}
 	if got[1].goTime != time.Second || got[1].goRuns != 4 {

@@ -24,14 +24,19 @@ func init() {
 	var o benchmark.BackboneOptions
 	cmd := &cobra.Command{
 		Use:   "backbones [--out reports/bench-backbones.md]",
-		Short: "Images/s and GFLOP/s of each backbone up to its PaDiM layers, against PyTorch",
+		Short: "Images/s and GFLOP/s of each backbone up to its PaDiM layers, against ONNX Runtime and PyTorch",
 		Long: `backbones times each backbone (zero weights: speed does not depend on them)
 from the input to the deepest layer PaDiM uses (layer3 for the ResNets, block25
 = the paper's layer 26 for EfficientNet-B5) at batch 1 and 8, and reports
 images/s and achieved GFLOP/s, counting convolution FLOPs analytically (two per
-multiply-add). When python3 with torch is present it runs
-scripts/bench_torch_backbones.py on the same networks, layers, sizes and
-thread count and reports the Go/PyTorch speed ratio. Go and PyTorch run in
+multiply-add), with their share of the machine's sgemm roof (one large sgemm
+timed in the same run). Two optional anchors run on the same networks, layers,
+sizes and thread count, and the report gives Go's speed ratio to each:
+ONNX Runtime, when node, the npm package onnxruntime-node (--ort-dir) and the
+models exported by scripts/export_onnx.py (--onnx-dir) are present (see
+scripts/README.md), through scripts/bench_ort_backbones.mjs; and PyTorch, when
+python3 with torch is present, through scripts/bench_torch_backbones.py. The
+report says which anchor is missing and why. Go and the anchors run in
 alternating rounds (--rounds) and each keeps its fastest, because the speed of
 a shared host drifts over minutes. A second table times each
 ungrouped ResNet convolution against one cblas_sgemm of the same matrix sizes
@@ -49,10 +54,15 @@ tables go to stdout and, atomically, to --out.`,
 	f.IntVar(&o.Size, "size", 224, "square input side")
 	f.DurationVar(&o.MinTime, "min-time", 3*time.Second, "timed runs per case last at least this long")
 	f.IntVar(&o.MinRuns, "min-runs", 2, "at least this many timed runs per case")
-	f.IntVar(&o.Rounds, "rounds", 3, "alternating Go and PyTorch rounds; each side keeps its fastest")
+	f.IntVar(&o.Rounds, "rounds", 3, "alternating rounds of Go and the anchors; each side keeps its fastest")
 	f.StringVar(&o.Python, "python", "/usr/bin/python3", "python with torch and torchvision for the comparison")
 	f.StringVar(&o.Script, "torch-script", "scripts/bench_torch_backbones.py", "the PyTorch side of the benchmark")
 	f.BoolVar(&o.NoTorch, "no-torch", false, "skip the PyTorch comparison")
+	f.StringVar(&o.Node, "node", "node", "node for the ONNX Runtime comparison")
+	f.StringVar(&o.ORTScript, "ort-script", "scripts/bench_ort_backbones.mjs", "the ONNX Runtime side of the benchmark")
+	f.StringVar(&o.ORTDir, "ort-dir", filepath.Join(cacheDir(), "ort"), "folder where onnxruntime-node is installed (node_modules/onnxruntime-node)")
+	f.StringVar(&o.ONNXDir, "onnx-dir", filepath.Join(cacheDir(), "onnx"), "models exported by scripts/export_onnx.py (<backbone>.onnx)")
+	f.BoolVar(&o.NoORT, "no-ort", false, "skip the ONNX Runtime comparison")
 	f.BoolVar(&o.NoConvs, "no-convs", false, "skip the per-convolution comparison with the bare sgemm")
 	f.StringVar(&o.Out, "out", "reports/bench-backbones.md", "markdown report (written atomically); empty = stdout only")
 	benchCmd.AddCommand(cmd)

@@ -64,6 +64,33 @@ func TestBenchEndToEndSmoke(t *testing.T) {
 	}
 }
 
+// TestBenchBackbonesSmoke runs `padim bench backbones` on ResNet-18 at
+// 32x32 with neither anchor present: the report still has the Go row and
+// the roof, and says plainly that each anchor did not run and why.
+func TestBenchBackbonesSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("times a 2048^3 sgemm: skipped with -short")
+	}
+	dir := t.TempDir()
+	out := filepath.Join(dir, "bench-backbones.md")
+	stdout, _ := padimCmd(t, "bench", "backbones", "--backbones", "resnet18", "--batches", "1", "--size", "32", "--rounds", "1",
+		"--min-time", "1ms", "--min-runs", "1", "--no-convs", "--threads", "1",
+		"--python", filepath.Join(dir, "no-python"), "--node", filepath.Join(dir, "no-node"), "--out", out)
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b) != stdout {
+		t.Error("the report file differs from what was printed")
+	}
+	for _, want := range []string{"| resnet18 | layer3 | ", "- sgemm roof: ", "GFLOP/s (% of roof)", "in 1 round (",
+		"- **ONNX Runtime comparison not run: no node (", "- **PyTorch comparison not run: no python at " + filepath.Join(dir, "no-python")} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("report lacks %q:\n%s", want, stdout)
+		}
+	}
+}
+
 // TestBenchMemorySmoke runs `padim bench memory` with tiny curves: four
 // distinct fit-only children (N=2 d=8 crop 224 is on all three curves),
 // the report and its three plots.
