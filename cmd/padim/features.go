@@ -12,6 +12,7 @@ import (
 
 	"github.com/padim-go/padim/backbones"
 	"github.com/padim-go/padim/datasets"
+	"github.com/padim-go/padim/internal/atomicfile"
 	"github.com/padim-go/padim/internal/nn"
 	"github.com/padim-go/padim/internal/npy"
 )
@@ -80,6 +81,14 @@ func runFeatures(stdout io.Writer, o featuresOptions, image string) error {
 	}
 	if err := pre.Validate(); err != nil {
 		return err
+	}
+	if err := atomicfile.CheckDir(o.out); err != nil {
+		return fmt.Errorf("features: --out %w", err)
+	}
+	for _, l := range layers {
+		if err := atomicfile.CheckTarget(filepath.Join(o.out, l+".npy"), image, o.weights); err != nil {
+			return fmt.Errorf("features: %w", err)
+		}
 	}
 	x, err := pre.Image(image)
 	if err != nil {

@@ -5,9 +5,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"runtime"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -23,6 +25,12 @@ scores new images by Mahalanobis distance, as in the PaDiM paper. It also
 regenerates the paper's tables (padim reproduce) and compares with SPADE.`,
 	SilenceUsage:  true,
 	SilenceErrors: true,
+	PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+		if threads < 1 {
+			return fmt.Errorf("--threads %d: want at least 1", threads)
+		}
+		return nil
+	},
 }
 
 var threads int
@@ -33,15 +41,51 @@ func init() {
 
 func main() {
 	ensureFastOpenBLAS()
-	// SIGINT/SIGTERM cancel the context; long commands stop at the next
-	// image boundary and leave only complete files behind.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptContext(os.Stderr)
 	defer stop()
 	if err := rootCmd.ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "padim:", err)
 		if ctx.Err() != nil {
+			fmt.Fprintln(os.Stderr, "padim:", interruptedMessage(err))
 			os.Exit(130)
 		}
+		fmt.Fprintln(os.Stderr, "padim:", err)
 		os.Exit(1)
 	}
+}
+
+// interruptContext returns a context cancelled by the first SIGINT or
+// SIGTERM: long commands stop at the next image or run boundary and leave
+// only complete files behind. A second signal ends the process at once with
+// status 130, whatever it is doing (a blocking read, a long decode), so a
+// user is never left with a process only SIGKILL can stop.
+func interruptContext(stderr io.Writer) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		sig, ok := <-sigs
+		if !ok {
+			return
+		}
+		fmt.Fprintf(stderr, "\npadim: %v received: stopping at the next safe point (a second Ctrl-C quits at once)\n", sig)
+		cancel()
+		if _, ok := <-sigs; ok {
+			fmt.Fprintln(stderr, "padim: second interrupt: quitting now; files being written are left as hidden temporaries or not at all")
+			os.Exit(130)
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(sigs)
+		cancel()
+	}
+}
+
+// interruptedMessage is what an interrupted command reports: its own message
+// when it has one (reproduce says how to resume), otherwise a plain
+// statement instead of Go's "context canceled".
+func interruptedMessage(err error) string {
+	if msg := err.Error(); strings.Contains(msg, "interrupted") {
+		return msg
+	}
+	return "interrupted: stopped before finishing; no output file of this command was written or changed (outputs are written only when complete)"
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/olekukonko/tablewriter"
@@ -66,11 +67,11 @@ Example:
 			return runTest(cmd.Context(), cmd.OutOrStdout(), o)
 		},
 	}
-	o.dataOptions.register(cmd)
+	o.dataOptions.register(cmd, false)
 	f := cmd.Flags()
 	f.StringVar(&o.model, "model", "", "model file written by padim fit (required)")
 	f.StringVar(&o.weights, "weights", "", "backbone weights (default: found like fit does; must match the sha256 the model records)")
-	f.StringVar(&o.jsonOut, "json", "", "write metrics, counts, timings and per-image scores as JSON to this file")
+	f.StringVar(&o.jsonOut, "json", "", "write metrics, counts, timings and per-image scores as JSON to this file (- for standard output; the table then goes to standard error)")
 	f.IntVar(&o.batch, "batch", experiments.ScoreGroup, "images scored per call: the Mahalanobis step reads the model once per call, so larger is faster per image; the backbone runs at most 8 at a time")
 	rootCmd.AddCommand(cmd)
 }
@@ -117,17 +118,32 @@ func runTest(ctx context.Context, stdout io.Writer, o testOptions) error {
 	if o.model == "" {
 		return fmt.Errorf("test: --model is required")
 	}
+	if o.batch < 1 {
+		return fmt.Errorf("test: --batch %d: want at least 1 image per call", o.batch)
+	}
+	if o.size != "" || o.filter != "" {
+		return fmt.Errorf("test: --size and --filter come from the model file; do not pass them")
+	}
+	if o.jsonOut != "" && isStdout(o.jsonOut) {
+		stdout = os.Stderr // standard output carries the JSON
+	}
+	// The data is checked before the model and weights are read.
+	split, _, info, err := o.load()
+	if err != nil {
+		return err
+	}
+	if o.jsonOut != "" {
+		if err := atomicfile.CheckTarget(o.jsonOut, append(splitFiles(split), o.model, o.weights)...); err != nil {
+			return fmt.Errorf("test: --json %w", err)
+		}
+	}
 	m, bb, pre, err := openModel(o.model, o.weights)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	if o.size != "" || o.filter != "" {
-		return fmt.Errorf("test: --size and --filter come from the model file (%+v); do not pass them", m.Header.Preprocess)
-	}
-	split, _, err := o.load()
-	if err != nil {
-		return err
+	if err := checkMemory("test", scoreMemory(pre, m.Header.GridH, m.Header.GridW, m.Header.D, len(split.Test), o.batch, split.HasMasks, info)); err != nil {
+		return fmt.Errorf("%w (the sizes come from the model %s)", err, o.model)
 	}
 	start := time.Now()
 	scored, err := experiments.ScoreSplit(ctx, experiments.PaDiMScorer{Model: m, Backbone: bb}, split, pre, o.batch, newProgress("test"))
