@@ -30,9 +30,12 @@ const maxReported = 20
 //     its image (masks are transformed with the image's geometry, so a
 //     mismatch would silently misplace the ground truth); .npy masks must
 //     have a matching shape (see checkNpyMask);
-//   - every image mask of an anomalous image marks at least one defect
-//     pixel, and a mask given for a normal image marks none: the metrics
-//     would otherwise reject the split only after scoring, by image index.
+//   - a mask given for a normal image marks no defect pixel, and at least
+//     one anomalous image's mask marks one: the metrics would otherwise
+//     reject the split only after scoring (by image index, or because pixel
+//     AUROC has no positive pixel). A single blank mask of an anomalous
+//     image is accepted: real datasets have them (4 in Magnetic Tile's
+//     MT_Uneven), and its pixels count as normal, as in the reference code.
 //
 // Only headers are read, except image masks, which are decoded (they are
 // small and few). A file whose pixel data is corrupt past a valid header is
@@ -121,12 +124,13 @@ func (s *Split) Inspect() (SplitInfo, error) {
 	return info, errors.Join(append([]error{head}, shown...)...)
 }
 
-// checkMaskContents decodes image masks in parallel and checks that each
-// anomalous image's mask marks at least one defect pixel and each normal
-// image's mask marks none (readMask's threshold decides what is a defect
-// pixel, as at scoring).
+// checkMaskContents decodes image masks in parallel and checks that no
+// normal image's mask marks a defect pixel and that at least one anomalous
+// image's mask does (readMask's threshold decides what is a defect pixel,
+// as at scoring).
 func checkMaskContents(samples []Sample) []error {
 	errs := make([]error, len(samples))
+	defects := make([]int, len(samples))
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range min(runtime.GOMAXPROCS(0), len(samples)) {
@@ -144,27 +148,43 @@ func checkMaskContents(samples []Sample) []error {
 					errs[i] = err
 					continue
 				}
-				n := 0
 				for _, v := range g.Pix {
-					n += int(v)
+					defects[i] += int(v)
 				}
-				switch {
-				case smp.Label != 0 && n == 0:
-					errs[i] = fmt.Errorf("%s: mask of the anomalous image %s marks no defect pixel (all values are background)", smp.MaskPath, smp.Path)
-				case smp.Label == 0 && n > 0:
-					errs[i] = fmt.Errorf("%s: image is labelled normal (%s) but its mask %s marks %d defect pixels", smp.Path, smp.Defect, smp.MaskPath, n)
+				if smp.Label == 0 && defects[i] > 0 {
+					errs[i] = fmt.Errorf("%s: image is labelled normal (%s) but its mask %s marks %d defect pixels", smp.Path, smp.Defect, smp.MaskPath, defects[i])
 				}
 			}
 		}()
 	}
 	wg.Wait()
 	var out []error
-	for _, err := range errs {
+	anomalous, marked := 0, 0
+	for i, err := range errs {
 		if err != nil {
 			out = append(out, err)
 		}
+		if samples[i].Label != 0 {
+			anomalous++
+			if defects[i] > 0 {
+				marked++
+			}
+		}
+	}
+	if anomalous > 0 && marked == 0 && len(out) == 0 {
+		out = append(out, fmt.Errorf("none of the %d masks of anomalous images marks a defect pixel (all are background, e.g. %s): pixel AUROC and PRO are undefined; masks must be nonzero where the defect is",
+			anomalous, firstAnomalousMask(samples)))
 	}
 	return out
+}
+
+func firstAnomalousMask(samples []Sample) string {
+	for _, s := range samples {
+		if s.Label != 0 {
+			return s.MaskPath
+		}
+	}
+	return ""
 }
 
 // checkNpyMask reads a .npy mask's header (not its data) and checks that
