@@ -74,6 +74,9 @@ func classify(path string) (target, error) {
 		return target{kind: atomicTarget, path: path}, checkParent(path)
 	}
 	if err != nil {
+		if perr := checkParent(path); perr != nil {
+			return target{}, perr // e.g. "not a directory": a file where a folder belongs
+		}
 		return target{}, err
 	}
 	st, err := os.Stat(path)
