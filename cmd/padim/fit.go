@@ -106,7 +106,7 @@ func runFit(ctx context.Context, stdout io.Writer, o fitOptions) error {
 		layers = splitList(o.layers)
 	}
 	if err := padim.CheckLayers(spec.Layers, layers); err != nil {
-		return fmt.Errorf("fit: --layers: %w", err)
+		return fmt.Errorf("fit: --layers: %s", strings.TrimPrefix(err.Error(), "padim: "))
 	}
 	total := 0
 	for _, l := range spec.Layers {
