@@ -90,6 +90,9 @@ func runFeatures(stdout io.Writer, o featuresOptions, image string) error {
 			return fmt.Errorf("features: %w", err)
 		}
 	}
+	if err := checkMemory("features", inputItems(pre, 1, 0, 0), "use a smaller --size"); err != nil {
+		return err
+	}
 	x, err := pre.Image(image)
 	if err != nil {
 		return err

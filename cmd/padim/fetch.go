@@ -10,7 +10,9 @@ import (
 
 	"github.com/padim-go/padim/backbones"
 	"github.com/padim-go/padim/datasets"
+	"github.com/padim-go/padim/internal/atomicfile"
 	"github.com/padim-go/padim/internal/fetch"
+	"github.com/padim-go/padim/internal/filekind"
 )
 
 func init() {
@@ -37,8 +39,14 @@ only renamed into place once complete and verified.`,
 			if dir == "" {
 				dir = filepath.Join(cacheDir(), "weights")
 			}
+			if err := atomicfile.CheckDir(dir); err != nil {
+				return fmt.Errorf("fetch weights: --dir %w", err)
+			}
 			dest := filepath.Join(dir, spec.Weights.File)
 			if _, err := os.Stat(dest); err == nil {
+				if _, err := filekind.Regular(dest); err != nil {
+					return err
+				}
 				fmt.Fprintf(cmd.OutOrStdout(), "%s already present\n", dest)
 				return nil
 			}
@@ -74,6 +82,9 @@ only renamed into place once complete and verified.`,
 			dir := ddir
 			if dir == "" {
 				dir = filepath.Join(cacheDir(), "mvtec_ad")
+			}
+			if err := atomicfile.CheckDir(dir); err != nil {
+				return fmt.Errorf("fetch mvtec: --dir %w", err)
 			}
 			if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
 				fmt.Fprintf(cmd.OutOrStdout(), "%s already exists and is not empty: nothing to do (remove it to fetch again)\n", dir)

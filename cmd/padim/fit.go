@@ -154,7 +154,7 @@ func runFit(ctx context.Context, stdout io.Writer, o fitOptions) error {
 	if err := atomicfile.CheckTarget(o.out, inputs...); err != nil {
 		return fmt.Errorf("fit: --out %w", err)
 	}
-	if err := checkMemory("fit", fitMemory(spec, layers, cfg.D, total, o.batch, o.pca, pre, info)); err != nil {
+	if err := checkMemory("fit", fitMemory(spec, layers, cfg.D, total, o.batch, o.pca, pre, info), "use a smaller --size, --dims or --batch"); err != nil {
 		return err
 	}
 	bb, sha, err := backbones.Open(o.backbone, wpath, layers)

@@ -44,7 +44,8 @@ func (e memoryEstimate) total() float64 {
 
 // checkMemory refuses a run whose estimate is more than the memory the
 // machine has available.
-func checkMemory(cmd string, e memoryEstimate) error {
+// hint says what the user can change.
+func checkMemory(cmd string, e memoryEstimate, hint string) error {
 	avail, source, ok := sysmem.Available()
 	if !ok {
 		return nil
@@ -59,8 +60,8 @@ func checkMemory(cmd string, e memoryEstimate) error {
 			parts = append(parts, fmt.Sprintf("%s %s", it.what, sysmem.Format(it.bytes)))
 		}
 	}
-	return fmt.Errorf("%s: this run would need at least %s of memory (%s), but %s available (%s); use a smaller --size, --dims or --batch",
-		cmd, sysmem.Format(need), strings.Join(parts, "; "), sysmem.Format(float64(avail)), source)
+	return fmt.Errorf("%s: this run would need at least %s of memory (%s), but %s available (%s); %s",
+		cmd, sysmem.Format(need), strings.Join(parts, "; "), sysmem.Format(float64(avail)), source, hint)
 }
 
 // inputItems are the buffers every command that runs the backbone holds:

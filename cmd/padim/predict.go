@@ -86,7 +86,8 @@ func runPredict(ctx context.Context, stdout io.Writer, o predictOptions, images 
 		return err
 	}
 	defer m.Close()
-	if err := checkMemory("predict", scoreMemory(pre, m.Header.GridH, m.Header.GridW, m.Header.D, len(images), experiments.ScoreGroup, false, datasets.SplitInfo{})); err != nil {
+	if err := checkMemory("predict", scoreMemory(pre, m.Header.GridH, m.Header.GridW, m.Header.D, len(images), experiments.ScoreGroup, false, datasets.SplitInfo{}),
+		"the image size comes from the model "+o.model+"; give fewer images per call"); err != nil {
 		return err
 	}
 	// Read every image first: a bad file fails the call before any work.

@@ -154,6 +154,9 @@ func checkReproduceFlags(o reproduceOptions) error {
 	if err := atomicfile.CheckDir(o.out); err != nil {
 		return fmt.Errorf("reproduce: --out %w", err)
 	}
+	if err := atomicfile.CheckDir(o.cache); err != nil {
+		return fmt.Errorf("reproduce: --cache %w", err)
+	}
 	// Table names are checked now, not after the first tables have run.
 	_, err := experiments.Lookup(experiments.Options{Quick: o.quick, SyntheticCategories: datasets.SyntheticCategories}, splitList(o.only))
 	return err

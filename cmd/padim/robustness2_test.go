@@ -430,7 +430,7 @@ func TestCLISizes(t *testing.T) {
 		want []string
 	}{
 		{"model header beyond the pixel limit", 100000, 100000, []string{"size 100000x100000", "more than the limit"}},
-		{"model header beyond the machine's memory", 8000, 8000, []string{"test: this run would need at least", "(the sizes come from the model "}},
+		{"model header beyond the machine's memory", 8000, 8000, []string{"test: this run would need at least", "the image size comes from the model "}},
 	} {
 		t.Run(k.name, func(t *testing.T) {
 			c.t = t

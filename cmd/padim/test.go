@@ -142,8 +142,9 @@ func runTest(ctx context.Context, stdout io.Writer, o testOptions) error {
 		return err
 	}
 	defer m.Close()
-	if err := checkMemory("test", scoreMemory(pre, m.Header.GridH, m.Header.GridW, m.Header.D, len(split.Test), o.batch, split.HasMasks, info)); err != nil {
-		return fmt.Errorf("%w (the sizes come from the model %s)", err, o.model)
+	if err := checkMemory("test", scoreMemory(pre, m.Header.GridH, m.Header.GridW, m.Header.D, len(split.Test), o.batch, split.HasMasks, info),
+		"the image size comes from the model "+o.model+"; use a smaller --batch or fewer test images"); err != nil {
+		return err
 	}
 	start := time.Now()
 	scored, err := experiments.ScoreSplit(ctx, experiments.PaDiMScorer{Model: m, Backbone: bb}, split, pre, o.batch, newProgress("test"))
