@@ -132,6 +132,14 @@ func (o *dataOptions) checkFormatFlags() error {
 	if o.format != "mvtec" && o.changed("category") {
 		return fmt.Errorf("--category applies to --format mvtec only (this is --format %s)", o.format)
 	}
+	if o.format == "folder" {
+		if o.changed("mask-suffix") && o.masks == "" {
+			return fmt.Errorf("--mask-suffix has no effect without --masks DIR")
+		}
+		if o.changed("split-seed") && o.normalTest != "" {
+			return fmt.Errorf("--split-seed has no effect with --normal-test (nothing is held out of --normal)")
+		}
+	}
 	if o.format != "folder" {
 		for _, name := range []string{"normal", "normal-test", "abnormal", "masks", "mask-suffix", "test-fraction", "split-seed"} {
 			if o.changed(name) {

@@ -30,6 +30,9 @@ type fitOptions struct {
 	// dimsSet is whether --dims was given: 0 is the default's "the paper's
 	// d", and an explicit --dims 0 is an error rather than that default.
 	dimsSet bool
+	// seedSet is whether --seed was given: it only drives the random
+	// channel draw, so with --channels or --pca it is an error.
+	seedSet bool
 }
 
 func init() {
@@ -51,6 +54,7 @@ Examples:
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			nn.SetThreads(threads)
 			o.dimsSet = cmd.Flags().Changed("dims")
+			o.seedSet = cmd.Flags().Changed("seed")
 			return runFit(cmd.Context(), cmd.OutOrStdout(), o)
 		},
 	}
@@ -132,6 +136,9 @@ func runFit(ctx context.Context, stdout io.Writer, o fitOptions) error {
 		cfg.Selection = padim.SelectPCA
 	default:
 		cfg.Selection = padim.SelectRandom
+	}
+	if o.seedSet && cfg.Selection != padim.SelectRandom {
+		return fmt.Errorf("fit: --seed only seeds the random channel draw; it has no effect with --channels or --pca")
 	}
 	if cfg.D == 0 {
 		cfg.D = paperDims[o.backbone]
