@@ -20,6 +20,7 @@ import (
 	"github.com/padim-go/padim/internal/filekind"
 	"github.com/padim-go/padim/internal/nn"
 	"github.com/padim-go/padim/internal/tensor"
+	"github.com/padim-go/padim/padim"
 )
 
 type predictOptions struct {
@@ -81,15 +82,17 @@ func runPredict(ctx context.Context, stdout io.Writer, o predictOptions, images 
 			return fmt.Errorf("predict: %w", err)
 		}
 	}
-	m, bb, pre, err := openModel(o.model, o.weights)
+	m, bb, pre, err := openModel(o.model, o.weights, func(m *padim.Model, pre datasets.Preprocess) error {
+		h, w := pre.Size()
+		e := append(scoreMemory(pre, m.Header.GridH, m.Header.GridW, m.Header.D, len(images), experiments.ScoreGroup, false, datasets.SplitInfo{}),
+			memoryItem{fmt.Sprintf("input tensors of all %d images", len(images)), float64(len(images)) * float64(h) * float64(w) * 3 * 4})
+		return checkMemory("predict", e,
+			"the image size comes from the model "+o.model+"; give fewer images per call")
+	})
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	if err := checkMemory("predict", scoreMemory(pre, m.Header.GridH, m.Header.GridW, m.Header.D, len(images), experiments.ScoreGroup, false, datasets.SplitInfo{}),
-		"the image size comes from the model "+o.model+"; give fewer images per call"); err != nil {
-		return err
-	}
 	// Read every image first: a bad file fails the call before any work.
 	xs, err := datasets.LoadImages(images, 0, pre.Image)
 	if err != nil {

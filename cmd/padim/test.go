@@ -76,42 +76,40 @@ Example:
 	rootCmd.AddCommand(cmd)
 }
 
-// openModel reads a model file, opens its backbone with weights whose
-// sha256 matches the one recorded at fit time, and rebuilds the
-// preprocessing it was fitted with. The caller closes the model.
-func openModel(modelPath, weights string) (*padim.Model, backbones.Backbone, datasets.Preprocess, error) {
-	m, bb, err := openModelBackbone(modelPath, weights)
+// openModel reads a model file, rebuilds the preprocessing it was fitted
+// with, runs check on them (nil: none) before any weights are read, and
+// opens its backbone with weights whose sha256 matches the one recorded at
+// fit time. The caller closes the model.
+func openModel(modelPath, weights string, check func(*padim.Model, datasets.Preprocess) error) (*padim.Model, backbones.Backbone, datasets.Preprocess, error) {
+	m, err := padim.ReadModel(modelPath)
 	if err != nil {
+		return nil, nil, datasets.Preprocess{}, err
+	}
+	fail := func(err error) (*padim.Model, backbones.Backbone, datasets.Preprocess, error) {
+		m.Close()
 		return nil, nil, datasets.Preprocess{}, err
 	}
 	pre, err := experiments.PreprocessFromPolicy(m.Header.Preprocess)
 	if err != nil {
-		m.Close()
-		return nil, nil, pre, fmt.Errorf("%s: %w", modelPath, err)
+		return fail(fmt.Errorf("%s: %w", modelPath, err))
 	}
-	return m, bb, pre, nil
-}
-
-func openModelBackbone(modelPath, weights string) (*padim.Model, backbones.Backbone, error) {
-	m, err := padim.ReadModel(modelPath)
-	if err != nil {
-		return nil, nil, err
+	if check != nil {
+		if err := check(m, pre); err != nil {
+			return fail(err)
+		}
 	}
 	wpath, err := findWeights(m.Header.Backbone, weights)
 	if err != nil {
-		m.Close()
-		return nil, nil, err
+		return fail(err)
 	}
 	bb, sha, err := backbones.Open(m.Header.Backbone, wpath, m.Header.Layers)
 	if err != nil {
-		m.Close()
-		return nil, nil, err
+		return fail(err)
 	}
 	if m.Header.WeightsSHA256 != "" && sha != m.Header.WeightsSHA256 {
-		m.Close()
-		return nil, nil, fmt.Errorf("%s: weights sha256 %s differ from the %s the model %s was fitted with", wpath, sha[:12], m.Header.WeightsSHA256[:min(12, len(m.Header.WeightsSHA256))], modelPath)
+		return fail(fmt.Errorf("%s: weights sha256 %s differ from the %s the model %s was fitted with", wpath, sha[:12], m.Header.WeightsSHA256[:min(12, len(m.Header.WeightsSHA256))], modelPath))
 	}
-	return m, bb, nil
+	return m, bb, pre, nil
 }
 
 func runTest(ctx context.Context, stdout io.Writer, o testOptions) error {
@@ -137,15 +135,14 @@ func runTest(ctx context.Context, stdout io.Writer, o testOptions) error {
 			return fmt.Errorf("test: --json %w", err)
 		}
 	}
-	m, bb, pre, err := openModel(o.model, o.weights)
+	m, bb, pre, err := openModel(o.model, o.weights, func(m *padim.Model, pre datasets.Preprocess) error {
+		return checkMemory("test", scoreMemory(pre, m.Header.GridH, m.Header.GridW, m.Header.D, len(split.Test), o.batch, split.HasMasks, info),
+			"the image size comes from the model "+o.model+"; use a smaller --batch or fewer test images")
+	})
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	if err := checkMemory("test", scoreMemory(pre, m.Header.GridH, m.Header.GridW, m.Header.D, len(split.Test), o.batch, split.HasMasks, info),
-		"the image size comes from the model "+o.model+"; use a smaller --batch or fewer test images"); err != nil {
-		return err
-	}
 	start := time.Now()
 	scored, err := experiments.ScoreSplit(ctx, experiments.PaDiMScorer{Model: m, Backbone: bb}, split, pre, o.batch, newProgress("test"))
 	if err != nil {
