@@ -41,8 +41,9 @@ func init() {
 
 func main() {
 	ensureFastOpenBLAS()
-	ctx, stop := interruptContext(os.Stderr)
-	defer stop()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	ctx := interruptContext(sigs, os.Stderr, os.Exit)
 	if err := rootCmd.ExecuteContext(ctx); err != nil {
 		if ctx.Err() != nil {
 			fmt.Fprintln(os.Stderr, "padim:", interruptedMessage(err))
@@ -53,15 +54,13 @@ func main() {
 	}
 }
 
-// interruptContext returns a context cancelled by the first SIGINT or
-// SIGTERM: long commands stop at the next image or run boundary and leave
-// only complete files behind. A second signal ends the process at once with
-// status 130, whatever it is doing (a blocking read, a long decode), so a
-// user is never left with a process only SIGKILL can stop.
-func interruptContext(stderr io.Writer) (context.Context, func()) {
+// interruptContext returns a context cancelled by the first signal on sigs
+// (SIGINT or SIGTERM): long commands stop at the next image or run boundary
+// and leave only complete files behind. A second signal calls exit(130) at
+// once, whatever the command is doing (a batch in the backbone, a long
+// decode), so a user never needs SIGKILL.
+func interruptContext(sigs <-chan os.Signal, stderr io.Writer, exit func(int)) context.Context {
 	ctx, cancel := context.WithCancel(context.Background())
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	go func() {
 		sig, ok := <-sigs
 		if !ok {
@@ -71,13 +70,10 @@ func interruptContext(stderr io.Writer) (context.Context, func()) {
 		cancel()
 		if _, ok := <-sigs; ok {
 			fmt.Fprintln(stderr, "padim: second interrupt: quitting now; files being written are left as hidden temporaries or not at all")
-			os.Exit(130)
+			exit(130)
 		}
 	}()
-	return ctx, func() {
-		signal.Stop(sigs)
-		cancel()
-	}
+	return ctx
 }
 
 // interruptedMessage is what an interrupted command reports: its own message
