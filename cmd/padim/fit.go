@@ -98,7 +98,7 @@ func runFit(ctx context.Context, stdout io.Writer, o fitOptions) error {
 	if (o.dimsSet || o.dims != 0) && o.dims < 1 {
 		return fmt.Errorf("fit: --dims %d: want at least 1 channel (leave --dims out for the paper's d)", o.dims)
 	}
-	if isStdout(o.out) {
+	if atomicfile.IsStdout(o.out) {
 		stdout = os.Stderr // the model itself goes to standard output
 	}
 	spec, err := backbones.Lookup(o.backbone)
@@ -182,12 +182,6 @@ func runFit(ctx context.Context, stdout io.Writer, o fitOptions) error {
 	fmt.Fprintf(stdout, "wrote %s (%d positions x d=%d, %.1f MB) in %.1fs\n", o.out, m.Header.GridH*m.Header.GridW, m.Header.D,
 		float64(4*(len(m.Mean)+len(m.Cholesky)+len(m.PCA)))/1e6, time.Since(start).Seconds())
 	return nil
-}
-
-// isStdout reports whether an output path is standard output, so the
-// command's own messages go to standard error instead of into the file.
-func isStdout(path string) bool {
-	return path == "-" || filepath.Clean(path) == "/dev/stdout" || filepath.Clean(path) == "/dev/fd/1" || filepath.Clean(path) == "/proc/self/fd/1"
 }
 
 // splitFiles lists every file a split reads (images and masks), for the

@@ -122,7 +122,7 @@ func runTest(ctx context.Context, stdout io.Writer, o testOptions) error {
 	if o.size != "" || o.filter != "" {
 		return fmt.Errorf("test: --size and --filter come from the model file; do not pass them")
 	}
-	if o.jsonOut != "" && isStdout(o.jsonOut) {
+	if o.jsonOut != "" && atomicfile.IsStdout(o.jsonOut) {
 		stdout = os.Stderr // standard output carries the JSON
 	}
 	// The data is checked before the model and weights are read.

@@ -64,6 +64,14 @@ func ownDescriptor(path string) (int, bool) {
 	return 0, false
 }
 
+// IsStdout reports whether Write sends path to standard output ("-",
+// /dev/stdout, /dev/fd/1, /proc/self/fd/1), so a command can move its own
+// messages to standard error.
+func IsStdout(path string) bool {
+	fd, ok := ownDescriptor(path)
+	return ok && fd == 1
+}
+
 // classify decides how path is written, or why it cannot be.
 func classify(path string) (target, error) {
 	if fd, ok := ownDescriptor(path); ok {

@@ -174,3 +174,12 @@ func TestWriteSetAllOrNothing(t *testing.T) {
 		t.Errorf("staging left behind: %v", entries)
 	}
 }
+
+func TestIsStdout(t *testing.T) {
+	for p, want := range map[string]bool{"-": true, "/dev/stdout": true, "/dev/fd/1": true, "/proc/self/fd/1": true,
+		"/dev/stderr": false, "/dev/fd/2": false, "out.json": false, "/dev/null": false} {
+		if got := IsStdout(p); got != want {
+			t.Errorf("IsStdout(%q) = %v", p, got)
+		}
+	}
+}
