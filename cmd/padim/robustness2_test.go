@@ -573,13 +573,17 @@ func TestCLIFlags(t *testing.T) {
 		t.Errorf("reproduce filled the cache before failing: %v", entries)
 	}
 
-	// test --help lists no flag that test always refuses.
+	// --help lists no flag that the command always refuses.
 	help := c.ok("test", "--help").stdout
 	for _, f := range []string{"--size", "--filter"} {
 		if strings.Contains(help, f) {
 			t.Errorf("test --help lists %s", f)
 		}
 	}
+	if strings.Contains(c.ok("fetch", "mvtec", "--help").stdout, "--category") {
+		t.Error("fetch mvtec --help lists --category, which is always refused")
+	}
+	c.fails([]string{"fetch", "mvtec", "--category", "bottle"}, "MVTec publishes no checksum for the bottle archive")
 
 	// The folder format's --normal-test works with the default --test-fraction.
 	st := filepath.Join(c.data, "stripes")
