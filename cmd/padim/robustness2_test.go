@@ -237,6 +237,27 @@ func TestCLIOutputTargets(t *testing.T) {
 			t.Errorf("the table did not go to stderr: %q", r.stderr)
 		}
 	})
+	t.Run("test --json /proc/self/fd/1 and fit --out -", func(t *testing.T) {
+		c.t = t
+		// (/proc/self/fd/1 rather than /dev/stdout: should the rule ever
+		// regress, a rename fails on procfs instead of replacing the
+		// machine's /dev/stdout link, as root.)
+		r := c.ok(c.test("--json", "/proc/self/fd/1")...)
+		if !json.Valid([]byte(r.stdout)) {
+			t.Errorf("stdout is not the JSON report: %.80q", r.stdout)
+		}
+		r = c.ok(c.fit("-")...)
+		p := filepath.Join(dir, "from-stdout.padim")
+		os.WriteFile(p, []byte(r.stdout), 0o644)
+		m, err := padim.ReadModel(p)
+		if err != nil {
+			t.Fatalf("fit --out - did not write a model to stdout: %v", err)
+		}
+		m.Close()
+		if !strings.Contains(r.stderr, "fitting PaDiM") {
+			t.Errorf("fit's messages did not go to stderr: %q", r.stderr)
+		}
+	})
 	t.Run("symbolic link to a file is written through", func(t *testing.T) {
 		c.t = t
 		target := filepath.Join(dir, "real.json")
