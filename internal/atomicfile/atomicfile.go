@@ -200,11 +200,15 @@ func Write(path string, fill func(w io.Writer) error) error {
 	}
 	switch t.kind {
 	case streamFD:
-		f := os.NewFile(uintptr(t.fd), path)
-		if f == nil {
-			return fmt.Errorf("%s: descriptor %d is not open", path, t.fd)
+		w, closeFn, err := openDescriptor(t.fd, path)
+		if err != nil {
+			return err
 		}
-		if err := fill(f); err != nil {
+		if err := fill(w); err != nil {
+			closeFn()
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		if err := closeFn(); err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
 		return nil

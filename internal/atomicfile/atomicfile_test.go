@@ -2,10 +2,12 @@ package atomicfile
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -181,5 +183,31 @@ func TestIsStdout(t *testing.T) {
 		if got := IsStdout(p); got != want {
 			t.Errorf("IsStdout(%q) = %v", p, got)
 		}
+	}
+}
+
+// TestWriteToDescriptorKeepsIt: writing to "-" or /dev/fd/N goes through
+// the descriptor and leaves it open (a garbage-collected *os.File on the
+// descriptor itself would close it).
+func TestWriteToDescriptorKeepsIt(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	path := fmt.Sprintf("/dev/fd/%d", w.Fd())
+	if err := WriteBytes(path, []byte("first ")); err != nil {
+		t.Fatal(err)
+	}
+	runtime.GC()
+	runtime.GC()
+	if _, err := w.Write([]byte("second")); err != nil {
+		t.Fatalf("the descriptor was closed by the write: %v", err)
+	}
+	w.Close()
+	b, _ := io.ReadAll(r)
+	if string(b) != "first second" {
+		t.Errorf("read %q", b)
 	}
 }
