@@ -62,10 +62,10 @@ only renamed into place once complete and verified.`,
 
 	var ddir, category string
 	mvtec := &cobra.Command{
-		Use:   "mvtec",
-		Short: "Download and unpack MVTec AD (all 15 categories, 4.9 GiB, checksummed)",
+		Use:     "mvtec",
+		Short:   "Download and unpack MVTec AD (all 15 categories, 4.9 GiB, checksummed)",
 		Example: `  padim fetch mvtec --dir data/mvtec_ad`,
-		Args: cobra.NoArgs,
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			name := "mvtec_ad"
 			if category != "" {
