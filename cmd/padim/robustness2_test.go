@@ -8,6 +8,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"image"
 	"image/png"
@@ -17,6 +18,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -37,6 +39,7 @@ type cli struct {
 	weights string
 	data    string // generated MVTec-style root with category "stripes"
 	model   string // fitted on data
+	cache   string // the PADIM_CACHE of its runs
 	env     []string
 }
 
@@ -46,16 +49,47 @@ type result struct {
 	stdout, stderr string
 }
 
+// builtBinary is the binary shared by the tests of this file: built once
+// per test process into binDir, which TestMain removes.
+var (
+	buildOnce sync.Once
+	binDir    string
+	binPath   string
+	buildErr  error
+)
+
+func padimBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		if binDir, buildErr = os.MkdirTemp("", "padim-bin-*"); buildErr != nil {
+			return
+		}
+		binPath = filepath.Join(binDir, "padim")
+		if out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
 func newCLI(t *testing.T) *cli {
 	t.Helper()
 	w := resnet18Weights(t)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "padim")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	c := &cli{t: t, bin: bin, weights: w, data: tinySynthetic(t, []string{"stripes"}, 3),
-		env: append(os.Environ(), "PADIM_CACHE="+filepath.Join(dir, "cache"))}
+	bin := padimBinary(t)
+	c := &cli{t: t, bin: bin, weights: w, data: tinySynthetic(t, []string{"stripes"}, 3), cache: filepath.Join(dir, "cache"),
+		env: append(os.Environ(), "PADIM_CACHE="+filepath.Join(dir, "cache"), "PADIM_DATA="+testDataDir(t))}
 	c.model = filepath.Join(dir, "stripes.padim")
 	c.ok("fit", "--data", c.data, "--category", "stripes", "--weights", w, "--dims", "10", "--batch", "4", "--out", c.model)
 	return c
@@ -590,7 +624,7 @@ func TestCLIFlags(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "rep")); err == nil {
 		t.Error("reproduce wrote its output folder before failing")
 	}
-	if entries, _ := os.ReadDir(filepath.Join(filepath.Dir(c.bin), "cache")); len(entries) > 0 {
+	if entries, _ := os.ReadDir(c.cache); len(entries) > 0 {
 		t.Errorf("reproduce filled the cache before failing: %v", entries)
 	}
 
@@ -621,11 +655,7 @@ func TestCLIFlags(t *testing.T) {
 // and left alone.
 func TestCLIGenerateReplaces(t *testing.T) {
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "padim")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	c := &cli{t: t, bin: bin, env: os.Environ()}
+	c := &cli{t: t, bin: padimBinary(t), env: os.Environ()}
 	out := filepath.Join(dir, "syn")
 	count := func() (n int, sizes map[int]bool) {
 		sizes = map[int]bool{}
