@@ -86,14 +86,15 @@ func inputItems(pre datasets.Preprocess, batch int, largestW, largestH int) memo
 	return e
 }
 
-// gridOf is the embedding grid for an input size: the first layer's cells.
-func gridOf(spec backbones.Spec, layers []string, h, w int) (gh, gw int) {
-	for _, l := range spec.Layers {
-		if len(layers) > 0 && l.Name == layers[0] && l.Stride > 0 {
-			return (h + l.Stride - 1) / l.Stride, (w + l.Stride - 1) / l.Stride
-		}
+// gridOf is the embedding grid for an input size: the first layer's output
+// size, traced through the architecture (0x0 for an unknown layer, which
+// the callers have checked already).
+func gridOf(backbone string, layers []string, h, w int) (gh, gw int) {
+	if len(layers) == 0 {
+		return 0, 0
 	}
-	return h, w
+	gh, gw, _ = backbones.OutputSize(backbone, layers[0], h, w)
+	return gh, gw
 }
 
 // fitMemory estimates `padim fit`: the Gaussian accumulators (float64 shift,
@@ -104,7 +105,7 @@ func gridOf(spec backbones.Spec, layers []string, h, w int) (gh, gw int) {
 // the figures padim.Fit's comments give.
 func fitMemory(spec backbones.Spec, layers []string, d, total, batch int, pca bool, pre datasets.Preprocess, info datasets.SplitInfo) memoryEstimate {
 	h, w := pre.Size()
-	gh, gw := gridOf(spec, layers, h, w)
+	gh, gw := gridOf(spec.Name, layers, h, w)
 	p, fd := float64(gh)*float64(gw), float64(d)
 	tri := fd * (fd + 1) / 2
 	e := memoryEstimate{

@@ -490,6 +490,7 @@ func TestCLISizes(t *testing.T) {
 	}{
 		{"model header beyond the pixel limit", 100000, 100000, []string{"size 100000x100000", "more than the limit"}},
 		{"model header beyond the machine's memory", 8000, 8000, []string{"test: this run would need at least", "the image size comes from the model "}},
+		{"model header inconsistent with its arrays", 64, 96, []string{"the header's preprocessing gives 64x96 inputs, a 16x24 patch grid, but the model's arrays are for 56x56"}},
 	} {
 		t.Run(k.name, func(t *testing.T) {
 			c.t = t

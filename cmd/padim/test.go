@@ -98,6 +98,15 @@ func openModel(modelPath, weights string, check func(*padim.Model, datasets.Prep
 			return fail(err)
 		}
 	}
+	// The grid the preprocessing gives must be the one the arrays hold: a
+	// hand-edited header is refused here, before weights are read.
+	if len(m.Header.Layers) > 0 {
+		h, w := pre.Size()
+		if gh, gw, err := backbones.OutputSize(m.Header.Backbone, m.Header.Layers[0], h, w); err == nil && (gh != m.Header.GridH || gw != m.Header.GridW) {
+			return fail(fmt.Errorf("%s: the header's preprocessing gives %dx%d inputs, a %dx%d patch grid, but the model's arrays are for %dx%d: inconsistent model file",
+				modelPath, h, w, gh, gw, m.Header.GridH, m.Header.GridW))
+		}
+	}
 	wpath, err := findWeights(m.Header.Backbone, weights)
 	if err != nil {
 		return fail(err)
