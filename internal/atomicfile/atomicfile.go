@@ -77,6 +77,9 @@ func classify(path string) (target, error) {
 	if fd, ok := ownDescriptor(path); ok {
 		return target{kind: streamFD, fd: fd, path: path}, nil
 	}
+	if path == "" || os.IsPathSeparator(path[len(path)-1]) {
+		return target{}, fmt.Errorf("%q: names a folder; give a file name for this output", path)
+	}
 	lst, err := os.Lstat(path)
 	if os.IsNotExist(err) {
 		return target{kind: atomicTarget, path: path}, checkParent(path)

@@ -127,6 +127,9 @@ func TestCheckTargetRefusesInputs(t *testing.T) {
 			t.Errorf("CheckTarget(%s) = %v", out, err)
 		}
 	}
+	if err := CheckTarget(filepath.Join(dir, "newdir")+"/", in); err == nil || !strings.Contains(err.Error(), "names a folder") {
+		t.Errorf("a path ending in a separator: %v", err)
+	}
 	if err := CheckTarget(filepath.Join(dir, "new.padim"), in); err != nil {
 		t.Error(err)
 	}
