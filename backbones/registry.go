@@ -124,3 +124,22 @@ func build(name string) (*network, error) {
 	}
 	return e.build(), nil
 }
+
+// OutputSize returns the height and width of the named layer's output for an
+// h x w input, traced through the architecture's steps (no weights are
+// read): the grid a model fitted on that layer has, checkable before any
+// image is run.
+func OutputSize(name, layer string, h, w int) (int, int, error) {
+	n, err := build(name)
+	if err != nil {
+		return 0, 0, err
+	}
+	last, ok := n.at[layer]
+	if !ok {
+		return 0, 0, fmt.Errorf("backbones: %s has no layer %q", name, layer)
+	}
+	for _, s := range n.steps[:last+1] {
+		_, h, w = s.flops(h, w)
+	}
+	return h, w, nil
+}

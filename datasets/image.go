@@ -9,16 +9,20 @@ import (
 	"image/jpeg"
 	"image/png"
 	"io"
-	"os"
 
 	"golang.org/x/image/bmp"
+
+	"github.com/padim-go/padim/internal/filekind"
 )
 
-// MaxPixels is the largest width*height an image file may declare. It is
-// PIL's own hard limit (twice Image.MAX_IMAGE_PIXELS, where PIL raises
-// DecompressionBombError), checked on the header before any pixel buffer
-// is allocated.
-const MaxPixels = 2 * 89478485
+// MaxPixels is the largest width*height an image file may declare, and the
+// largest image a preprocessing may make: 8192x8192. It is checked on the
+// header before any pixel buffer is allocated. Decoding costs about 7 bytes
+// a pixel (the decoded image and its RGB copy), so this bounds one image at
+// about 0.5 GB; PIL's own limit (twice Image.MAX_IMAGE_PIXELS, 179 Mpx)
+// let a 13000x13000 header cost 2.2 GB. No dataset this harness reads
+// comes near it (MVTec AD's largest images are 1024x1024).
+const MaxPixels = 1 << 26
 
 // RGB is an 8-bit RGB image, pixels interleaved R, G, B, rows top to bottom.
 type RGB struct {
@@ -65,7 +69,7 @@ var (
 // decodeFile reads and decodes the image file at path after checking its
 // header. Every error names the file.
 func decodeFile(path string) (image.Image, error) {
-	data, err := os.ReadFile(path)
+	data, err := filekind.ReadFile(path)
 	if err != nil {
 		return nil, err // *PathError already names the file
 	}

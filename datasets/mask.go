@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/padim-go/padim/internal/filekind"
 	"github.com/padim-go/padim/internal/npy"
 )
 
@@ -125,7 +126,7 @@ func readNpyMask(path string, frame int) (*Gray, error) {
 
 // imageSize returns an image file's width and height from its header only.
 func imageSize(path string) (w, h int, err error) {
-	f, err := os.Open(path)
+	f, _, err := filekind.Open(path)
 	if err != nil {
 		return 0, 0, err
 	}

@@ -18,7 +18,8 @@ func isImageName(name string) bool {
 }
 
 // listImages returns the image files directly in dir, sorted by name;
-// hidden files, subdirectories and other extensions are skipped.
+// hidden files and other extensions are skipped (a subdirectory named like
+// an image is listed, for Validate to report).
 func listImages(dir string) ([]string, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -26,7 +27,10 @@ func listImages(dir string) ([]string, error) {
 	}
 	var out []string
 	for _, e := range entries {
-		if e.IsDir() || !isImageName(e.Name()) {
+		// A directory (or FIFO, device) named like an image is listed, not
+		// skipped: Validate then reports it by name rather than the
+		// split silently losing an image.
+		if !isImageName(e.Name()) {
 			continue
 		}
 		out = append(out, filepath.Join(dir, e.Name()))

@@ -91,6 +91,19 @@ func Prefetch[T any](ctx context.Context, n, size int, load func(start, end int)
 	return out, func() { once.Do(func() { close(done) }) }
 }
 
+// Receive waits for the next batch from Prefetch or for ctx to be done,
+// whichever comes first, so an interrupted run does not first wait for a
+// batch still being decoded (seconds with large images). ok is false when
+// the channel is closed; err is ctx's error when ctx ended the wait.
+func Receive[T any](ctx context.Context, batches <-chan Batch[T]) (b Batch[T], ok bool, err error) {
+	select {
+	case <-ctx.Done():
+		return b, false, ctx.Err()
+	case b, ok = <-batches:
+		return b, ok, nil
+	}
+}
+
 // Paths returns the image paths of samples, in order.
 func Paths(samples []Sample) []string {
 	p := make([]string, len(samples))

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/padim-go/padim/internal/tensor"
 )
@@ -103,5 +104,35 @@ func TestPrefetch(t *testing.T) {
 	stop()
 	stop()
 	for range batches {
+	}
+}
+
+// TestReceiveReturnsOnCancel: a cancelled run does not wait for the batch
+// being loaded (here a load that only ends when the test releases it).
+func TestReceiveReturnsOnCancel(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	release := make(chan struct{})
+	defer close(release)
+	batches, stop := Prefetch(ctx, 4, 2, func(start, end int) (int, error) {
+		<-release
+		return start, nil
+	})
+	defer stop()
+	cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, ok, err := Receive(ctx, batches)
+		if ok {
+			err = errors.New("received a batch")
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("Receive = %v, want context.Canceled", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("Receive waited for the batch being loaded")
 	}
 }

@@ -70,6 +70,9 @@ func (p Preprocess) Validate() error {
 		if p.Height != 0 || p.Width != 0 {
 			return fmt.Errorf("datasets: preprocess: set either Resize/Crop or Height/Width, not both")
 		}
+		if int64(p.Resize)*int64(p.Resize) > MaxPixels {
+			return fmt.Errorf("datasets: preprocess: resize to %d (a %dx%d image at least) is more than the limit of %d pixels", p.Resize, p.Resize, p.Resize, MaxPixels)
+		}
 		return nil
 	}
 	if p.Resize < 0 || p.Height <= 0 || p.Width <= 0 {
@@ -77,6 +80,9 @@ func (p Preprocess) Validate() error {
 	}
 	if p.RandomCrop {
 		return fmt.Errorf("datasets: preprocess: RandomCrop needs Resize/Crop mode")
+	}
+	if int64(p.Height)*int64(p.Width) > MaxPixels {
+		return fmt.Errorf("datasets: preprocess: size %dx%d is %d pixels, more than the limit of %d (8192x8192)", p.Height, p.Width, int64(p.Height)*int64(p.Width), MaxPixels)
 	}
 	return nil
 }

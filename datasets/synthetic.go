@@ -6,8 +6,10 @@ import (
 	"image/png"
 	"io"
 	"math"
+	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/padim-go/padim/internal/atomicfile"
 )
@@ -320,4 +322,67 @@ func segmentDistance(x, y, x0, y0, x1, y1 float64) float64 {
 	t := ((x-x0)*dx + (y-y0)*dy) / (dx*dx + dy*dy)
 	t = math.Max(0, math.Min(1, t))
 	return math.Hypot(x-(x0+t*dx), y-(y0+t*dy))
+}
+
+// ReplaceSynthetic writes the synthetic dataset of opts to dir as a whole:
+// it is generated into a staging folder beside dir and then swapped in, so
+// dir never mixes files of two generations (another size, fewer images)
+// and an interrupted generation leaves dir as it was. dir must not exist,
+// be empty, or hold only a synthetic dataset (folders named like synthetic
+// categories and hidden files such as a completion marker); anything else
+// is refused before any image is drawn, so a mistyped --out cannot replace
+// a user's folder.
+func ReplaceSynthetic(dir string, opts SyntheticOptions) (err error) {
+	if _, err := opts.withDefaults(); err != nil {
+		return err
+	}
+	entries, err := os.ReadDir(dir)
+	switch {
+	case os.IsNotExist(err):
+	case err != nil:
+		if st, serr := os.Stat(dir); serr == nil && !st.IsDir() {
+			return fmt.Errorf("%s: is not a directory", dir)
+		}
+		return err
+	default:
+		for _, e := range entries {
+			if !strings.HasPrefix(e.Name(), ".") && !(e.IsDir() && slices.Contains(SyntheticCategories, e.Name())) {
+				return fmt.Errorf("%s: not empty and not a synthetic dataset (it holds %s); give a new or empty folder", dir, filepath.Join(dir, e.Name()))
+			}
+		}
+	}
+	clean := filepath.Clean(dir)
+	parent := filepath.Dir(clean)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return err
+	}
+	staging, err := os.MkdirTemp(parent, "."+filepath.Base(clean)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(staging)
+		}
+	}()
+	if err = os.Chmod(staging, 0o755); err != nil {
+		return err
+	}
+	if err = GenerateSynthetic(staging, opts); err != nil {
+		return err
+	}
+	// rename(2) replaces a missing or empty directory; a previous dataset is
+	// moved aside first and removed once the new one is in place.
+	if len(entries) > 0 {
+		old := staging + ".old"
+		if err = os.Rename(clean, old); err != nil {
+			return err
+		}
+		if err = os.Rename(staging, clean); err != nil {
+			os.Rename(old, clean)
+			return err
+		}
+		return os.RemoveAll(old)
+	}
+	return os.Rename(staging, clean)
 }

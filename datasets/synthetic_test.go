@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -150,5 +151,37 @@ func TestMVTecRegistry(t *testing.T) {
 	full, ok := MVTecArchive("mvtec_ad")
 	if !ok || len(full.SHA256) != 64 || full.Size <= 0 {
 		t.Fatalf("full archive %+v", full)
+	}
+}
+
+// TestReplaceSynthetic: a second generation replaces the first whole (no
+// file of the first remains), a completion marker beside the categories is
+// accepted, and a folder holding anything else is refused untouched.
+func TestReplaceSynthetic(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "syn")
+	if err := ReplaceSynthetic(dir, SyntheticOptions{Categories: []string{"stripes"}, Size: 64, Train: 6, TestGood: 2, TestPerDefect: 1}); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, ".padim-synthetic-complete"), []byte("{}"), 0o644)
+	if err := ReplaceSynthetic(dir, SyntheticOptions{Categories: []string{"stripes"}, Size: 32, Train: 2, TestGood: 1, TestPerDefect: 1}); err != nil {
+		t.Fatal(err)
+	}
+	train, _ := os.ReadDir(filepath.Join(dir, "stripes", "train", "good"))
+	if len(train) != 2 {
+		t.Errorf("%d training images after regenerating with 2: stale files remain", len(train))
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".padim-synthetic-complete")); err == nil {
+		t.Error("the old completion marker survived the replacement")
+	}
+	if entries, _ := os.ReadDir(filepath.Dir(dir)); len(entries) != 1 {
+		t.Errorf("staging or old folders left beside the dataset: %v", entries)
+	}
+	os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("keep"), 0o644)
+	err := ReplaceSynthetic(dir, SyntheticOptions{Categories: []string{"stripes"}, Size: 32, Train: 2, TestGood: 1, TestPerDefect: 1})
+	if err == nil || !strings.Contains(err.Error(), "not empty and not a synthetic dataset") {
+		t.Fatalf("a folder with other files: %v", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "notes.txt")); string(b) != "keep" {
+		t.Error("the refused folder changed")
 	}
 }

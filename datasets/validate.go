@@ -3,9 +3,13 @@ package datasets
 import (
 	"errors"
 	"fmt"
-	"github.com/padim-go/padim/internal/npy"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/padim-go/padim/internal/npy"
 )
 
 // maxReported bounds how many problems Validate lists; the count of the
@@ -17,20 +21,52 @@ const maxReported = 20
 // after a model has been fitted:
 //
 //   - there is at least one training image and one test image;
-//   - every image file exists, is not empty, is a png, jpeg or bmp by
-//     content, and its header declares a size within 1..MaxPixels;
+//   - every image file is a regular file (after following links: not a
+//     directory, FIFO or device, so a check can never block), is not
+//     empty, is a png, jpeg or bmp by content, and its header declares a
+//     size within 1..MaxPixels;
 //   - when HasMasks is set, every anomalous test image has a mask;
 //   - every image mask's header decodes and declares exactly the size of
 //     its image (masks are transformed with the image's geometry, so a
 //     mismatch would silently misplace the ground truth); .npy masks must
-//     exist and be non-empty (their shape is checked when they are read).
+//     have a matching shape (see checkNpyMask);
+//   - a mask given for a normal image marks no defect pixel, and at least
+//     one anomalous image's mask marks one: the metrics would otherwise
+//     reject the split only after scoring (by image index, or because pixel
+//     AUROC has no positive pixel). A single blank mask of an anomalous
+//     image is accepted: real datasets have them (4 in Magnetic Tile's
+//     MT_Uneven), and its pixels count as normal, as in the reference code.
 //
-// Only headers are read: a file whose pixel data is corrupt past a valid
-// header is caught when it is decoded, also with an error naming it.
+// Only headers are read, except image masks, which are decoded (they are
+// small and few). A file whose pixel data is corrupt past a valid header is
+// caught when it is decoded, also with an error naming it.
 // Validate reports up to 20 problems at once, each naming its file.
 func (s *Split) Validate() error {
+	_, err := s.Inspect()
+	return err
+}
+
+// SplitInfo is what Inspect learns from the headers, for estimating what a
+// run will hold before it starts.
+type SplitInfo struct {
+	// LargestImage is the image file with the most pixels, and LargestW x
+	// LargestH its size: decoding it is the largest buffer an image costs.
+	LargestImage       string
+	LargestW, LargestH int
+}
+
+// Inspect is Validate, also returning the largest image's size.
+func (s *Split) Inspect() (SplitInfo, error) {
+	var info SplitInfo
 	var problems []error
 	add := func(err error) { problems = append(problems, err) }
+	header := func(path string) (int, int, error) {
+		w, h, err := checkImageHeader(path)
+		if err == nil && int64(w)*int64(h) > int64(info.LargestW)*int64(info.LargestH) {
+			info.LargestImage, info.LargestW, info.LargestH = path, w, h
+		}
+		return w, h, err
+	}
 	if len(s.Train) == 0 {
 		add(fmt.Errorf("split %s has no training images", s.Name))
 	}
@@ -41,12 +77,13 @@ func (s *Split) Validate() error {
 		if smp.Label != 0 {
 			add(fmt.Errorf("%s: training image labelled anomalous (%s)", smp.Path, smp.Defect))
 		}
-		if _, _, err := checkImageHeader(smp.Path); err != nil {
+		if _, _, err := header(smp.Path); err != nil {
 			add(err)
 		}
 	}
+	var decode []Sample // image masks whose headers are fine: checked for content below
 	for _, smp := range s.Test {
-		w, h, err := checkImageHeader(smp.Path)
+		w, h, err := header(smp.Path)
 		if err != nil {
 			add(err)
 		}
@@ -69,17 +106,85 @@ func (s *Split) Validate() error {
 		}
 		if err == nil && (mw != w || mh != h) {
 			add(fmt.Errorf("%s: mask is %dx%d but its image %s is %dx%d", smp.MaskPath, mw, mh, smp.Path, w, h))
+			continue
 		}
+		decode = append(decode, smp)
+	}
+	if len(problems) < maxReported {
+		problems = append(problems, checkMaskContents(decode)...)
 	}
 	if len(problems) == 0 {
-		return nil
+		return info, nil
 	}
 	shown := problems[:min(len(problems), maxReported)]
 	head := fmt.Errorf("datasets: split %s: %d unusable file(s) or problem(s)", s.Name, len(problems))
 	if len(problems) > maxReported {
 		head = fmt.Errorf("datasets: split %s: %d unusable file(s) or problem(s), first %d listed", s.Name, len(problems), maxReported)
 	}
-	return errors.Join(append([]error{head}, shown...)...)
+	return info, errors.Join(append([]error{head}, shown...)...)
+}
+
+// checkMaskContents decodes image masks in parallel and checks that no
+// normal image's mask marks a defect pixel and that at least one anomalous
+// image's mask does (readMask's threshold decides what is a defect pixel,
+// as at scoring).
+func checkMaskContents(samples []Sample) []error {
+	errs := make([]error, len(samples))
+	defects := make([]int, len(samples))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(samples)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(samples) {
+					return
+				}
+				smp := samples[i]
+				g, err := readMask(smp.MaskPath, smp.MaskIndex)
+				if err != nil {
+					errs[i] = err
+					continue
+				}
+				for _, v := range g.Pix {
+					defects[i] += int(v)
+				}
+				if smp.Label == 0 && defects[i] > 0 {
+					errs[i] = fmt.Errorf("%s: image is labelled normal (%s) but its mask %s marks %d defect pixels", smp.Path, smp.Defect, smp.MaskPath, defects[i])
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	var out []error
+	anomalous, marked := 0, 0
+	for i, err := range errs {
+		if err != nil {
+			out = append(out, err)
+		}
+		if samples[i].Label != 0 {
+			anomalous++
+			if defects[i] > 0 {
+				marked++
+			}
+		}
+	}
+	if anomalous > 0 && marked == 0 && len(out) == 0 {
+		out = append(out, fmt.Errorf("none of the %d masks of anomalous images marks a defect pixel (all are background, e.g. %s): pixel AUROC and PRO are undefined; masks must be nonzero where the defect is",
+			anomalous, firstAnomalousMask(samples)))
+	}
+	return out
+}
+
+func firstAnomalousMask(samples []Sample) string {
+	for _, s := range samples {
+		if s.Label != 0 {
+			return s.MaskPath
+		}
+	}
+	return ""
 }
 
 // checkNpyMask reads a .npy mask's header (not its data) and checks that

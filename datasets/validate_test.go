@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/padim-go/padim/internal/npy"
@@ -26,7 +27,21 @@ func TestSplitValidate(t *testing.T) {
 	good := img("good.png", 8, 6)
 	good2 := img("good2.png", 8, 6)
 	bad := img("bad.png", 8, 6)
-	mask := img("bad_mask.png", 8, 6)
+	mask := filepath.Join(dir, "bad_mask.png")
+	writeTestPNG(t, mask, 8, 6, func(x, y int) color.Color { return color.Gray{uint8(255 * (x / 4))} })
+	blankMask := img("blank_mask.png", 8, 6) // values 0..12: all below the 127 threshold
+	dirImage := filepath.Join(dir, "folder.png")
+	if err := os.Mkdir(dirImage, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	linkedDir := filepath.Join(dir, "linked.png")
+	if err := os.Symlink(dirImage, linkedDir); err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(dir, "fifo.png")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	bigMask := img("big_mask.png", 16, 12)
 	pngData, _ := os.ReadFile(good)
 	zero := raw("zero.png", nil)
@@ -88,6 +103,15 @@ func TestSplitValidate(t *testing.T) {
 		{"npy mask not 2-D or 3-D", Split{Train: tr(good), Test: []Sample{anomalous(bad, npy1D)}, HasMasks: true}, []string{npy1D + ": mask array has shape [48]"}},
 		{"npy frame out of range", Split{Train: tr(good), Test: []Sample{frame(bad, npyVideo, 3)}, HasMasks: true}, []string{npyVideo + ": frame 3", "has 3 frames"}},
 		{"frame of a 2-D npy mask", Split{Train: tr(good), Test: []Sample{frame(bad, npyMask, 1)}, HasMasks: true}, []string{npyMask + ": mask array has shape [6 8]"}},
+		{"no mask marks a defect pixel", Split{Train: tr(good), Test: []Sample{anomalous(bad, blankMask)}, HasMasks: true},
+			[]string{"none of the 1 masks of anomalous images marks a defect pixel", blankMask}},
+		{"one blank mask beside a marked one (as in Magnetic Tile)", Split{Train: tr(good), Test: []Sample{anomalous(bad, blankMask), anomalous(bad, mask)}, HasMasks: true}, nil},
+		{"mask with defect pixels for a normal image", Split{Train: tr(good), Test: []Sample{{Path: good2, MaskPath: mask, Defect: "good"}}, HasMasks: true},
+			[]string{good2 + ": image is labelled normal (good) but its mask " + mask + " marks 24 defect pixels"}},
+		{"directory named like an image", Split{Train: tr(good, dirImage), Test: tr(good)}, []string{dirImage + ": is a directory, not a regular file"}},
+		{"symbolic link to a directory named like an image", Split{Train: tr(good), Test: tr(linkedDir)},
+			[]string{linkedDir + ": is a symbolic link to a directory, not a regular file"}},
+		{"FIFO named like an image (never opened, so never blocks)", Split{Train: tr(good, fifo), Test: tr(good)}, []string{fifo + ": is a named pipe (FIFO), not a regular file"}},
 		{"empty train", Split{Test: tr(good)}, []string{"no training images"}},
 		{"empty test", Split{Train: tr(good)}, []string{"no test images"}},
 		{"anomalous training image", Split{Train: []Sample{anomalous(good, "")}, Test: tr(good)}, []string{good + ": training image labelled anomalous"}},

@@ -58,7 +58,10 @@ func ScoreSplit(ctx context.Context, s Scorer, split *datasets.Split, pre Loader
 	defer stop()
 	for {
 		t0 := time.Now()
-		g, ok := <-groups
+		g, ok, err := datasets.Receive(ctx, groups)
+		if err != nil {
+			return nil, err
+		}
 		if !ok {
 			break
 		}

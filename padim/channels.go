@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/padim-go/padim/internal/blas"
+	"github.com/padim-go/padim/internal/filekind"
 )
 
 // Channel selection methods (Section 3.1 and Table 1 of the paper).
@@ -89,7 +89,7 @@ func validateChannels(idx []int, total int) error {
 // index is within 0..total-1 and appears once, and returns them in file
 // order.
 func ReadChannelIndices(path string, total int) ([]int, error) {
-	f, err := os.Open(path)
+	f, _, err := filekind.Open(path)
 	if err != nil {
 		return nil, err
 	}

@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -56,19 +57,27 @@ func newEmbedding(available []backbones.Layer, layers []string, keep []int) (*em
 		return nil, fmt.Errorf("padim: no layers to embed")
 	}
 	byName := make(map[string]int, len(available))
-	for _, l := range available {
+	depth := make(map[string]int, len(available))
+	for i, l := range available {
 		byName[l.Name] = l.Channels
+		depth[l.Name] = i
 	}
 	e := &embedding{layers: layers}
 	seen := map[string]bool{}
 	total := 0
-	for _, name := range layers {
+	for k, name := range layers {
 		c, ok := byName[name]
 		if !ok {
 			return nil, fmt.Errorf("padim: backbone has no layer %q", name)
 		}
 		if seen[name] {
 			return nil, fmt.Errorf("padim: layer %q listed twice", name)
+		}
+		// The first layer sets the embedding grid and deeper ones are
+		// upsampled onto it, so the order is part of the model.
+		if k > 0 && depth[name] < depth[layers[k-1]] {
+			return nil, fmt.Errorf("padim: layers %s: layers must go shallow to deep (%s comes before %s in the backbone)",
+				strings.Join(layers, ","), name, layers[k-1])
 		}
 		seen[name] = true
 		e.channels = append(e.channels, c)
@@ -555,4 +564,12 @@ func forPositions(positions, workers int, newWorker func() func(p int)) {
 		}()
 	}
 	wg.Wait()
+}
+
+// CheckLayers checks a layer list against a backbone's layers (shallowest
+// first) the way Fit will, so a command can refuse an unknown, repeated or
+// misordered layer before it loads weights or reads an image.
+func CheckLayers(available []backbones.Layer, layers []string) error {
+	_, err := newEmbedding(available, layers, nil)
+	return err
 }

@@ -4,14 +4,15 @@ package padim
 
 import (
 	"fmt"
-	"os"
 	"syscall"
+
+	"github.com/padim-go/padim/internal/filekind"
 )
 
 // mapFile maps path read-only. The page cache backs the mapping, so a
 // multi-gigabyte model costs no anonymous memory and pages in on use.
 func mapFile(path string) ([]byte, bool, error) {
-	f, err := os.Open(path)
+	f, _, err := filekind.Open(path)
 	if err != nil {
 		return nil, false, err
 	}

@@ -9,10 +9,10 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"unsafe"
 
 	"github.com/padim-go/padim/internal/atomicfile"
+	"github.com/padim-go/padim/internal/filekind"
 )
 
 // Model file layout (all integers and floats little-endian):
@@ -359,6 +359,6 @@ func float32View(b []byte) []float32 {
 
 // readWhole is the portable fallback of mapFile.
 func readWhole(path string) ([]byte, bool, error) {
-	b, err := os.ReadFile(path)
+	b, err := filekind.ReadFile(path)
 	return b, false, err
 }

@@ -278,7 +278,14 @@ func forBatches(ctx context.Context, cfg FitConfig, bb backbones.Backbone, sampl
 		})
 	})
 	defer stop()
-	for lb := range batches {
+	for {
+		lb, ok, err := datasets.Receive(ctx, batches)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			break
+		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}

@@ -15,12 +15,18 @@ import (
 // this package's main.
 const runAsPadim = "PADIM_TEST_RUN_MAIN"
 
+// TestMain runs the test binary as padim when runAsPadim is set (padimCmd),
+// and otherwise runs the tests and removes the binary padimBinary built.
 func TestMain(m *testing.M) {
 	if os.Getenv(runAsPadim) == "1" {
 		main()
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
 }
 
 // padimCmd runs the test binary as `padim args...`.

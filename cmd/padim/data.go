@@ -8,6 +8,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
 	"github.com/padim-go/padim/datasets"
@@ -24,81 +25,129 @@ type dataOptions struct {
 	normal, normalTest, abnormal, masks, maskSuffix string
 	testFraction                                    float64
 	splitSeed                                       int64
+	// flags tells which flags were given on the command line (nil when the
+	// options are built directly, as tests do).
+	flags *pflag.FlagSet
 }
 
-func (o *dataOptions) register(cmd *cobra.Command) {
+// changed reports whether the flag was given on the command line.
+func (o *dataOptions) changed(name string) bool { return o.flags != nil && o.flags.Changed(name) }
+
+// register adds the dataset flags to cmd; --size and --filter only when
+// preprocess is set (test takes them from the model file, so it does not
+// list them at all).
+func (o *dataOptions) register(cmd *cobra.Command, preprocess bool) {
 	f := cmd.Flags()
+	o.flags = f
 	f.StringVar(&o.data, "data", "", "dataset root: the MVTec AD folder holding CATEGORY/, or the Magnetic Tile or ShanghaiTech Campus folder")
 	f.StringVar(&o.format, "format", "mvtec", "dataset layout: mvtec, magnetic-tile, stc or folder")
 	f.StringVar(&o.category, "category", "", "MVTec AD category (format mvtec)")
-	f.StringVar(&o.size, "size", "", "squash images to HxW (no crop) instead of resize 256 + centre crop 224")
-	f.StringVar(&o.filter, "filter", "", "image resampling filter: lanczos (PIL ANTIALIAS, the reference code's), bilinear (torchvision's default), bicubic or nearest")
+	if preprocess {
+		f.StringVar(&o.size, "size", "", "squash images to HxW (no crop) instead of resize 256 + centre crop 224")
+		f.StringVar(&o.filter, "filter", "", "image resampling filter: lanczos (PIL ANTIALIAS, the reference code's), bilinear (torchvision's default), bicubic or nearest")
+	}
 	f.StringVar(&o.normal, "normal", "", "folder format: folder of normal images")
 	f.StringVar(&o.normalTest, "normal-test", "", "folder format: folder of normal test images (else --test-fraction of --normal is held out)")
 	f.StringVar(&o.abnormal, "abnormal", "", "folder format: folder of anomalous test images")
 	f.StringVar(&o.masks, "masks", "", "folder format: folder of masks, NAME+--mask-suffix for abnormal image NAME.ext")
 	f.StringVar(&o.maskSuffix, "mask-suffix", "_mask.png", "folder format: mask file suffix")
-	f.Float64Var(&o.testFraction, "test-fraction", 0.2, "folder format: fraction of --normal held out for testing")
+	f.Float64Var(&o.testFraction, "test-fraction", 0.2, "folder format: fraction of --normal held out for testing (not used with --normal-test)")
 	f.Int64Var(&o.splitSeed, "split-seed", 0, "folder format: seed of the train/test split")
 }
 
 // load returns the split and the default preprocessing for the format,
 // with --size and --filter applied.
-func (o *dataOptions) load() (*datasets.Split, datasets.Preprocess, error) {
+func (o *dataOptions) load() (*datasets.Split, datasets.Preprocess, datasets.SplitInfo, error) {
 	var (
 		split *datasets.Split
 		pre   = datasets.PaperPreprocess()
 		err   error
 	)
+	if err := o.checkFormatFlags(); err != nil {
+		return nil, pre, datasets.SplitInfo{}, err
+	}
 	switch o.format {
 	case "mvtec":
 		if o.data == "" || o.category == "" {
-			return nil, pre, fmt.Errorf("format mvtec needs --data DIR and --category NAME")
+			return nil, pre, datasets.SplitInfo{}, fmt.Errorf("format mvtec needs --data DIR and --category NAME")
 		}
 		split, err = datasets.LoadMVTec(o.data, o.category)
 	case "magnetic-tile":
 		if o.data == "" {
-			return nil, pre, fmt.Errorf("format magnetic-tile needs --data DIR (the folder holding MT_Free, MT_Blowhole, ...)")
+			return nil, pre, datasets.SplitInfo{}, fmt.Errorf("format magnetic-tile needs --data DIR (the folder holding MT_Free, MT_Blowhole, ...)")
 		}
 		split, err = datasets.LoadMagneticTile(o.data)
 		pre = datasets.MagneticTilePreprocess()
 	case "stc":
 		if o.data == "" {
-			return nil, pre, fmt.Errorf("format stc needs --data DIR (the ShanghaiTech Campus folder holding training/ and testing/)")
+			return nil, pre, datasets.SplitInfo{}, fmt.Errorf("format stc needs --data DIR (the ShanghaiTech Campus folder holding training/ and testing/)")
 		}
 		split, err = datasets.LoadSTC(o.data)
 	case "folder":
 		if o.normal == "" {
-			return nil, pre, fmt.Errorf("format folder needs --normal DIR")
+			return nil, pre, datasets.SplitInfo{}, fmt.Errorf("format folder needs --normal DIR")
+		}
+		frac := o.testFraction
+		if o.normalTest != "" {
+			// --normal-test replaces the held-out fraction; only an
+			// explicit --test-fraction conflicts with it.
+			if o.changed("test-fraction") && frac != 0 {
+				return nil, pre, datasets.SplitInfo{}, fmt.Errorf("--normal-test and --test-fraction %v exclude each other: with --normal-test every --normal image trains", frac)
+			}
+			frac = 0
 		}
 		split, err = datasets.LoadFolder(datasets.FolderOptions{Normal: o.normal, NormalTest: o.normalTest, Abnormal: o.abnormal,
-			MaskDir: o.masks, MaskSuffix: o.maskSuffix, TestFraction: o.testFraction, Seed: o.splitSeed})
+			MaskDir: o.masks, MaskSuffix: o.maskSuffix, TestFraction: frac, Seed: o.splitSeed})
 	default:
-		return nil, pre, fmt.Errorf("unknown --format %q (want mvtec, magnetic-tile, stc or folder)", o.format)
+		return nil, pre, datasets.SplitInfo{}, fmt.Errorf("unknown --format %q (want mvtec, magnetic-tile, stc or folder)", o.format)
 	}
 	if err != nil {
-		return nil, pre, err
+		return nil, pre, datasets.SplitInfo{}, err
 	}
 	if o.size != "" {
 		h, w, err := parseSize(o.size)
 		if err != nil {
-			return nil, pre, err
+			return nil, pre, datasets.SplitInfo{}, err
 		}
 		pre = datasets.Preprocess{Height: h, Width: w, Filter: pre.Filter}
 	}
 	if o.filter != "" {
 		f, err := datasets.ParseFilter(o.filter)
 		if err != nil {
-			return nil, pre, err
+			return nil, pre, datasets.SplitInfo{}, err
 		}
 		pre.Filter = f
 	}
 	if err := pre.Validate(); err != nil {
-		return nil, pre, err
+		return nil, pre, datasets.SplitInfo{}, err
 	}
 	// Every image and mask header is checked now, so a bad test file stops
 	// the command before the fit or the scoring spends minutes.
-	return split, pre, split.Validate()
+	info, err := split.Inspect()
+	return split, pre, info, err
+}
+
+// checkFormatFlags refuses flags that the chosen --format would ignore.
+func (o *dataOptions) checkFormatFlags() error {
+	if o.format != "mvtec" && o.changed("category") {
+		return fmt.Errorf("--category applies to --format mvtec only (this is --format %s)", o.format)
+	}
+	if o.format == "folder" {
+		if o.changed("mask-suffix") && o.masks == "" {
+			return fmt.Errorf("--mask-suffix has no effect without --masks DIR")
+		}
+		if o.changed("split-seed") && o.normalTest != "" {
+			return fmt.Errorf("--split-seed has no effect with --normal-test (nothing is held out of --normal)")
+		}
+	}
+	if o.format != "folder" {
+		for _, name := range []string{"normal", "normal-test", "abnormal", "masks", "mask-suffix", "test-fraction", "split-seed"} {
+			if o.changed(name) {
+				return fmt.Errorf("--%s applies to --format folder only (this is --format %s)", name, o.format)
+			}
+		}
+	}
+	return nil
 }
 
 // newProgress returns a progress callback drawing a bar on stderr when it is

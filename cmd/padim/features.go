@@ -12,6 +12,7 @@ import (
 
 	"github.com/padim-go/padim/backbones"
 	"github.com/padim-go/padim/datasets"
+	"github.com/padim-go/padim/internal/atomicfile"
 	"github.com/padim-go/padim/internal/nn"
 	"github.com/padim-go/padim/internal/npy"
 )
@@ -79,6 +80,17 @@ func runFeatures(stdout io.Writer, o featuresOptions, image string) error {
 		pre = datasets.Preprocess{Height: h, Width: w}
 	}
 	if err := pre.Validate(); err != nil {
+		return err
+	}
+	if err := atomicfile.CheckDir(o.out); err != nil {
+		return fmt.Errorf("features: --out %w", err)
+	}
+	for _, l := range layers {
+		if err := atomicfile.CheckTarget(filepath.Join(o.out, l+".npy"), image, o.weights); err != nil {
+			return fmt.Errorf("features: %w", err)
+		}
+	}
+	if err := checkMemory("features", inputItems(pre, 1, 0, 0), "use a smaller --size"); err != nil {
 		return err
 	}
 	x, err := pre.Image(image)

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -13,6 +15,7 @@ import (
 	"github.com/padim-go/padim/backbones"
 	"github.com/padim-go/padim/datasets"
 	"github.com/padim-go/padim/experiments"
+	"github.com/padim-go/padim/internal/atomicfile"
 	"github.com/padim-go/padim/internal/nn"
 	"github.com/padim-go/padim/padim"
 )
@@ -24,6 +27,12 @@ type fitOptions struct {
 	seed                                     uint64
 	pca                                      bool
 	batch                                    int
+	// dimsSet is whether --dims was given: 0 is the default's "the paper's
+	// d", and an explicit --dims 0 is an error rather than that default.
+	dimsSet bool
+	// seedSet is whether --seed was given: it only drives the random
+	// channel draw, so with --channels or --pca it is an error.
+	seedSet bool
 }
 
 func init() {
@@ -44,10 +53,12 @@ Examples:
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			nn.SetThreads(threads)
+			o.dimsSet = cmd.Flags().Changed("dims")
+			o.seedSet = cmd.Flags().Changed("seed")
 			return runFit(cmd.Context(), cmd.OutOrStdout(), o)
 		},
 	}
-	o.dataOptions.register(cmd)
+	o.dataOptions.register(cmd, true)
 	f := cmd.Flags()
 	f.StringVar(&o.backbone, "backbone", "resnet18", "backbone: "+strings.Join(backbones.Names(), ", "))
 	f.StringVar(&o.weights, "weights", "", "torchvision .pth or .safetensors weights (default: found in $PADIM_DATA/weights or the download cache)")
@@ -95,9 +106,14 @@ func runFit(ctx context.Context, stdout io.Writer, o fitOptions) error {
 	if o.out == "" {
 		return fmt.Errorf("fit: --out MODEL is required")
 	}
-	split, pre, err := o.load()
-	if err != nil {
-		return err
+	if o.batch < 1 {
+		return fmt.Errorf("fit: --batch %d: want at least 1 image per backbone call", o.batch)
+	}
+	if (o.dimsSet || o.dims != 0) && o.dims < 1 {
+		return fmt.Errorf("fit: --dims %d: want at least 1 channel (leave --dims out for the paper's d)", o.dims)
+	}
+	if atomicfile.IsStdout(o.out) {
+		stdout = os.Stderr // the model itself goes to standard output
 	}
 	spec, err := backbones.Lookup(o.backbone)
 	if err != nil {
@@ -107,23 +123,16 @@ func runFit(ctx context.Context, stdout io.Writer, o fitOptions) error {
 	if o.layers != "" {
 		layers = splitList(o.layers)
 	}
-	wpath, err := findWeights(o.backbone, o.weights)
-	if err != nil {
-		return err
+	if err := padim.CheckLayers(spec.Layers, layers); err != nil {
+		return fmt.Errorf("fit: --layers: %s", strings.TrimPrefix(err.Error(), "padim: "))
 	}
-	bb, sha, err := backbones.Open(o.backbone, wpath, layers)
-	if err != nil {
-		return err
-	}
-	cfg := padim.FitConfig{Layers: layers, D: o.dims, Seed: o.seed, BatchSize: o.batch, WeightsSHA256: sha, WeightsPath: absPath(wpath), Preprocess: policyOf(pre)}
 	total := 0
-	for _, l := range bb.Layers() {
-		for _, want := range layers {
-			if l.Name == want {
-				total += l.Channels
-			}
+	for _, l := range spec.Layers {
+		if slices.Contains(layers, l.Name) {
+			total += l.Channels
 		}
 	}
+	cfg := padim.FitConfig{Layers: layers, D: o.dims, Seed: o.seed, BatchSize: o.batch}
 	switch {
 	case o.channels != "":
 		if o.pca {
@@ -133,21 +142,50 @@ func runFit(ctx context.Context, stdout io.Writer, o fitOptions) error {
 		if err != nil {
 			return err
 		}
-		cfg.Selection, cfg.Indices = padim.SelectIndices, idx
+		if o.dims != 0 && o.dims != len(idx) {
+			return fmt.Errorf("fit: --dims %d but --channels %s lists %d channels; give one or the other", o.dims, o.channels, len(idx))
+		}
+		cfg.Selection, cfg.Indices, cfg.D = padim.SelectIndices, idx, len(idx)
 	case o.pca:
 		cfg.Selection = padim.SelectPCA
 	default:
 		cfg.Selection = padim.SelectRandom
 	}
-	if cfg.D == 0 && cfg.Selection != padim.SelectIndices {
+	if o.seedSet && cfg.Selection != padim.SelectRandom {
+		return fmt.Errorf("fit: --seed only seeds the random channel draw; it has no effect with --channels or --pca")
+	}
+	if cfg.D == 0 {
 		cfg.D = spec.PaDiMDims
 		if cfg.D == 0 {
 			cfg.D = total
 		}
 	}
+	if cfg.D > total {
+		return fmt.Errorf("fit: --dims %d is more than the %d channels of layers %s", cfg.D, total, strings.Join(layers, "+"))
+	}
+	wpath, err := findWeights(o.backbone, o.weights)
+	if err != nil {
+		return err
+	}
+	split, pre, info, err := o.load()
+	if err != nil {
+		return err
+	}
+	inputs := append(splitFiles(split), wpath, o.channels)
+	if err := atomicfile.CheckTarget(o.out, inputs...); err != nil {
+		return fmt.Errorf("fit: --out %w", err)
+	}
+	if err := checkMemory("fit", fitMemory(spec, layers, cfg.D, total, o.batch, o.pca, pre, info), "use a smaller --size, --dims or --batch"); err != nil {
+		return err
+	}
+	bb, sha, err := backbones.Open(o.backbone, wpath, layers)
+	if err != nil {
+		return err
+	}
+	cfg.WeightsSHA256, cfg.WeightsPath, cfg.Preprocess = sha, absPath(wpath), policyOf(pre)
 	start := time.Now()
 	fmt.Fprintf(stdout, "fitting PaDiM (%s, layers %s, d=%d, %s) on %d training images of %s\n",
-		o.backbone, strings.Join(layers, "+"), max(cfg.D, len(cfg.Indices)), cfg.Selection, len(split.Train), split.Name)
+		o.backbone, strings.Join(layers, "+"), cfg.D, cfg.Selection, len(split.Train), split.Name)
 	m, err := padim.Fit(ctx, cfg, bb, split.Train, pre, newProgress("fit"))
 	if err != nil {
 		return err
@@ -158,6 +196,21 @@ func runFit(ctx context.Context, stdout io.Writer, o fitOptions) error {
 	fmt.Fprintf(stdout, "wrote %s (%d positions x d=%d, %.1f MB) in %.1fs\n", o.out, m.Header.GridH*m.Header.GridW, m.Header.D,
 		float64(4*(len(m.Mean)+len(m.Cholesky)+len(m.PCA)))/1e6, time.Since(start).Seconds())
 	return nil
+}
+
+// splitFiles lists every file a split reads (images and masks), for the
+// check that no output overwrites one of them.
+func splitFiles(s *datasets.Split) []string {
+	var out []string
+	for _, set := range [][]datasets.Sample{s.Train, s.Test} {
+		for _, smp := range set {
+			out = append(out, smp.Path)
+			if smp.MaskPath != "" {
+				out = append(out, smp.MaskPath)
+			}
+		}
+	}
+	return out
 }
 
 func policyOf(pre datasets.Preprocess) padim.PreprocessPolicy {

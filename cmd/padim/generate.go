@@ -16,6 +16,9 @@ func init() {
 	syn := &cobra.Command{
 		Use:   "synthetic --out DIR",
 		Short: "Write the deterministic synthetic MVTec-style dataset (textures and objects with scratches, spots and missing parts; exact masks)",
+		Long: `generate synthetic writes the dataset into a staging folder beside --out and
+then swaps it in whole, so --out never mixes two generations. --out must be
+new, empty, or an earlier synthetic dataset (which is replaced).`,
 		Example: `  padim generate synthetic --out data/synthetic
   padim fit --data data/synthetic --category stripes --out stripes.padim`,
 		Args: cobra.NoArgs,
@@ -23,8 +26,18 @@ func init() {
 			if out == "" {
 				return fmt.Errorf("generate synthetic: --out DIR is required")
 			}
+			for _, name := range []string{"size", "train", "test-good", "test-per-defect"} {
+				if v, _ := cmd.Flags().GetInt(name); cmd.Flags().Changed(name) && v < 1 {
+					return fmt.Errorf("generate synthetic: --%s %d: want at least 1 (leave it out for the default)", name, v)
+				}
+			}
+			if cmd.Flags().Changed("categories") && len(splitList(cats)) == 0 {
+				return fmt.Errorf("generate synthetic: --categories %q names no category", cats)
+			}
 			o.Categories = splitList(cats)
-			if err := datasets.GenerateSynthetic(out, o); err != nil {
+			// The whole dataset is swapped in: files of an earlier
+			// generation with other options never remain beside the new ones.
+			if err := datasets.ReplaceSynthetic(out, o); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "wrote the synthetic dataset to %s (MVTec AD layout)\n", out)

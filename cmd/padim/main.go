@@ -6,9 +6,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"runtime"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -37,6 +39,12 @@ Exit status:
 Shell completion: padim completion bash|zsh|fish --help says how to install it.`,
 	SilenceUsage:  true,
 	SilenceErrors: true,
+	PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+		if threads < 1 {
+			return usageError{fmt.Errorf("--threads %d: want at least 1", threads)}
+		}
+		return nil
+	},
 }
 
 var threads int
@@ -103,22 +111,52 @@ func main() {
 	ensureFastOpenBLAS()
 	registerCompletions(rootCmd)
 	markUsageErrors(rootCmd)
-	// SIGINT/SIGTERM cancel the context; long commands stop at the next
-	// image boundary and leave only complete files behind. After the first
-	// signal the default handling is restored, so a second one ends padim.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	go func() {
-		<-ctx.Done()
-		stop()
-	}()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	ctx := interruptContext(sigs, os.Stderr, os.Exit)
 	err := rootCmd.ExecuteContext(ctx)
 	code := exitStatus(err, ctx.Err() != nil)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "padim:", err)
+		if code == exitInterrupted {
+			fmt.Fprintln(os.Stderr, "padim:", interruptedMessage(err))
+		} else {
+			fmt.Fprintln(os.Stderr, "padim:", err)
+		}
 		if code == exitUsage {
 			fmt.Fprintln(os.Stderr, "Run 'padim --help' or 'padim COMMAND --help' for usage.")
 		}
 	}
 	os.Exit(code)
+}
+
+// interruptContext returns a context cancelled by the first signal on sigs
+// (SIGINT or SIGTERM): long commands stop at the next image or run boundary
+// and leave only complete files behind. A second signal calls exit(130) at
+// once, whatever the command is doing (a batch in the backbone, a long
+// decode), so a user never needs SIGKILL.
+func interruptContext(sigs <-chan os.Signal, stderr io.Writer, exit func(int)) context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		sig, ok := <-sigs
+		if !ok {
+			return
+		}
+		fmt.Fprintf(stderr, "\npadim: %v received: stopping at the next safe point (a second Ctrl-C quits at once)\n", sig)
+		cancel()
+		if _, ok := <-sigs; ok {
+			fmt.Fprintln(stderr, "padim: second interrupt: quitting now; files being written are left as hidden temporaries or not at all")
+			exit(130)
+		}
+	}()
+	return ctx
+}
+
+// interruptedMessage is what an interrupted command reports: its own message
+// when it has one (reproduce says how to resume), otherwise a plain
+// statement instead of Go's "context canceled".
+func interruptedMessage(err error) string {
+	if msg := err.Error(); strings.Contains(msg, "interrupted") {
+		return msg
+	}
+	return "interrupted: stopped before finishing; no output file of this command was written or changed (outputs are written only when complete)"
 }

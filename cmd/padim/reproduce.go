@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -88,6 +89,9 @@ func runReproduce(ctx context.Context, stdout, stderr io.Writer, o reproduceOpti
 			o.cache += "-quick"
 		}
 	}
+	if err := checkReproduceFlags(o); err != nil {
+		return err
+	}
 	synRoot, cats, err := syntheticData(o, stderr)
 	if err != nil {
 		return err
@@ -143,6 +147,26 @@ func runReproduce(ctx context.Context, stdout, stderr io.Writer, o reproduceOpti
 	return writeIndex(o.out, index, o.quick, len(splitList(o.only)) > 0)
 }
 
+// checkReproduceFlags refuses bad flags before any dataset is generated or
+// run is started.
+func checkReproduceFlags(o reproduceOptions) error {
+	if o.batch < 1 {
+		return fmt.Errorf("reproduce: --batch %d: want at least 1 image per backbone call", o.batch)
+	}
+	if !(o.featureCacheGB >= 0) || math.IsInf(o.featureCacheGB, 0) {
+		return fmt.Errorf("reproduce: --feature-cache-gb %v: want 0 (off) or a positive size", o.featureCacheGB)
+	}
+	if err := atomicfile.CheckDir(o.out); err != nil {
+		return fmt.Errorf("reproduce: --out %w", err)
+	}
+	if err := atomicfile.CheckDir(o.cache); err != nil {
+		return fmt.Errorf("reproduce: --cache %w", err)
+	}
+	// Table names are checked now, not after the first tables have run.
+	_, err := experiments.Lookup(experiments.Options{Quick: o.quick, SyntheticCategories: datasets.SyntheticCategories}, splitList(o.only))
+	return err
+}
+
 type indexEntry struct {
 	t           experiments.Table
 	figs        []string
@@ -195,7 +219,7 @@ func syntheticData(o reproduceOptions, stderr io.Writer) (string, []string, erro
 	}
 	if !syntheticComplete(root, want) {
 		fmt.Fprintf(stderr, "generating the synthetic dataset in %s\n", root)
-		if err := datasets.GenerateSynthetic(root, opts); err != nil {
+		if err := datasets.ReplaceSynthetic(root, opts); err != nil {
 			return "", nil, err
 		}
 		if err := atomicfile.WriteBytes(filepath.Join(root, syntheticMarker), want); err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/olekukonko/tablewriter"
@@ -66,69 +67,91 @@ Example:
 			return runTest(cmd.Context(), cmd.OutOrStdout(), o)
 		},
 	}
-	o.dataOptions.register(cmd)
+	o.dataOptions.register(cmd, false)
 	f := cmd.Flags()
 	f.StringVar(&o.model, "model", "", "model file written by padim fit (required)")
 	f.StringVar(&o.weights, "weights", "", "backbone weights (default: the file recorded in the model if its sha256 is unchanged, else found like fit does; must match the sha256 the model records)")
-	f.StringVar(&o.jsonOut, "json", "", "write metrics, counts, timings and per-image scores as JSON to this file")
+	f.StringVar(&o.jsonOut, "json", "", "write metrics, counts, timings and per-image scores as JSON to this file (- for standard output; the table then goes to standard error)")
 	f.IntVar(&o.batch, "batch", experiments.ScoreGroup, "images scored per call: the Mahalanobis step reads the model once per call, so larger is faster per image; the backbone runs at most 8 at a time")
 	rootCmd.AddCommand(cmd)
 }
 
-// openModel reads a model file, opens its backbone with weights whose
-// sha256 matches the one recorded at fit time, and rebuilds the
-// preprocessing it was fitted with. The caller closes the model.
-func openModel(modelPath, weights string) (*padim.Model, backbones.Backbone, datasets.Preprocess, error) {
-	m, bb, err := openModelBackbone(modelPath, weights)
+// openModel reads a model file, rebuilds the preprocessing it was fitted
+// with, runs check on them (nil: none) before any weights are read, and
+// opens its backbone with weights whose sha256 matches the one recorded at
+// fit time. The caller closes the model.
+func openModel(modelPath, weights string, check func(*padim.Model, datasets.Preprocess) error) (*padim.Model, backbones.Backbone, datasets.Preprocess, error) {
+	m, err := padim.ReadModel(modelPath)
 	if err != nil {
+		return nil, nil, datasets.Preprocess{}, err
+	}
+	fail := func(err error) (*padim.Model, backbones.Backbone, datasets.Preprocess, error) {
+		m.Close()
 		return nil, nil, datasets.Preprocess{}, err
 	}
 	pre, err := experiments.PreprocessFromPolicy(m.Header.Preprocess)
 	if err != nil {
-		m.Close()
-		return nil, nil, pre, fmt.Errorf("%s: %w", modelPath, err)
+		return fail(fmt.Errorf("%s: %w", modelPath, err))
 	}
-	return m, bb, pre, nil
-}
-
-func openModelBackbone(modelPath, weights string) (*padim.Model, backbones.Backbone, error) {
-	m, err := padim.ReadModel(modelPath)
-	if err != nil {
-		return nil, nil, err
+	if check != nil {
+		if err := check(m, pre); err != nil {
+			return fail(err)
+		}
+	}
+	// The grid the preprocessing gives must be the one the arrays hold: a
+	// hand-edited header is refused here, before weights are read.
+	if len(m.Header.Layers) > 0 {
+		h, w := pre.Size()
+		if gh, gw, err := backbones.OutputSize(m.Header.Backbone, m.Header.Layers[0], h, w); err == nil && (gh != m.Header.GridH || gw != m.Header.GridW) {
+			return fail(fmt.Errorf("%s: the header's preprocessing gives %dx%d inputs, a %dx%d patch grid, but the model's arrays are for %dx%d: inconsistent model file",
+				modelPath, h, w, gh, gw, m.Header.GridH, m.Header.GridW))
+		}
 	}
 	wpath, err := modelWeights(m, modelPath, weights)
 	if err != nil {
-		m.Close()
-		return nil, nil, err
+		return fail(err)
 	}
 	bb, sha, err := backbones.Open(m.Header.Backbone, wpath, m.Header.Layers)
 	if err != nil {
-		m.Close()
-		return nil, nil, err
+		return fail(err)
 	}
 	if m.Header.WeightsSHA256 != "" && sha != m.Header.WeightsSHA256 {
-		m.Close()
-		return nil, nil, fmt.Errorf("%s: weights sha256 %s differ from the %s the model %s was fitted with", wpath, sha[:12], m.Header.WeightsSHA256[:min(12, len(m.Header.WeightsSHA256))], modelPath)
+		return fail(fmt.Errorf("%s: weights sha256 %s differ from the %s the model %s was fitted with", wpath, sha[:12], m.Header.WeightsSHA256[:min(12, len(m.Header.WeightsSHA256))], modelPath))
 	}
-	return m, bb, nil
+	return m, bb, pre, nil
 }
 
 func runTest(ctx context.Context, stdout io.Writer, o testOptions) error {
 	if o.model == "" {
 		return fmt.Errorf("test: --model is required")
 	}
-	m, bb, pre, err := openModel(o.model, o.weights)
+	if o.batch < 1 {
+		return fmt.Errorf("test: --batch %d: want at least 1 image per call", o.batch)
+	}
+	if o.size != "" || o.filter != "" {
+		return fmt.Errorf("test: --size and --filter come from the model file; do not pass them")
+	}
+	if o.jsonOut != "" && atomicfile.IsStdout(o.jsonOut) {
+		stdout = os.Stderr // standard output carries the JSON
+	}
+	// The data is checked before the model and weights are read.
+	split, _, info, err := o.load()
+	if err != nil {
+		return err
+	}
+	if o.jsonOut != "" {
+		if err := atomicfile.CheckTarget(o.jsonOut, append(splitFiles(split), o.model, o.weights)...); err != nil {
+			return fmt.Errorf("test: --json %w", err)
+		}
+	}
+	m, bb, pre, err := openModel(o.model, o.weights, func(m *padim.Model, pre datasets.Preprocess) error {
+		return checkMemory("test", scoreMemory(pre, m.Header.GridH, m.Header.GridW, m.Header.D, len(split.Test), o.batch, split.HasMasks, info),
+			"the image size comes from the model "+o.model+"; use a smaller --batch or fewer test images")
+	})
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	if o.size != "" || o.filter != "" {
-		return fmt.Errorf("test: --size and --filter come from the model file (%+v); do not pass them", m.Header.Preprocess)
-	}
-	split, _, err := o.load()
-	if err != nil {
-		return err
-	}
 	start := time.Now()
 	scored, err := experiments.ScoreSplit(ctx, experiments.PaDiMScorer{Model: m, Backbone: bb}, split, pre, o.batch, newProgress("test"))
 	if err != nil {

@@ -2,9 +2,14 @@ package atomicfile
 
 import (
 	"errors"
+	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -44,5 +49,168 @@ func TestFailedWriteLeavesOldFileAndNoTemp(t *testing.T) {
 	entries, _ := os.ReadDir(dir)
 	if len(entries) != 1 {
 		t.Fatalf("%d entries left in dir, want only the target", len(entries))
+	}
+}
+
+func TestWriteRefusesNonRegularTargets(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Skip(err)
+	}
+	sub := filepath.Join(dir, "sub")
+	os.Mkdir(sub, 0o755)
+	link := filepath.Join(dir, "linkdir")
+	os.Symlink(sub, link)
+	dangling := filepath.Join(dir, "dangling")
+	os.Symlink(filepath.Join(dir, "nothing"), dangling)
+	for path, want := range map[string]string{
+		fifo:     "is a named pipe (FIFO)",
+		sub:      "is a directory",
+		link:     "is a directory",
+		dangling: "symbolic link to a missing",
+	} {
+		err := WriteBytes(path, []byte("x"))
+		if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), want) {
+			t.Errorf("Write(%s) = %v, want an error naming it with %q", path, err, want)
+		}
+		if cerr := CheckTarget(path); cerr == nil {
+			t.Errorf("CheckTarget(%s) accepted it", path)
+		}
+	}
+	if st, _ := os.Lstat(fifo); st.Mode().Type() != fs.ModeNamedPipe {
+		t.Errorf("the FIFO became %v", st.Mode())
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 4 {
+		t.Errorf("%d entries, want the 4 made by the test", len(entries))
+	}
+}
+
+func TestWriteThroughLinkAndDevice(t *testing.T) {
+	dir := t.TempDir()
+	real := filepath.Join(dir, "real.txt")
+	os.WriteFile(real, []byte("old"), 0o644)
+	link := filepath.Join(dir, "link.txt")
+	os.Symlink(real, link)
+	if err := WriteBytes(link, []byte("new")); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := os.Lstat(link); st.Mode().Type() != fs.ModeSymlink {
+		t.Errorf("the link was replaced by %v", st.Mode())
+	}
+	if b, _ := os.ReadFile(real); string(b) != "new" {
+		t.Errorf("the link's target holds %q", b)
+	}
+	// /dev/null is a character device: written as a stream, never renamed over.
+	if err := WriteBytes("/dev/null", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Lstat("/dev/null"); err != nil || st.Mode()&fs.ModeCharDevice == 0 {
+		t.Fatalf("/dev/null is now %v (%v)", st.Mode(), err)
+	}
+	if err := CheckTarget("-"); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestCheckTargetRefusesInputs(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "weights.pth")
+	os.WriteFile(in, []byte("w"), 0o644)
+	link := filepath.Join(dir, "alias.pth")
+	os.Symlink(in, link)
+	hard := filepath.Join(dir, "hard.pth")
+	os.Link(in, hard)
+	for _, out := range []string{in, link, hard, filepath.Join(dir, ".", "weights.pth")} {
+		err := CheckTarget(out, "other", in)
+		if err == nil || !strings.Contains(err.Error(), "is the input "+in) {
+			t.Errorf("CheckTarget(%s) = %v", out, err)
+		}
+	}
+	if err := CheckTarget(filepath.Join(dir, "newdir")+"/", in); err == nil || !strings.Contains(err.Error(), "names a folder") {
+		t.Errorf("a path ending in a separator: %v", err)
+	}
+	if err := CheckTarget(filepath.Join(dir, "new.padim"), in); err != nil {
+		t.Error(err)
+	}
+	if err := CheckTarget(filepath.Join(in, "x"), in); err == nil || !strings.Contains(err.Error(), "not a directory") {
+		t.Errorf("a path under a file: %v", err)
+	}
+	if err := CheckDir(in); err == nil || !strings.Contains(err.Error(), "not a directory") {
+		t.Errorf("CheckDir(file) = %v", err)
+	}
+}
+
+func TestWriteSetAllOrNothing(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	boom := errors.New("boom")
+	err := WriteSet(out, "index", func(staging string) error {
+		os.WriteFile(filepath.Join(staging, "a"), []byte("a"), 0o644)
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("err = %v", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("a failed set left %v", entries)
+	}
+	fill := func(staging string) error {
+		for _, n := range []string{"a", "b", "index"} {
+			if err := os.WriteFile(filepath.Join(staging, n), []byte(n), 0o644); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := WriteSet(out, "index", fill); err != nil {
+		t.Fatal(err)
+	}
+	// Into an existing folder: its other files stay, the set is added.
+	os.WriteFile(filepath.Join(out, "mine"), []byte("m"), 0o644)
+	if err := WriteSet(out, "index", fill); err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir(out)
+	if len(entries) != 4 {
+		t.Errorf("%d entries in out, want a, b, index, mine", len(entries))
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("staging left behind: %v", entries)
+	}
+}
+
+func TestIsStdout(t *testing.T) {
+	for p, want := range map[string]bool{"-": true, "/dev/stdout": true, "/dev/fd/1": true, "/proc/self/fd/1": true,
+		"/dev/stderr": false, "/dev/fd/2": false, "out.json": false, "/dev/null": false} {
+		if got := IsStdout(p); got != want {
+			t.Errorf("IsStdout(%q) = %v", p, got)
+		}
+	}
+}
+
+// TestWriteToDescriptorKeepsIt: writing to "-" or /dev/fd/N goes through
+// the descriptor and leaves it open (a garbage-collected *os.File on the
+// descriptor itself would close it).
+func TestWriteToDescriptorKeepsIt(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	path := fmt.Sprintf("/dev/fd/%d", w.Fd())
+	if err := WriteBytes(path, []byte("first ")); err != nil {
+		t.Fatal(err)
+	}
+	runtime.GC()
+	runtime.GC()
+	if _, err := w.Write([]byte("second")); err != nil {
+		t.Fatalf("the descriptor was closed by the write: %v", err)
+	}
+	w.Close()
+	b, _ := io.ReadAll(r)
+	if string(b) != "first second" {
+		t.Errorf("read %q", b)
 	}
 }

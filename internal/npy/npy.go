@@ -7,9 +7,10 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"strconv"
 	"strings"
+
+	"github.com/padim-go/padim/internal/filekind"
 )
 
 // DType is the element type of an array, independent of byte order.
@@ -104,7 +105,7 @@ const (
 
 // ReadFile reads the .npy file at path.
 func ReadFile(path string) (*Array, error) {
-	f, err := os.Open(path)
+	f, _, err := filekind.Open(path)
 	if err != nil {
 		return nil, err
 	}
@@ -132,7 +133,7 @@ type Header struct {
 // it against the file's length, so a truncated or padded file is reported
 // without reading the data: the cheap check a dataset validation wants.
 func ReadHeaderFile(path string) (Header, error) {
-	f, err := os.Open(path)
+	f, _, err := filekind.Open(path)
 	if err != nil {
 		return Header{}, err
 	}

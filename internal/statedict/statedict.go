@@ -6,9 +6,10 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"slices"
 	"sort"
+
+	"github.com/padim-go/padim/internal/filekind"
 )
 
 // Tensor is one named parameter or buffer.
@@ -54,7 +55,7 @@ func (f *File) Get(name string, shape ...int) (*Tensor, error) {
 // training checkpoint (a dict with a "state_dict" entry) the tensors under
 // "state_dict" are returned. Every error starts with path.
 func Load(path string) (StateDict, error) {
-	f, err := os.Open(path)
+	f, _, err := filekind.Open(path)
 	if err != nil {
 		return nil, err
 	}
@@ -184,7 +185,7 @@ func CheckFinite(sd StateDict) error {
 
 // SHA256File returns the lower-case hex SHA-256 of the file at path.
 func SHA256File(path string) (string, error) {
-	f, err := os.Open(path)
+	f, _, err := filekind.Open(path)
 	if err != nil {
 		return "", err
 	}
