@@ -126,6 +126,18 @@ func (u *convUnit) flops(h, w int) (float64, int, int) {
 	return 2 * per * float64(u.conv.OutC) * float64(oh) * float64(ow), oh, ow
 }
 
+// MissingTensorError reports a weights file without a tensor the requested
+// layers need, e.g. a file that stops at layer3 asked for layer4. Callers
+// tell it from a corrupt file with errors.As.
+type MissingTensorError struct {
+	File   string // the file (or label) the tensor was looked for in
+	Tensor string // the state_dict key, e.g. "layer4.0.conv1.weight"
+}
+
+func (e *MissingTensorError) Error() string {
+	return fmt.Sprintf("%s: tensor %s missing", e.File, e.Tensor)
+}
+
 // source is a state dict being loaded, with the label (file name) every
 // error about it starts with.
 type source struct {
@@ -137,7 +149,7 @@ type source struct {
 func (s *source) get(p paramSpec) ([]float32, error) {
 	t, ok := s.sd[p.name]
 	if !ok || t == nil {
-		return nil, fmt.Errorf("%s: tensor %s missing", s.label, p.name)
+		return nil, &MissingTensorError{File: s.label, Tensor: p.name}
 	}
 	if !slices.Equal(t.Shape, p.shape) {
 		return nil, fmt.Errorf("%s: tensor %s shape %v want %v", s.label, p.name, t.Shape, p.shape)

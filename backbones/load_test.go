@@ -1,6 +1,7 @@
 package backbones
 
 import (
+	"errors"
 	"math"
 	"slices"
 	"strings"
@@ -263,5 +264,16 @@ func TestConvFLOPs(t *testing.T) {
 	}
 	if want := conv1 + 4*block + l2; math.Abs(got-want) > 0.5 {
 		t.Fatalf("ConvFLOPs to layer2 = %.0f, want %.0f", got, want)
+	}
+}
+
+// TestMissingTensorIsTyped: a weights file without a tensor the layers need
+// gives a *MissingTensorError naming both, which callers tell apart from a
+// corrupt file with errors.As.
+func TestMissingTensorIsTyped(t *testing.T) {
+	_, err := Load("resnet18", statedict.StateDict{}, []string{"layer1"})
+	var missing *MissingTensorError
+	if !errors.As(err, &missing) || missing.Tensor != "conv1.weight" {
+		t.Fatalf("Load of an empty state dict: %v (%T), want a MissingTensorError for conv1.weight", err, err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -351,7 +352,8 @@ func (e *Env) openBackbone(ms ModelSpec, layers []string) (backbones.Backbone, s
 		return nil, "", err
 	}
 	bb, sha, err := backbones.Open(ms.Backbone, wpath, layers)
-	if err != nil && strings.Contains(err.Error(), "missing") {
+	var missing *backbones.MissingTensorError
+	if errors.As(err, &missing) {
 		return nil, "", &NotAvailable{Reason: fmt.Sprintf("%v (the file lacks a layer this run needs)", err),
 			Fetch: "padim fetch weights " + ms.Backbone}
 	}
