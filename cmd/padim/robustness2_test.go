@@ -138,9 +138,16 @@ func (c *cli) ok(args ...string) result {
 // every want, and with nothing on standard output (no work started).
 func (c *cli) fails(args []string, want ...string) result {
 	c.t.Helper()
+	return c.failsWith(exitError, args, want...)
+}
+
+// failsWith is fails for a given exit status: exitUsage (2) for a wrong
+// command line, exitError (1) for anything else.
+func (c *cli) failsWith(code int, args []string, want ...string) result {
+	c.t.Helper()
 	r := c.run(args...)
-	if r.code != 1 {
-		c.t.Fatalf("padim %s: exit %d, want 1\nstdout: %s\nstderr: %s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
+	if r.code != code {
+		c.t.Fatalf("padim %s: exit %d, want %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), r.code, code, r.stdout, r.stderr)
 	}
 	if !strings.HasPrefix(r.stderr, "padim: ") {
 		c.t.Errorf("stderr does not start with the padim: message: %q", r.stderr)
@@ -606,10 +613,17 @@ func TestCLIFlags(t *testing.T) {
 		{"reproduce --batch 0", []string{"reproduce", "--quick", "--batch", "0", "--out", filepath.Join(dir, "rep")}, []string{"--batch 0"}},
 		{"generate --train 0", []string{"generate", "synthetic", "--train", "0", "--out", filepath.Join(dir, "g")}, []string{"--train 0"}},
 	}
+	// A wrong command line (a flag that does not exist, a malformed global
+	// flag) exits with the usage status 2; everything else with 1.
+	usage := map[string]bool{"--threads -1": true, "test --size": true}
 	for _, k := range cases {
 		t.Run(k.name, func(t *testing.T) {
 			c.t = t
-			c.fails(k.args, k.want...)
+			code := exitError
+			if usage[k.name] {
+				code = exitUsage
+			}
+			c.failsWith(code, k.args, k.want...)
 		})
 	}
 	c.t = t

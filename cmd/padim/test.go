@@ -17,6 +17,7 @@ import (
 	"github.com/padim-go/padim/eval"
 	"github.com/padim-go/padim/experiments"
 	"github.com/padim-go/padim/internal/atomicfile"
+	"github.com/padim-go/padim/internal/filekind"
 	"github.com/padim-go/padim/internal/nn"
 	"github.com/padim-go/padim/padim"
 )
@@ -133,6 +134,11 @@ func runTest(ctx context.Context, stdout io.Writer, o testOptions) error {
 	}
 	if o.jsonOut != "" && atomicfile.IsStdout(o.jsonOut) {
 		stdout = os.Stderr // standard output carries the JSON
+	}
+	// A model that is not there, or not a regular file, is the first thing
+	// to say; its contents are read after the data is checked.
+	if _, err := filekind.Regular(o.model); err != nil {
+		return fmt.Errorf("test: --model: %w", err)
 	}
 	// The data is checked before the model and weights are read.
 	split, _, info, err := o.load()
