@@ -234,7 +234,8 @@ func dimsPlots(figDir string, t Table, results []*Result) ([]string, error) {
 		m[k].x, m[k].y, m[k].e = append(m[k].x, x), append(m[k].y, y), append(m[k].e, e)
 	}
 	for _, r := range rows {
-		if r.PaperOnly {
+		// The texture and object means repeat the overall mean's classes here.
+		if r.PaperOnly || strings.HasPrefix(r.Dataset, "mean-") {
 			continue
 		}
 		ds := r.Dataset

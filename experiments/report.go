@@ -557,7 +557,7 @@ func writeNotes(w io.Writer, t Table, rows []Row) {
 	var srcs []src
 	seenSrc := map[src]bool{}
 	var notes []string
-	seenNote := map[string]bool{}
+	noteRows := map[string][]string{}
 	for _, r := range rows {
 		for _, m := range t.Metrics {
 			ref, ok := r.PaperRef[m]
@@ -570,11 +570,10 @@ func writeNotes(w io.Writer, t Table, rows []Row) {
 				srcs = append(srcs, s)
 			}
 			if ref.Note != "" {
-				n := fmt.Sprintf("%s, %s, %s [%s]: %s", strings.TrimSuffix(r.Dataset, " (paper)"), r.Method, m, ref.PaperTable, ref.Note)
-				if !seenNote[n] {
-					seenNote[n] = true
-					notes = append(notes, n)
+				if _, ok := noteRows[ref.Note]; !ok {
+					notes = append(notes, ref.Note)
 				}
+				noteRows[ref.Note] = append(noteRows[ref.Note], fmt.Sprintf("%s %s", r.Method, m))
 			}
 		}
 	}
@@ -582,7 +581,7 @@ func writeNotes(w io.Writer, t Table, rows []Row) {
 		fmt.Fprintf(md, "- Paper values [%s]: %s.\n", s.table, strings.TrimSuffix(s.source, "."))
 	}
 	for _, n := range notes {
-		fmt.Fprintf(md, "- * %s\n", n)
+		fmt.Fprintf(md, "- * %s (%s).\n", strings.TrimSuffix(n, "."), strings.Join(dedup(noteRows[n]), "; "))
 	}
 	if md.Len() > 0 {
 		fmt.Fprintf(w, "\n%s", md.String())
