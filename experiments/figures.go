@@ -111,6 +111,8 @@ func WriteFigures(dir, cacheDir string, t Table, results []*Result) ([]string, e
 		return written, nil
 	}
 	imageTable := len(t.Metrics) > 0 && t.Metrics[0] == "image_auroc"
+	pixelTable := slices.Contains(t.Metrics, "pixel_auroc")
+	proTable := slices.Contains(t.Metrics, "pro")
 	for _, ds := range order {
 		ms := byDataset[ds]
 		plots := []struct {
@@ -122,9 +124,9 @@ func WriteFigures(dir, cacheDir string, t Table, results []*Result) ([]string, e
 			{"roc", "Image ROC", "false positive rate (fraction of normal images)", "true positive rate (fraction of anomalous images)", "image AUROC",
 				func(m *methodCurves) ([]Series, []float64) { return m.roc, m.image }, Axes{0, 1, 0, 1.02}, imageTable},
 			{"pixel-roc", "Pixel ROC", "false positive rate (fraction of normal pixels)", "true positive rate (fraction of anomalous pixels)", "pixel AUROC",
-				func(m *methodCurves) ([]Series, []float64) { return m.pixelROC, m.pixel }, Axes{0, 1, 0, 1.02}, true},
+				func(m *methodCurves) ([]Series, []float64) { return m.pixelROC, m.pixel }, Axes{0, 1, 0, 1.02}, pixelTable},
 			{"pro", "PRO curve", fmt.Sprintf("false positive rate (fraction of normal pixels), to %.1f", PROPlotLimit), "per-region overlap (mean fraction of each defect region)", "AU-PRO",
-				func(m *methodCurves) ([]Series, []float64) { return m.pro, m.proValues }, Axes{0, PROPlotLimit, 0, 1.02}, true},
+				func(m *methodCurves) ([]Series, []float64) { return m.pro, m.proValues }, Axes{0, PROPlotLimit, 0, 1.02}, proTable},
 		}
 		for _, pl := range plots {
 			if !pl.want {

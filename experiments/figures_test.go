@@ -52,8 +52,8 @@ func TestWriteFiguresPixelTablesDrawPixelCurves(t *testing.T) {
 	if slices.Contains(locFigs, "localization/roc-bottle.png") {
 		t.Errorf("localization draws the image ROC: %v", locFigs)
 	}
-	if !slices.Contains(detFigs, "detection/roc-bottle.png") {
-		t.Errorf("detection figures %v lack the image ROC", detFigs)
+	if !slices.Contains(detFigs, "detection/roc-bottle.png") || slices.Contains(detFigs, "detection/pixel-roc-bottle.png") {
+		t.Errorf("detection figures %v: want the image ROC and no pixel curves", detFigs)
 	}
 	a, _ := os.ReadFile(filepath.Join(out, "localization/pixel-roc-bottle.png"))
 	b, _ := os.ReadFile(filepath.Join(out, "detection/roc-bottle.png"))
