@@ -148,18 +148,46 @@ func WriteFigures(dir, cacheDir string, t Table, results []*Result) ([]string, e
 			}
 			name := pl.kind + "-" + fileName(ds) + ".png"
 			title := pl.title + ", " + ds
+			ax := pl.ax
+			if pl.kind != "pro" {
+				if z, ok := rocZoom(ms, pl.curves); ok {
+					ax = z
+					title = fmt.Sprintf("%s (zoomed: FPR ≤ %.2g, TPR ≥ %.2g)", title, z.XMax, z.YMin)
+				}
+			}
 			if t.Name == "rd-mvtec" {
 				title += " (one curve per dataset version)"
 			} else if hasSeeds(ms, pl.curves) {
 				title += " (one curve per channel draw)"
 			}
-			if err := PlotLines(filepath.Join(figDir, name), title, pl.x, pl.y, series, pl.ax); err != nil {
+			if err := PlotLines(filepath.Join(figDir, name), title, pl.x, pl.y, series, ax); err != nil {
 				return nil, err
 			}
 			written = append(written, filepath.Join(t.Name, name))
 		}
 	}
 	return written, nil
+}
+
+// rocZoom returns axes that show the top-left corner of ROC curves whose
+// areas are all high, where a full 0-1 plot shows only the axes.
+func rocZoom(ms []*methodCurves, curves func(*methodCurves) ([]Series, []float64)) (Axes, bool) {
+	lowest := 1.0
+	n := 0
+	for _, m := range ms {
+		_, vals := curves(m)
+		for _, v := range vals {
+			lowest = math.Min(lowest, v)
+			n++
+		}
+	}
+	switch {
+	case n == 0 || lowest < 0.9:
+		return Axes{}, false
+	case lowest >= 0.97:
+		return Axes{XMin: 0, XMax: 0.2, YMin: 0.7, YMax: 1.005}, true
+	}
+	return Axes{XMin: 0, XMax: 0.4, YMin: 0.5, YMax: 1.005}, true
 }
 
 func hasSeeds(ms []*methodCurves, curves func(*methodCurves) ([]Series, []float64)) bool {
