@@ -311,58 +311,59 @@ func dimsPlots(figDir string, t Table, results []*Result) ([]string, error) {
 		if p.imageOnly {
 			metrics = []string{"image_auroc"}
 		}
-		var sets []Points
-		lo, hi := math.Inf(1), math.Inf(-1)
-		span := func(y, e float64) {
-			lo, hi = math.Min(lo, y-e), math.Max(hi, y+e)
-		}
-		for mi, m := range metrics {
+		for _, m := range metrics {
+			var sets []Points
+			lo, hi := math.Inf(1), math.Inf(-1)
+			span := func(y, e float64) {
+				lo, hi = math.Min(lo, y-e), math.Max(hi, y+e)
+			}
 			for ki, kind := range []string{"random", "PCA"} {
 				c := p.curves[kind+"|"+m]
 				if c == nil {
 					continue
 				}
 				sortCurve(c.x, c.y, c.e)
-				name := "PCA: " + metricName[m]
+				name, shape := "PCA", draw.GlyphDrawer(draw.BoxGlyph{})
 				if kind == "random" {
-					name = "random subset: " + metricName[m] + " (mean ± sd over seeds)"
+					name, shape = "random subset (mean ± sd over seeds)", draw.CircleGlyph{}
 				}
-				shape := draw.GlyphDrawer(draw.CircleGlyph{})
-				if kind == "PCA" {
-					shape = draw.BoxGlyph{}
-				}
-				sets = append(sets, Points{Name: name, X: c.x, Y: c.y, YErr: c.e, Style: 2*mi + ki, Line: true, Shape: shape})
+				sets = append(sets, Points{Name: name, X: c.x, Y: c.y, YErr: c.e, Style: ki, Line: true, Shape: shape})
 				for i := range c.y {
 					span(c.y[i], c.e[i])
 				}
 			}
 			if v, ok := p.all[m]; ok {
-				sets = append(sets, Points{Name: "all 448 channels: " + metricName[m], X: []float64{448}, Y: []float64{v}, Style: 2 * mi, Shape: draw.PyramidGlyph{}})
+				sets = append(sets, Points{Name: "all 448 channels", X: []float64{448}, Y: []float64{v}, Style: 2, Shape: draw.PyramidGlyph{}})
 				span(v, 0)
 			}
 			for ki, kind := range []string{"random", "PCA"} {
 				if c := p.paper[kind+"|"+m]; c != nil {
-					sets = append(sets, Points{Name: "paper, " + kind + ": " + metricName[m] + " (MVTec AD, 15 classes)", X: c.x, Y: c.y, Style: 2*mi + ki, Shape: draw.CrossGlyph{}})
+					name := "paper, random subset (MVTec AD, 15 classes)"
+					if kind == "PCA" {
+						name = "paper, PCA (MVTec AD, 15 classes)"
+					}
+					sets = append(sets, Points{Name: name, X: c.x, Y: c.y, Style: ki, Shape: draw.CrossGlyph{}})
 					for _, y := range c.y {
 						span(y, 0)
 					}
 				}
 			}
+			if len(sets) == 0 {
+				continue
+			}
+			// Room under the data for the legend.
+			ax := Axes{XMin: 0, XMax: 470, YMin: math.Max(0, lo-math.Max(0.01, (hi-lo)*0.6)), YMax: math.Min(1.005, hi+math.Max(0.005, (hi-lo)*0.08))}
+			ylabel := map[string]string{"pixel_auroc": "pixel AUROC (1 = perfect)", "pro": "PRO: AU-PRO to FPR 0.3, normalised (1 = perfect)", "image_auroc": "image AUROC (1 = perfect)"}[m]
+			name := "dims-" + fileName(ds) + ".png"
+			if m != "pixel_auroc" {
+				name = "dims-" + strings.ReplaceAll(m, "_", "-") + "-" + fileName(ds) + ".png"
+			}
+			title := fmt.Sprintf("%s vs kept channels, ResNet-18 layers 1-3, %s", metricName[m], ds)
+			if err := PlotPoints(filepath.Join(figDir, name), title, "kept channels d (of 448; ticks at the measured d)", ylabel, sets, ax); err != nil {
+				return nil, err
+			}
+			written = append(written, name)
 		}
-		pad := math.Max(0.01, (hi-lo)*0.08)
-		ax := Axes{XMin: 0, XMax: 470, YMin: math.Max(0, lo-pad), YMax: math.Min(1.005, hi+pad)}
-		if ax.YMax-ax.YMin < 0.02 {
-			ax.YMin = ax.YMax - 0.02
-		}
-		ylabel := "pixel AUROC, PRO (AU-PRO to FPR 0.3); 1 = perfect"
-		if p.imageOnly {
-			ylabel = "image AUROC; 1 = perfect"
-		}
-		name := "dims-" + fileName(ds) + ".png"
-		if err := PlotPoints(filepath.Join(figDir, name), "Dimension reduction, ResNet-18 layers 1-3, "+ds, "kept channels d (of 448)", ylabel, sets, ax); err != nil {
-			return nil, err
-		}
-		written = append(written, name)
 	}
 	return written, nil
 }

@@ -8,6 +8,7 @@ import (
 	imgdraw "image/draw"
 	"image/png"
 	"io"
+	"strconv"
 
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/basicfont"
@@ -106,9 +107,21 @@ type Points struct {
 	Hollow     bool
 }
 
-// PlotPoints writes a marker plot with error bars as a PNG.
+// PlotPoints writes a marker plot with error bars as a PNG, with x ticks at
+// the distinct x values of the sets.
 func PlotPoints(path, title, xLabel, yLabel string, sets []Points, ax Axes) error {
 	p := newPlot(title, xLabel, yLabel)
+	var ticks []plot.Tick
+	seen := map[float64]bool{}
+	for _, s := range sets {
+		for _, x := range s.X {
+			if !seen[x] {
+				seen[x] = true
+				ticks = append(ticks, plot.Tick{Value: x, Label: strconv.FormatFloat(x, 'g', -1, 64)})
+			}
+		}
+	}
+	p.X.Tick.Marker = plot.ConstantTicks(ticks)
 	for _, s := range sets {
 		pts := make(plotter.XYs, len(s.X))
 		for j := range s.X {
