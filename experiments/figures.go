@@ -184,6 +184,8 @@ func rocZoom(ms []*methodCurves, curves func(*methodCurves) ([]Series, []float64
 	switch {
 	case n == 0 || lowest < 0.9:
 		return Axes{}, false
+	case lowest >= 0.99:
+		return Axes{XMin: 0, XMax: 0.05, YMin: 0.8, YMax: 1.005}, true
 	case lowest >= 0.97:
 		return Axes{XMin: 0, XMax: 0.2, YMin: 0.7, YMax: 1.005}, true
 	}
