@@ -155,3 +155,32 @@ func metricPtr(m eval.Metric) *float64 {
 	}
 	return nil
 }
+
+// EvaluatePerDefect computes each defect type's metrics against all normal
+// test images (see eval.EvaluatePerDefect).
+func (s *Scored) EvaluatePerDefect() ([]DefectMetrics, error) {
+	in := eval.Input{ImageScores: s.Scores, ImageLabels: s.Labels, Width: s.W}
+	if s.Masks != nil {
+		in.Maps, in.Masks = s.Maps, s.Masks
+	}
+	defects := make([]string, len(s.Samples))
+	for i, smp := range s.Samples {
+		defects[i] = smp.Defect
+	}
+	rs, err := eval.EvaluatePerDefect(in, defects)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]DefectMetrics, len(rs))
+	for i, r := range rs {
+		out[i] = DefectMetrics{Defect: r.Defect, Anomalous: r.Anomalous,
+			ImageAUROC: metricPtr(r.ImageAUROC), PixelAUROC: metricPtr(r.PixelAUROC), PRO: metricPtr(r.PRO)}
+	}
+	return out, nil
+}
+
+// STCPreprocess is the paper's ShanghaiTech Campus geometry: frames resized
+// to 256 x 256, no crop.
+func STCPreprocess() datasets.Preprocess {
+	return datasets.Preprocess{Height: 256, Width: 256, Filter: datasets.Lanczos}
+}

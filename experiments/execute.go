@@ -28,7 +28,7 @@ import (
 
 // ResultsVersion is mixed into every cache key. Bump it when a change to the
 // computation makes earlier cached results stale.
-const ResultsVersion = 1
+const ResultsVersion = 2
 
 // Env is the Executor that runs declared experiments on this machine's data.
 type Env struct {
@@ -110,8 +110,13 @@ func (e *Env) Dataset(spec DatasetSpec) (*datasets.Split, datasets.Preprocess, e
 		if !datasets.DirExists(root) {
 			return nil, pre, missing("ShanghaiTech Campus", e.DataRoot, "see README: Data (ShanghaiTech Campus)")
 		}
-		split, err = datasets.LoadSTC(root)
-		pre = datasets.PaperPreprocess()
+		if spec.Category != "" {
+			if m, _ := filepath.Glob(filepath.Join(root, "training", "frames", spec.Category+"_*")); len(m) == 0 {
+				return nil, pre, missing("ShanghaiTech Campus scene "+spec.Category, filepath.Join(root, "training", "frames"), "see README: Data (ShanghaiTech Campus)")
+			}
+		}
+		split, err = datasets.LoadSTCWith(root, datasets.STCOptions{Scene: spec.Category})
+		pre = STCPreprocess()
 	case "synthetic":
 		root := e.SyntheticRoot
 		if !datasets.DirExists(filepath.Join(root, spec.Category)) {
@@ -299,6 +304,9 @@ func (e *Env) Execute(ctx context.Context, run Run, dir string) (*Result, error)
 			res.NTestAnomalous++
 		}
 	}
+	if run.Timing {
+		res.Machine = newMachineInfo()
+	}
 	t0 := time.Now()
 	var scorer Scorer
 	switch run.Model.Method {
@@ -330,8 +338,14 @@ func (e *Env) Execute(ctx context.Context, run Run, dir string) (*Result, error)
 	if err != nil {
 		return nil, err
 	}
-	res.Seconds["metrics"] = time.Since(t1).Seconds()
 	res.ImageAUROC, res.PixelAUROC, res.PRO = metricPtr(m.ImageAUROC), metricPtr(m.PixelAUROC), metricPtr(m.PRO)
+	if res.PerDefect, err = scored.EvaluatePerDefect(); err != nil {
+		return nil, err
+	}
+	res.Seconds["metrics"] = time.Since(t1).Seconds()
+	if res.Machine != nil {
+		res.Machine.LoadEnd = loadAverage()
+	}
 	arts, err := writeArtifacts(dir, scored, m, pre, e.HeatmapImages)
 	if err != nil {
 		return nil, err
@@ -483,8 +497,9 @@ func (e *Env) fitSPADE(ctx context.Context, ms ModelSpec, bb backbones.Backbone,
 
 // Curves is the plotting data a run leaves in curves.json.
 type Curves struct {
-	ROCFPR, ROCTPR []float64 `json:",omitempty"`
-	PROFPR, PRO    []float64 `json:",omitempty"`
+	ROCFPR, ROCTPR           []float64 `json:",omitempty"` // image level
+	PixelROCFPR, PixelROCTPR []float64 `json:",omitempty"`
+	PROFPR, PRO              []float64 `json:",omitempty"`
 }
 
 // writeArtifacts stores the run's curves and a heatmap grid beside its result.
@@ -492,6 +507,13 @@ func writeArtifacts(dir string, s *Scored, m eval.Result, pre datasets.Preproces
 	var c Curves
 	if fpr, tpr, _, err := eval.ROC(s.Scores, s.Labels); err == nil {
 		c.ROCFPR, c.ROCTPR = thin(fpr, 400), thin(tpr, 400)
+	}
+	if s.Masks != nil {
+		fpr, tpr, err := eval.PixelROC(s.Maps, s.Masks, 400)
+		if err != nil {
+			return nil, fmt.Errorf("pixel ROC: %w", err)
+		}
+		c.PixelROCFPR, c.PixelROCTPR = fpr, tpr
 	}
 	if m.PROCurve != nil {
 		c.PROFPR, c.PRO = thinCurve(m.PROCurve.FPR, m.PROCurve.PRO, PROPlotLimit, 400)

@@ -3,6 +3,7 @@ package experiments
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -10,6 +11,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/padim-go/padim/internal/atomicfile"
 )
@@ -23,43 +26,66 @@ func fileName(s string) string {
 	return strings.Trim(unsafeName.ReplaceAllString(strings.ToLower(s), "-"), "-")
 }
 
-// WriteFigures draws, for table t, ROC and PRO curves per dataset (one curve
-// per method, first seed), the dimension ablation plot, and copies heatmap
-// grids. It returns the files written, relative to dir.
+// methodCurves are one method's curves on one dataset: one per seed.
+type methodCurves struct {
+	method                  string
+	roc, pixelROC, pro      []Series
+	image, pixel, proValues []float64
+}
+
+// WriteFigures draws, for table t, per dataset: the image ROC curves when
+// the table is about detection, the pixel ROC and PRO curves when it has
+// pixel metrics (every seed of a method drawn, its legend giving the mean ±
+// sd of the metric), the dimension ablation plot, and copies heatmap grids
+// (first seed). It returns the files written, relative to dir.
 func WriteFigures(dir, cacheDir string, t Table, results []*Result) ([]string, error) {
 	figDir := filepath.Join(dir, t.Name)
 	var written []string
-	type curveSet struct{ roc, pro []Series }
-	byDataset := map[string]*curveSet{}
+	byDataset := map[string][]*methodCurves{}
 	var order []string
-	seen := map[string]bool{}
+	heatmapDone := map[string]bool{}
 	for _, r := range results {
 		if r.Status != "ok" {
 			continue
 		}
 		ds := datasetLabel(r.Run.Dataset)
-		k := ds + "\x00" + r.Run.Row
-		if seen[k] { // first seed only
-			continue
-		}
-		seen[k] = true
 		c, err := readCurves(filepath.Join(cacheDir, r.Key, "curves.json"))
 		if err != nil {
 			return nil, err
 		}
-		cs, ok := byDataset[ds]
-		if !ok {
-			cs = &curveSet{}
-			byDataset[ds] = cs
+		if _, ok := byDataset[ds]; !ok {
 			order = append(order, ds)
 		}
+		var mc *methodCurves
+		for _, m := range byDataset[ds] {
+			if m.method == r.Run.Row {
+				mc = m
+			}
+		}
+		if mc == nil {
+			mc = &methodCurves{method: r.Run.Row}
+			byDataset[ds] = append(byDataset[ds], mc)
+		}
 		if len(c.ROCFPR) > 0 {
-			cs.roc = append(cs.roc, Series{Name: r.Run.Row, X: c.ROCFPR, Y: c.ROCTPR})
+			mc.roc = append(mc.roc, Series{X: c.ROCFPR, Y: c.ROCTPR})
+		}
+		if len(c.PixelROCFPR) > 0 {
+			mc.pixelROC = append(mc.pixelROC, Series{X: c.PixelROCFPR, Y: c.PixelROCTPR})
 		}
 		if len(c.PROFPR) > 0 {
-			cs.pro = append(cs.pro, Series{Name: r.Run.Row, X: c.PROFPR, Y: c.PRO})
+			mc.pro = append(mc.pro, Series{X: c.PROFPR, Y: c.PRO})
 		}
-		if heatmapTables[t.Name] && slices.Contains(r.Artifacts, "heatmaps.png") {
+		for _, v := range []struct {
+			dst *[]float64
+			m   *float64
+		}{{&mc.image, r.ImageAUROC}, {&mc.pixel, r.PixelAUROC}, {&mc.proValues, r.PRO}} {
+			if v.m != nil {
+				*v.dst = append(*v.dst, *v.m)
+			}
+		}
+		hk := ds + "\x00" + r.Run.Row
+		if heatmapTables[t.Name] && slices.Contains(r.Artifacts, "heatmaps.png") && !heatmapDone[hk] {
+			heatmapDone[hk] = true
 			name := fmt.Sprintf("heatmaps-%s-%s.png", fileName(ds), fileName(r.Run.Row))
 			b, err := os.ReadFile(filepath.Join(cacheDir, r.Key, "heatmaps.png"))
 			if err != nil {
@@ -74,23 +100,6 @@ func WriteFigures(dir, cacheDir string, t Table, results []*Result) ([]string, e
 	if t.Name == "cost" {
 		return written, nil
 	}
-	for _, ds := range order {
-		cs := byDataset[ds]
-		if len(cs.roc) > 0 && !strings.HasPrefix(t.Name, "dims") {
-			name := "roc-" + fileName(ds) + ".png"
-			if err := PlotLines(filepath.Join(figDir, name), "Image ROC, "+ds, "false positive rate", "true positive rate", cs.roc, 1); err != nil {
-				return nil, err
-			}
-			written = append(written, filepath.Join(t.Name, name))
-		}
-		if len(cs.pro) > 0 && !strings.HasPrefix(t.Name, "dims") {
-			name := "pro-" + fileName(ds) + ".png"
-			if err := PlotLines(filepath.Join(figDir, name), "PRO curve, "+ds, "false positive rate", "per-region overlap", cs.pro, PROPlotLimit); err != nil {
-				return nil, err
-			}
-			written = append(written, filepath.Join(t.Name, name))
-		}
-	}
 	if t.Name == "dims" {
 		w, err := dimsPlots(figDir, t, results)
 		if err != nil {
@@ -99,8 +108,110 @@ func WriteFigures(dir, cacheDir string, t Table, results []*Result) ([]string, e
 		for _, f := range w {
 			written = append(written, filepath.Join(t.Name, f))
 		}
+		return written, nil
+	}
+	imageTable := len(t.Metrics) > 0 && t.Metrics[0] == "image_auroc"
+	pixelTable := slices.Contains(t.Metrics, "pixel_auroc")
+	proTable := slices.Contains(t.Metrics, "pro")
+	for _, ds := range order {
+		ms := byDataset[ds]
+		plots := []struct {
+			kind, title, x, y, metric string
+			curves                    func(*methodCurves) ([]Series, []float64)
+			ax                        Axes
+			want                      bool
+		}{
+			{"roc", "Image ROC", "false positive rate (fraction of normal images)", "true positive rate (fraction of anomalous images)", "image AUROC",
+				func(m *methodCurves) ([]Series, []float64) { return m.roc, m.image }, Axes{0, 1, 0, 1.02}, imageTable},
+			{"pixel-roc", "Pixel ROC", "false positive rate (fraction of normal pixels)", "true positive rate (fraction of anomalous pixels)", "pixel AUROC",
+				func(m *methodCurves) ([]Series, []float64) { return m.pixelROC, m.pixel }, Axes{0, 1, 0, 1.02}, pixelTable},
+			{"pro", "PRO curve", fmt.Sprintf("false positive rate (fraction of normal pixels), to %.1f", PROPlotLimit), "per-region overlap (mean fraction of each defect region)", "AU-PRO",
+				func(m *methodCurves) ([]Series, []float64) { return m.pro, m.proValues }, Axes{0, PROPlotLimit, 0, 1.02}, proTable},
+		}
+		for _, pl := range plots {
+			if !pl.want {
+				continue
+			}
+			var series []Series
+			for i, m := range ms {
+				cs, vals := pl.curves(m)
+				for j, c := range cs {
+					c.Style, c.Thin = i, len(cs) > 1
+					if j == 0 {
+						c.Name = legendName(m.method, pl.metric, vals)
+					}
+					series = append(series, c)
+				}
+			}
+			if len(series) == 0 {
+				continue
+			}
+			name := pl.kind + "-" + fileName(ds) + ".png"
+			title := pl.title + ", " + ds
+			ax := pl.ax
+			if pl.kind != "pro" {
+				if z, ok := rocZoom(ms, pl.curves); ok {
+					ax = z
+					title = fmt.Sprintf("%s (zoomed: FPR ≤ %.2g, TPR ≥ %.2g)", title, z.XMax, z.YMin)
+				}
+			}
+			if t.Name == "rd-mvtec" {
+				title += " (one curve per dataset version)"
+			} else if hasSeeds(ms, pl.curves) {
+				title += " (one curve per channel draw)"
+			}
+			if err := PlotLines(filepath.Join(figDir, name), title, pl.x, pl.y, series, ax); err != nil {
+				return nil, err
+			}
+			written = append(written, filepath.Join(t.Name, name))
+		}
 	}
 	return written, nil
+}
+
+// rocZoom returns axes that show the top-left corner of ROC curves whose
+// areas are all high, where a full 0-1 plot shows only the axes.
+func rocZoom(ms []*methodCurves, curves func(*methodCurves) ([]Series, []float64)) (Axes, bool) {
+	lowest := 1.0
+	n := 0
+	for _, m := range ms {
+		_, vals := curves(m)
+		for _, v := range vals {
+			lowest = math.Min(lowest, v)
+			n++
+		}
+	}
+	switch {
+	case n == 0 || lowest < 0.9:
+		return Axes{}, false
+	case lowest >= 0.99:
+		return Axes{XMin: 0, XMax: 0.05, YMin: 0.8, YMax: 1.005}, true
+	case lowest >= 0.97:
+		return Axes{XMin: 0, XMax: 0.2, YMin: 0.7, YMax: 1.005}, true
+	}
+	return Axes{XMin: 0, XMax: 0.4, YMin: 0.5, YMax: 1.005}, true
+}
+
+func hasSeeds(ms []*methodCurves, curves func(*methodCurves) ([]Series, []float64)) bool {
+	for _, m := range ms {
+		if cs, _ := curves(m); len(cs) > 1 {
+			return true
+		}
+	}
+	return false
+}
+
+// legendName is "method: METRIC 0.981" or, over several seeds, "method:
+// METRIC 0.981 ± 0.004 (5 seeds)".
+func legendName(method, metric string, vals []float64) string {
+	if len(vals) == 0 {
+		return method
+	}
+	mean, sd := meanSD(vals)
+	if len(vals) == 1 {
+		return fmt.Sprintf("%s: %s %.3f", method, metric, mean)
+	}
+	return fmt.Sprintf("%s: %s %.3f ± %.3f (%d)", method, metric, mean, sd, len(vals))
 }
 
 func readCurves(path string) (Curves, error) {
@@ -117,53 +228,159 @@ func readCurves(path string) (Curves, error) {
 
 var dimRow = regexp.MustCompile(`^PaDiM-R18 (random|PCA) d=(\d+)$`)
 
-// dimsPlots draws metric against d for the random subset and PCA, per dataset.
+// allChannelsRow is the dimension table's row without reduction.
+const allChannelsRow = "PaDiM-R18 all 448"
+
+// dimsPlots draws, per dataset (and per mean over MVTec AD classes), pixel
+// AUROC and PRO against d for the random subset (mean ± sd over seeds) and
+// PCA, the all-448-channels point, and the paper's points where it has them.
+// Datasets without masks get image AUROC instead.
 func dimsPlots(figDir string, t Table, results []*Result) ([]string, error) {
-	rows := Rows(t, results, nil)
-	type pt struct{ d, v float64 }
-	curves := map[string]map[string][]pt{} // dataset -> method -> points
-	var dsOrder []string
-	for _, r := range rows {
-		m := dimRow.FindStringSubmatch(r.Method)
-		if m == nil {
-			continue
-		}
-		metric := "pixel_auroc"
-		if r.Measured[metric] == nil {
-			metric = "image_auroc"
-		}
-		v := r.Measured[metric]
-		if v == nil {
-			continue
-		}
-		d, _ := strconv.Atoi(m[2])
-		key := r.Dataset + "|" + metric
-		if curves[key] == nil {
-			curves[key] = map[string][]pt{}
-			dsOrder = append(dsOrder, key)
-		}
-		curves[key][m[1]] = append(curves[key][m[1]], pt{float64(d), *v})
+	paper, err := PaperValues()
+	if err != nil {
+		return nil, err
 	}
+	rows := Rows(t, results, paper)
+	type curve struct{ x, y, e []float64 }
+	type dsPlot struct {
+		curves    map[string]*curve // "random|pixel_auroc" ...
+		all       map[string]float64
+		paper     map[string]*curve
+		imageOnly bool
+	}
+	plots := map[string]*dsPlot{}
+	var order []string
+	get := func(ds string) *dsPlot {
+		p, ok := plots[ds]
+		if !ok {
+			p = &dsPlot{curves: map[string]*curve{}, all: map[string]float64{}, paper: map[string]*curve{}}
+			plots[ds] = p
+			order = append(order, ds)
+		}
+		return p
+	}
+	add := func(m map[string]*curve, k string, x, y, e float64) {
+		if m[k] == nil {
+			m[k] = &curve{}
+		}
+		m[k].x, m[k].y, m[k].e = append(m[k].x, x), append(m[k].y, y), append(m[k].e, e)
+	}
+	for _, r := range rows {
+		// The texture and object means repeat the overall mean's classes here.
+		if r.PaperOnly || strings.HasPrefix(r.Dataset, "mean-") {
+			continue
+		}
+		ds := r.Dataset
+		metrics := []string{"pixel_auroc", "pro"}
+		if r.Runs > 0 && r.Measured["pixel_auroc"] == nil && r.Measured["image_auroc"] != nil {
+			metrics = []string{"image_auroc"}
+			get(ds).imageOnly = true
+		}
+		if r.Method == allChannelsRow {
+			for _, m := range metrics {
+				if v := r.Measured[m]; v != nil {
+					get(ds).all[m] = *v
+				}
+			}
+			continue
+		}
+		sm := dimRow.FindStringSubmatch(r.Method)
+		if sm == nil {
+			continue
+		}
+		d, _ := strconv.Atoi(sm[2])
+		for _, m := range metrics {
+			if v := r.Measured[m]; v != nil {
+				e := 0.0
+				if sd := r.SD[m]; sd != nil {
+					e = *sd
+				}
+				add(get(ds).curves, sm[1]+"|"+m, float64(d), *v, e)
+			}
+			if v := r.Paper[m]; v != nil {
+				add(get(ds).paper, sm[1]+"|"+m, float64(d), *v, 0)
+			}
+		}
+	}
+	metricName := map[string]string{"pixel_auroc": "pixel AUROC", "pro": "PRO", "image_auroc": "image AUROC"}
 	var written []string
-	for _, key := range dsOrder {
-		ds, metric, _ := strings.Cut(key, "|")
-		var series []Series
-		for _, method := range []string{"random", "PCA"} {
-			p := curves[key][method]
-			sort.Slice(p, func(i, j int) bool { return p[i].d < p[j].d })
-			s := Series{Name: method}
-			for _, q := range p {
-				s.X, s.Y = append(s.X, q.d), append(s.Y, q.v)
-			}
-			if len(p) > 0 {
-				series = append(series, s)
-			}
+	for _, ds := range order {
+		p := plots[ds]
+		if len(p.curves) == 0 {
+			continue
 		}
-		name := "dims-" + fileName(ds) + ".png"
-		if err := PlotLines(filepath.Join(figDir, name), metric+" vs d, "+ds, "kept dimensions d", metric, series, 0); err != nil {
-			return nil, err
+		metrics := []string{"pixel_auroc", "pro"}
+		if p.imageOnly {
+			metrics = []string{"image_auroc"}
 		}
-		written = append(written, name)
+		for _, m := range metrics {
+			var sets []Points
+			lo, hi := math.Inf(1), math.Inf(-1)
+			span := func(y, e float64) {
+				lo, hi = math.Min(lo, y-e), math.Max(hi, y+e)
+			}
+			for ki, kind := range []string{"random", "PCA"} {
+				c := p.curves[kind+"|"+m]
+				if c == nil {
+					continue
+				}
+				sortCurve(c.x, c.y, c.e)
+				name, shape := "PCA", draw.GlyphDrawer(draw.BoxGlyph{})
+				if kind == "random" {
+					name, shape = "random subset (mean ± sd over seeds)", draw.CircleGlyph{}
+				}
+				sets = append(sets, Points{Name: name, X: c.x, Y: c.y, YErr: c.e, Style: ki, Line: true, Shape: shape})
+				for i := range c.y {
+					span(c.y[i], c.e[i])
+				}
+			}
+			if v, ok := p.all[m]; ok {
+				sets = append(sets, Points{Name: "all 448 channels", X: []float64{448}, Y: []float64{v}, Style: 2, Shape: draw.PyramidGlyph{}})
+				span(v, 0)
+			}
+			for ki, kind := range []string{"random", "PCA"} {
+				if c := p.paper[kind+"|"+m]; c != nil {
+					name := "paper, random subset (MVTec AD, 15 classes)"
+					if kind == "PCA" {
+						name = "paper, PCA (MVTec AD, 15 classes)"
+					}
+					sets = append(sets, Points{Name: name, X: c.x, Y: c.y, Style: ki, Shape: draw.CrossGlyph{}})
+					for _, y := range c.y {
+						span(y, 0)
+					}
+				}
+			}
+			if len(sets) == 0 {
+				continue
+			}
+			// Room under the data for the legend.
+			ax := Axes{XMin: 0, XMax: 470, YMin: math.Max(0, lo-math.Max(0.01, (hi-lo)*0.6)), YMax: math.Min(1.005, hi+math.Max(0.005, (hi-lo)*0.08))}
+			ylabel := map[string]string{"pixel_auroc": "pixel AUROC (1 = perfect)", "pro": "PRO: AU-PRO to FPR 0.3, normalised (1 = perfect)", "image_auroc": "image AUROC (1 = perfect)"}[m]
+			name := "dims-" + fileName(ds) + ".png"
+			if m != "pixel_auroc" {
+				name = "dims-" + strings.ReplaceAll(m, "_", "-") + "-" + fileName(ds) + ".png"
+			}
+			title := fmt.Sprintf("%s vs kept channels, ResNet-18 layers 1-3, %s", metricName[m], ds)
+			if err := PlotPoints(filepath.Join(figDir, name), title, "kept channels d (of 448; ticks at the measured d)", ylabel, sets, ax); err != nil {
+				return nil, err
+			}
+			written = append(written, name)
+		}
 	}
 	return written, nil
+}
+
+func sortCurve(x, y, e []float64) {
+	idx := make([]int, len(x))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.Slice(idx, func(a, b int) bool { return x[idx[a]] < x[idx[b]] })
+	x2, y2, e2 := make([]float64, len(x)), make([]float64, len(x)), make([]float64, len(x))
+	for i, j := range idx {
+		x2[i], y2[i], e2[i] = x[j], y[j], e[j]
+	}
+	copy(x, x2)
+	copy(y, y2)
+	copy(e, e2)
 }

@@ -17,8 +17,13 @@ type PaperValue struct {
 	Method   string  `json:"method"`
 	Metric   string  `json:"metric"`
 	Value    float64 `json:"value"`
-	Source   string  `json:"source"`
-	Note     string  `json:"note"`
+	// PaperTable is the paper's table the value is printed in ("III").
+	PaperTable string `json:"paper_table"`
+	Source     string `json:"source"`
+	// Secondary marks a value read from one secondary source (a summary or
+	// a reimplementation quoting the paper), not checked against the paper.
+	Secondary bool   `json:"secondary"`
+	Note      string `json:"note"`
 }
 
 // PaperValues are the paper's published numbers. Reports print them beside

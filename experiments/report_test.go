@@ -33,7 +33,9 @@ func TestWriteTableShowsPaperMeasuredAndDiff(t *testing.T) {
 	for _, want := range []string{
 		"| bottle", "0.900", "0.983", "-0.083", // measured, paper, difference on a class
 		"mean (2/15 classes)", "0.975", // partial mean keeps the paper value but no difference
-		"not run", "weights for wide_resnet50_2 not found", "padim fetch weights wide_resnet50_2",
+		"not run: missing weights", "weights for wide_resnet50_2 not found", "padim fetch weights wide_resnet50_2",
+		"partial: 2/15", // why the partial mean has no difference
+		"no masks",      // PRO is undefined: the cell says why
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, s)
@@ -46,7 +48,7 @@ func TestWriteTableShowsPaperMeasuredAndDiff(t *testing.T) {
 	if strings.Contains(s, "| 0.000 ") {
 		t.Errorf("undefined metric rendered as a number:\n%s", s)
 	}
-	if !strings.HasPrefix(string(csvb), "dataset,method,pixel_auroc,paper,Δ,pro,paper,Δ") {
+	if !strings.HasPrefix(string(csvb), "dataset,defect,method,pixel_auroc,pixel_auroc_sd,pixel_auroc_n,paper,paper_table,Δ,pro,") {
 		t.Errorf("csv header: %q", strings.SplitN(string(csvb), "\n", 2)[0])
 	}
 }

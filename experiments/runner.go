@@ -46,6 +46,33 @@ type Result struct {
 	// Artifacts are files (curves, heatmap grids) written next to the result,
 	// relative to the run's cache directory.
 	Artifacts []string `json:"artifacts,omitempty"`
+	// PerDefect holds the metrics of each defect type (test/<defect>/)
+	// scored against all normal test images.
+	PerDefect []DefectMetrics `json:"per_defect,omitempty"`
+	// Machine describes where and when a timing run was measured.
+	Machine *MachineInfo `json:"machine,omitempty"`
+}
+
+// DefectMetrics are one defect type's metrics; nil when undefined.
+type DefectMetrics struct {
+	Defect     string   `json:"defect"`
+	Anomalous  int      `json:"anomalous"`
+	ImageAUROC *float64 `json:"image_auroc"`
+	PixelAUROC *float64 `json:"pixel_auroc"`
+	PRO        *float64 `json:"pro"`
+}
+
+// Metric returns the named metric, or nil.
+func (d DefectMetrics) Metric(name string) *float64 {
+	switch name {
+	case "image_auroc":
+		return d.ImageAUROC
+	case "pixel_auroc":
+		return d.PixelAUROC
+	case "pro":
+		return d.PRO
+	}
+	return nil
 }
 
 // Metric returns the named metric, or nil.

@@ -1,0 +1,66 @@
+package experiments
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+)
+
+// fakeRun writes a cache entry with curves for a finished run.
+func fakeRun(t *testing.T, cache string, key string, run Run, img, pix, pro float64) *Result {
+	t.Helper()
+	c := Curves{ROCFPR: []float64{0, 0.2, 1}, ROCTPR: []float64{0, img, 1},
+		PixelROCFPR: []float64{0, 0.1, 1}, PixelROCTPR: []float64{0, pix, 1},
+		PROFPR: []float64{0, 0.1, 0.3}, PRO: []float64{0, pro, 0.95}}
+	b, _ := json.Marshal(c)
+	if err := os.MkdirAll(filepath.Join(cache, key), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(cache, key, "curves.json"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return &Result{Key: key, Run: run, Status: "ok", ImageAUROC: fptr(img), PixelAUROC: fptr(pix), PRO: fptr(pro)}
+}
+
+// Pixel tables get pixel ROC and PRO curves, not the image ROC a detection
+// table draws: the two tables' figures differ.
+func TestWriteFiguresPixelTablesDrawPixelCurves(t *testing.T) {
+	cache, out := t.TempDir(), t.TempDir()
+	ds := DatasetSpec{Kind: "mvtec", Category: "bottle"}
+	var results []*Result
+	for i, s := range []int64{1, 2} {
+		results = append(results, fakeRun(t, cache, "r"+string(rune('a'+i)), Run{Row: "PaDiM-R18-Rd100", Dataset: ds, Model: padimR18(100, s)}, 0.9+0.01*float64(i), 0.8, 0.7))
+	}
+	loc := Table{Name: "localization", Metrics: []string{"pixel_auroc", "pro", "image_auroc"}}
+	det := Table{Name: "detection", Metrics: []string{"image_auroc"}}
+	locFigs, err := WriteFigures(out, cache, loc, results)
+	if err != nil {
+		t.Fatal(err)
+	}
+	detFigs, err := WriteFigures(out, cache, det, results)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"localization/pixel-roc-bottle.png", "localization/pro-bottle.png"} {
+		if !slices.Contains(locFigs, want) {
+			t.Errorf("localization figures %v lack %s", locFigs, want)
+		}
+	}
+	if slices.Contains(locFigs, "localization/roc-bottle.png") {
+		t.Errorf("localization draws the image ROC: %v", locFigs)
+	}
+	if !slices.Contains(detFigs, "detection/roc-bottle.png") || slices.Contains(detFigs, "detection/pixel-roc-bottle.png") {
+		t.Errorf("detection figures %v: want the image ROC and no pixel curves", detFigs)
+	}
+	a, _ := os.ReadFile(filepath.Join(out, "localization/pixel-roc-bottle.png"))
+	b, _ := os.ReadFile(filepath.Join(out, "detection/roc-bottle.png"))
+	if len(a) == 0 || bytes.Equal(a, b) {
+		t.Error("the pixel ROC figure is empty or a copy of the image ROC figure")
+	}
+	if got := legendName("PaDiM-R18-Rd100", "image AUROC", []float64{0.9, 0.91}); got != "PaDiM-R18-Rd100: image AUROC 0.905 ± 0.007 (2)" {
+		t.Errorf("legend %q does not carry the mean ± sd over seeds", got)
+	}
+}
