@@ -263,8 +263,21 @@ func TestSharedMVTecBottle(t *testing.T) {
 	for _, x := range s.Test {
 		counts[x.Defect]++
 	}
-	if len(s.Train) != 209 || len(s.Test) != 83 || s.HasMasks {
-		t.Fatalf("train %d test %d HasMasks %v; want 209, 83, false", len(s.Train), len(s.Test), s.HasMasks)
+	// The shared copy holds MVTec's 63 ground-truth masks of bottle.
+	if len(s.Train) != 209 || len(s.Test) != 83 || !s.HasMasks {
+		t.Fatalf("train %d test %d HasMasks %v; want 209, 83, true", len(s.Train), len(s.Test), s.HasMasks)
+	}
+	masks := 0
+	for _, x := range s.Test {
+		if (x.MaskPath != "") != (x.Label != 0) {
+			t.Errorf("%s (label %d): mask %q", x.Path, x.Label, x.MaskPath)
+		}
+		if x.MaskPath != "" {
+			masks++
+		}
+	}
+	if masks != 63 {
+		t.Errorf("%d masks, want 63", masks)
 	}
 	if counts["good"] != 20 || counts["broken_large"] != 20 || counts["broken_small"] != 22 || counts["contamination"] != 21 {
 		t.Fatalf("test counts %v", counts)

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"fmt"
+	"github.com/padim-go/padim/internal/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,16 +21,16 @@ import (
 // --task-index names the file and the valid range.
 func TestReproduceJobsPlanAndTaskFile(t *testing.T) {
 	data := testDataDir(t)
-	if _, err := os.Stat(filepath.Join(data, "weights", "resnet18-imagenet-layer1to3.pth")); err != nil {
-		t.Skipf("shared ResNet-18 weights not available: %v", err)
-	}
+	testenv.SharedFile(t, "weights/resnet18-imagenet-layer1to3.pth")
+	cats := []string{"stripes", "disc"}
+	n := quickRunCount(t, "synthetic", cats)
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "padim")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	syn := filepath.Join(dir, "synthetic")
-	if err := datasets.GenerateSynthetic(syn, datasets.SyntheticOptions{Categories: []string{"stripes", "disc"}, Size: 64,
+	if err := datasets.GenerateSynthetic(syn, datasets.SyntheticOptions{Categories: cats, Size: 64,
 		Train: 6, TestGood: 2, TestPerDefect: 1, Seed: 5}); err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +58,7 @@ func TestReproduceJobsPlanAndTaskFile(t *testing.T) {
 		return m
 	}
 	before := run(false, jobsCache, jobsOut, "--plan")
-	if p := planned(before); len(p) != 4 || !strings.Contains(before, "4 runs to run here form 2 tasks") {
+	if p := planned(before); len(p) != n || !strings.Contains(before, fmt.Sprintf("%d runs to run here form 2 tasks", n)) {
 		t.Fatalf("plan before running:\n%s", before)
 	}
 	if _, err := os.Stat(jobsOut); err == nil {
@@ -73,7 +75,7 @@ func TestReproduceJobsPlanAndTaskFile(t *testing.T) {
 			t.Errorf("run %s: %q before, %q after; want to run, then cached", k, st, pa[k])
 		}
 	}
-	if len(pa) != 4 {
+	if len(pa) != n {
 		t.Errorf("plan after running:\n%s", after)
 	}
 	localOut := filepath.Join(dir, "out-local")

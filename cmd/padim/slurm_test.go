@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"github.com/padim-go/padim/internal/testenv"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -39,21 +41,20 @@ func requireSlurm(t *testing.T) {
 // slurmFixture is the binary, data and synthetic dataset the tests share.
 type slurmFixture struct {
 	bin, data, syn, dir string
+	cats                []string // the synthetic categories of syn
 }
 
 func newSlurmFixture(t *testing.T) *slurmFixture {
 	t.Helper()
 	requireSlurm(t)
 	data := testDataDir(t)
-	if _, err := os.Stat(filepath.Join(data, "weights", "resnet18-imagenet-layer1to3.pth")); err != nil {
-		t.Fatalf("the shared ResNet-18 weights are needed: %v", err)
-	}
+	testenv.SharedFile(t, "weights/resnet18-imagenet-layer1to3.pth")
 	dir := t.TempDir()
-	f := &slurmFixture{bin: filepath.Join(dir, "padim"), data: data, syn: filepath.Join(dir, "synthetic"), dir: dir}
+	f := &slurmFixture{bin: filepath.Join(dir, "padim"), data: data, syn: filepath.Join(dir, "synthetic"), dir: dir, cats: []string{"stripes", "disc"}}
 	if out, err := exec.Command("go", "build", "-o", f.bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	if err := datasets.GenerateSynthetic(f.syn, datasets.SyntheticOptions{Categories: []string{"stripes", "disc"}, Size: 64,
+	if err := datasets.GenerateSynthetic(f.syn, datasets.SyntheticOptions{Categories: f.cats, Size: 64,
 		Train: 6, TestGood: 2, TestPerDefect: 1, Seed: 5}); err != nil {
 		t.Fatal(err)
 	}
@@ -184,8 +185,9 @@ func TestSlurmReproduceMatchesLocalAndResumesAfterCancel(t *testing.T) {
 	}
 	waitGone(t, sub.jobIDs(), 4*time.Minute)
 	sameTree(t, localOut, out)
+	n := quickRunCount(t, slurmTables, f.cats)
 	status := f.run(t, false, cache, out, f.syn, "--status")
-	if !strings.Contains(status, "6 done, 0 running, 0 failed, 0 pending") {
+	if !strings.Contains(status, fmt.Sprintf("%d done, 0 running, 0 failed, 0 pending", n)) {
 		t.Errorf("status after a complete run:\n%s", status)
 	}
 
@@ -206,15 +208,16 @@ func TestSlurmReproduceMatchesLocalAndResumesAfterCancel(t *testing.T) {
 	if victim < 0 {
 		t.Fatalf("no magnetic-tile task in %+v", tf.Tasks)
 	}
-	// Cancel once the task's second run (SPADE, about a second per test
+	// Cancel once the task's last run (SPADE, about a second per test
 	// image on one CPU) has fitted and is scoring.
+	last := len(tf.Tasks[victim].Runs)
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
 		b, _ := os.ReadFile(sub.taskLog(victim))
-		if strings.Count(string(b), "fitted ") >= 2 {
+		if strings.Count(string(b), "fitted ") >= last {
 			break
 		}
-		if strings.Contains(string(b), "[task") && strings.Contains(string(b), " 2/2]") {
+		if strings.Contains(string(b), "[task") && strings.Contains(string(b), fmt.Sprintf(" %d/%d]", last, last)) {
 			t.Fatalf("the task finished its second run before it could be cancelled:\n%s", b)
 		}
 		if time.Now().After(deadline) {
@@ -234,7 +237,7 @@ func TestSlurmReproduceMatchesLocalAndResumesAfterCancel(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitGone(t, sub.jobIDs(), 4*time.Minute)
-	cancelled := tf.Tasks[victim].Runs[1]
+	cancelled := tf.Tasks[victim].Runs[last-1]
 	entry := filepath.Join(cache, cancelled.Key)
 	if _, err := os.Stat(filepath.Join(entry, "result.json")); err == nil {
 		b, _ := os.ReadFile(sub.taskLog(victim))
@@ -242,8 +245,8 @@ func TestSlurmReproduceMatchesLocalAndResumesAfterCancel(t *testing.T) {
 	}
 	// Nothing partial: every result present is a complete document.
 	entries, _ := filepath.Glob(filepath.Join(cache, "*", "result.json"))
-	if len(entries) != 5 {
-		t.Errorf("%d results cached after the cancel, want 5", len(entries))
+	if len(entries) != n-1 {
+		t.Errorf("%d results cached after the cancel, want %d", len(entries), n-1)
 	}
 	for _, p := range entries {
 		b, err := os.ReadFile(p)
@@ -253,7 +256,7 @@ func TestSlurmReproduceMatchesLocalAndResumesAfterCancel(t *testing.T) {
 		}
 	}
 	status = f.run(t, false, cache, out, f.syn, "--status")
-	if !strings.Contains(status, "5 done, 0 running, 0 failed, 1 pending") || !strings.Contains(status, "its task was cancelled") {
+	if !strings.Contains(status, fmt.Sprintf("%d done, 0 running, 0 failed, 1 pending", n-1)) || !strings.Contains(status, "its task was cancelled") {
 		t.Errorf("status after the cancel:\n%s", status)
 	}
 	t.Logf("status after the cancel:\n%s", status)
@@ -273,7 +276,7 @@ func TestSlurmReproduceMatchesLocalAndResumesAfterCancel(t *testing.T) {
 	sameTree(t, localOut, out)
 	// The status covers every run of the tables, not only the one resubmitted.
 	status = f.run(t, false, cache, out, f.syn, "--status")
-	if !strings.Contains(status, "6 done, 0 running, 0 failed, 0 pending") {
+	if !strings.Contains(status, fmt.Sprintf("%d done, 0 running, 0 failed, 0 pending", n)) {
 		t.Errorf("status after the resubmission:\n%s", status)
 	}
 }
@@ -309,8 +312,10 @@ func TestSlurmCorruptDatasetFailsItsTask(t *testing.T) {
 			t.Errorf("task %d (%s): failed = %v, want %v; log:\n%s", task.Index, task.Group, !isBad, isBad, log)
 		}
 	}
+	perCat := quickRunCount(t, "synthetic", []string{"disc"})
+	total := quickRunCount(t, "synthetic", f.cats)
 	status := f.run(t, false, cache, out, bad, "--status")
-	if !strings.Contains(status, "2 done, 0 running, 2 failed, 0 pending") {
+	if !strings.Contains(status, fmt.Sprintf("%d done, 0 running, %d failed, 0 pending", total-perCat, perCat)) {
 		t.Errorf("status counts:\n%s", status)
 	}
 	failedLines := 0
@@ -322,10 +327,32 @@ func TestSlurmCorruptDatasetFailsItsTask(t *testing.T) {
 			}
 		}
 	}
-	if failedLines != 2 {
-		t.Errorf("%d failed runs listed, want 2 (PaDiM and SPADE on disc):\n%s", failedLines, status)
+	if failedLines != perCat {
+		t.Errorf("%d failed runs listed, want %d (every run on disc):\n%s", failedLines, perCat, status)
 	}
 	t.Logf("status:\n%s", status)
+}
+
+// quickRunCount is the number of distinct runs the quick variants of the
+// comma-separated tables declare with the synthetic categories cats (a run
+// two tables share counts once), as reproduce plans them.
+func quickRunCount(t *testing.T, tables string, cats []string) int {
+	t.Helper()
+	tabs, err := experiments.Lookup(experiments.Options{Quick: true, SyntheticCategories: cats}, strings.Split(tables, ","))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, tb := range tabs {
+		for _, r := range tb.Runs {
+			b, err := json.Marshal(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen[string(b)] = true
+		}
+	}
+	return len(seen)
 }
 
 func readTaskFileT(s *submission) (*experiments.TaskFile, error) {
