@@ -91,7 +91,7 @@ func (e *Env) Dataset(spec DatasetSpec) (*datasets.Split, datasets.Preprocess, e
 	case "mvtec", "rd-mvtec":
 		root := filepath.Join(e.DataRoot, mvtecDir)
 		if !datasets.DirExists(filepath.Join(root, spec.Category)) {
-			return nil, pre, missing("MVTec AD category "+spec.Category, root, "padim fetch mvtec --category "+spec.Category)
+			return nil, pre, missing("MVTec AD category "+spec.Category, root, "padim fetch mvtec")
 		}
 		split, err = datasets.LoadMVTec(root, spec.Category)
 		pre = datasets.PaperPreprocess()

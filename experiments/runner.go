@@ -102,7 +102,7 @@ func (r *Result) Metric(name string) *float64 {
 // want of data or weights; the runner records it as a "not-run" result.
 type NotAvailable struct {
 	Reason string // "MVTec AD category carpet not found under DIR"
-	Fetch  string // "padim fetch mvtec --category carpet"
+	Fetch  string // "padim fetch weights wide_resnet50_2"
 }
 
 func (e *NotAvailable) Error() string { return e.Reason }

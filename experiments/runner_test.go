@@ -20,7 +20,7 @@ type countingExec struct {
 
 func (e *countingExec) Inputs(run Run) (string, error) {
 	if run.Dataset.Category == "missing" {
-		return "", &NotAvailable{Reason: "category missing not found", Fetch: "padim fetch mvtec --category missing"}
+		return "", &NotAvailable{Reason: "category missing not found", Fetch: "padim fetch mvtec"}
 	}
 	return e.fp, nil
 }
