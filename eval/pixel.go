@@ -48,8 +48,16 @@ func PixelAUROC(maps [][]float32, masks [][]bool) (float64, error) {
 	if pos == 0 || neg == 0 {
 		return 0, fmt.Errorf("%w (%d anomalous pixels, %d normal pixels)", ErrOneClass, pos, neg)
 	}
-	posKeys := make([]uint32, 0, pos)
-	negKeys := make([]uint32, 0, neg)
+	posKeys, negKeys := sortedPixelKeys(maps, masks, pos, neg)
+	return float64(twiceU(posKeys, negKeys)) / (2 * float64(pos) * float64(neg)), nil
+}
+
+// sortedPixelKeys splits the scores of all pixels into the sortable keys of
+// the pos anomalous and the neg normal pixels, each sorted ascending (the two
+// radix sorts run concurrently).
+func sortedPixelKeys(maps [][]float32, masks [][]bool, pos, neg int) (posKeys, negKeys []uint32) {
+	posKeys = make([]uint32, 0, pos)
+	negKeys = make([]uint32, 0, neg)
 	for i, m := range maps {
 		mask := masks[i]
 		for j, v := range m {
@@ -65,7 +73,7 @@ func PixelAUROC(maps [][]float32, masks [][]bool) (float64, error) {
 	go func() { defer wg.Done(); posKeys = radixSort(posKeys, make([]uint32, pos), 0, 32) }()
 	go func() { defer wg.Done(); negKeys = radixSort(negKeys, make([]uint32, neg), 0, 32) }()
 	wg.Wait()
-	return float64(twiceU(posKeys, negKeys)) / (2 * float64(pos) * float64(neg)), nil
+	return posKeys, negKeys
 }
 
 // twiceU returns twice the Mann-Whitney U statistic of sorted positive keys

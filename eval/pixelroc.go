@@ -24,20 +24,7 @@ func PixelROC(maps [][]float32, masks [][]bool, points int) (fpr, tpr []float64,
 	if points < 2 {
 		points = 2
 	}
-	posKeys := make([]uint32, 0, pos)
-	negKeys := make([]uint32, 0, neg)
-	for i, m := range maps {
-		mask := masks[i]
-		for j, v := range m {
-			if mask != nil && mask[j] {
-				posKeys = append(posKeys, floatKey(v))
-			} else {
-				negKeys = append(negKeys, floatKey(v))
-			}
-		}
-	}
-	posKeys = radixSort(posKeys, make([]uint32, pos), 0, 32)
-	negKeys = radixSort(negKeys, make([]uint32, neg), 0, 32)
+	posKeys, negKeys := sortedPixelKeys(maps, masks, pos, neg)
 	// Candidate thresholds, one set per class, at evenly spaced ranks.
 	var thr []uint32
 	for _, keys := range [][]uint32{negKeys, posKeys} {
