@@ -426,23 +426,11 @@ func renderFromCache(stdout, stderr io.Writer, s *taskSettings, tableNames []str
 			}
 			results = append(results, res)
 		}
-		if err := experiments.WriteTable(s.Out, t, results, paper); err != nil {
-			return err
-		}
-		figs, err := experiments.WriteFigures(s.Out, s.Cache, t, results)
+		e, err := renderTable(stdout, s.Out, s.Cache, t, results, paper)
 		if err != nil {
 			return err
 		}
-		ok, nr := 0, 0
-		for _, r := range results {
-			if r.Status == "ok" {
-				ok++
-			} else {
-				nr++
-			}
-		}
-		index = append(index, indexEntry{t, figs, ok, nr})
-		fmt.Fprintf(stdout, "%-14s %3d runs done, %3d not run here -> %s\n", t.Name, ok, nr, filepath.Join(s.Out, t.Name+".md"))
+		index = append(index, e)
 	}
 	if err := writeIndex(s.Out, index, s.Quick, len(s.Only) > 0); err != nil {
 		return err

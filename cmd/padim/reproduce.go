@@ -126,25 +126,35 @@ func runReproduce(ctx context.Context, stdout, stderr io.Writer, o reproduceOpti
 			}
 			return err
 		}
-		if err := experiments.WriteTable(o.out, t, results, paper); err != nil {
-			return err
-		}
-		figs, err := experiments.WriteFigures(o.out, o.cache, t, results)
+		e, err := renderTable(stdout, o.out, o.cache, t, results, paper)
 		if err != nil {
 			return err
 		}
-		ok, missing := 0, 0
-		for _, r := range results {
-			if r.Status == "ok" {
-				ok++
-			} else {
-				missing++
-			}
-		}
-		index = append(index, indexEntry{t, figs, ok, missing})
-		fmt.Fprintf(stdout, "%-14s %3d runs done, %3d not run here -> %s\n", t.Name, ok, missing, filepath.Join(o.out, t.Name+".md"))
+		index = append(index, e)
 	}
 	return writeIndex(o.out, index, o.quick, len(splitList(o.only)) > 0)
+}
+
+// renderTable writes one table's Markdown, CSV and figures into out and
+// says on stdout how many of its runs are done; the entry is for the index.
+func renderTable(stdout io.Writer, out, cache string, t experiments.Table, results []*experiments.Result, paper []experiments.PaperValue) (indexEntry, error) {
+	if err := experiments.WriteTable(out, t, results, paper); err != nil {
+		return indexEntry{}, err
+	}
+	figs, err := experiments.WriteFigures(out, cache, t, results)
+	if err != nil {
+		return indexEntry{}, err
+	}
+	ok, missing := 0, 0
+	for _, r := range results {
+		if r.Status == "ok" {
+			ok++
+		} else {
+			missing++
+		}
+	}
+	fmt.Fprintf(stdout, "%-14s %3d runs done, %3d not run here -> %s\n", t.Name, ok, missing, filepath.Join(out, t.Name+".md"))
+	return indexEntry{t, figs, ok, missing}, nil
 }
 
 // checkReproduceFlags refuses bad flags before any dataset is generated or
