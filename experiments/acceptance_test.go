@@ -3,13 +3,14 @@ package experiments
 import (
 	"context"
 	"encoding/json"
-	"github.com/padim-go/padim/internal/npy"
-	"github.com/padim-go/padim/internal/testenv"
 	"math"
 	"os"
 	"path/filepath"
 	"sort"
 	"testing"
+
+	"github.com/padim-go/padim/internal/npy"
+	"github.com/padim-go/padim/internal/testenv"
 
 	"github.com/padim-go/padim/backbones"
 	"github.com/padim-go/padim/datasets"

@@ -2,11 +2,12 @@ package experiments
 
 import (
 	"context"
-	"github.com/padim-go/padim/internal/testenv"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/padim-go/padim/internal/testenv"
 
 	"github.com/padim-go/padim/datasets"
 )
