@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 
 	"github.com/padim-go/padim/internal/atomicfile"
@@ -127,9 +128,12 @@ func memoryPlots(o MemoryOptions, byN, byD, byP []memoryPoint) error {
 			peak = append(peak, float64(p.peak)/(1<<30))
 			formula = append(formula, float64(p.formula)/(1<<30))
 		}
-		return chart.Lines{Title: title, XLabel: xLabel, YLabel: "GiB", HeadroomY: 1.15, Markers: true,
+		return chart.Plot{Title: title, XLabel: xLabel, YLabel: "GiB", YHeadroom: 1.15,
 			Width: 6 * vg.Inch, Height: 4 * vg.Inch,
-			Series: []chart.Series{{Name: "peak RSS", X: xs, Y: peak}, {Name: "accumulators + factors (formula)", X: xs, Y: formula}},
+			Series: []chart.Series{
+				{Name: "peak RSS", X: xs, Y: peak, Style: 0, Marker: plotutil.Shape(0)},
+				{Name: "accumulators + factors (formula)", X: xs, Y: formula, Style: 1, Marker: plotutil.Shape(1)},
+			},
 		}.WritePNG(path)
 	}
 	if err := plot(o.OutPrefix+".png", fmt.Sprintf("padim fit, %s d=%d, 56x56 positions", o.Backbone, o.D), "training images N",

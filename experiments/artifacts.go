@@ -9,6 +9,7 @@ import (
 	"github.com/padim-go/padim/datasets"
 	"github.com/padim-go/padim/eval"
 	"github.com/padim-go/padim/internal/atomicfile"
+	"github.com/padim-go/padim/internal/chart"
 )
 
 // Curves is the plotting data a run leaves in curves.json.
@@ -50,7 +51,7 @@ func writeArtifacts(dir string, s *Scored, m eval.Result, pre datasets.Preproces
 		return nil, err
 	}
 	if len(panels) > 0 {
-		if err := WriteHeatmapGrid(filepath.Join(dir, "heatmaps.png"), panels, lo, hi); err != nil {
+		if err := (chart.HeatmapGrid{Panels: panels, Lo: lo, Hi: hi}).WritePNG(filepath.Join(dir, "heatmaps.png")); err != nil {
 			return nil, err
 		}
 		arts = append(arts, "heatmaps.png")
@@ -87,7 +88,7 @@ func thinCurve(x, y []float64, xMax float64, n int) ([]float64, []float64) {
 // heatmapPanels picks the first anomalous images (one per defect type first)
 // and one normal image, in test order, and draws them on a common scale
 // spanning all test maps.
-func heatmapPanels(s *Scored, pre datasets.Preprocess, n int) ([]HeatmapPanel, float32, float32, error) {
+func heatmapPanels(s *Scored, pre datasets.Preprocess, n int) ([]chart.HeatmapPanel, float32, float32, error) {
 	lo, hi := float32(0), float32(0)
 	for i, m := range s.Maps {
 		for j, v := range m {
@@ -118,14 +119,14 @@ func heatmapPanels(s *Scored, pre datasets.Preprocess, n int) ([]HeatmapPanel, f
 			break
 		}
 	}
-	var panels []HeatmapPanel
+	var panels []chart.HeatmapPanel
 	for _, i := range pick {
 		smp := s.Samples[i]
 		rgb, err := pre.RGB(smp.Path)
 		if err != nil {
 			return nil, 0, 0, err
 		}
-		p := HeatmapPanel{RGB: rgb.Pix, Map: s.Maps[i], H: s.H, W: s.W, Label: smp.Defect}
+		p := chart.HeatmapPanel{RGB: rgb.Pix, Map: s.Maps[i], H: s.H, W: s.W, Label: smp.Defect}
 		if s.Masks != nil {
 			p.Mask = s.Masks[i]
 			if p.Mask == nil {

@@ -12,9 +12,11 @@ import (
 	"strconv"
 	"strings"
 
+	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/padim-go/padim/internal/atomicfile"
+	"github.com/padim-go/padim/internal/chart"
 )
 
 // heatmapTables are the tables whose runs contribute heatmap grids to the report.
@@ -26,10 +28,29 @@ func fileName(s string) string {
 	return strings.Trim(unsafeName.ReplaceAllString(strings.ToLower(s), "-"), "-")
 }
 
+// The reports' figure style: a seed among several is drawn thinner, so that
+// the methods' bundles stay apart.
+var (
+	figureWidth, figureHeight = 7 * vg.Inch, 5 * vg.Inch
+	legendFontSize            = vg.Points(9)
+	lineWidth                 = vg.Points(1.5)
+	seedLineWidth             = vg.Points(0.8)
+	markerRadius              = vg.Points(3.5)
+)
+
+// axes are a figure's x and y ranges.
+type axes struct{ x, y chart.Range }
+
+// figure is a report figure of the given series.
+func figure(title, xLabel, yLabel string, series []chart.Series, ax axes) chart.Plot {
+	return chart.Plot{Title: title, XLabel: xLabel, YLabel: yLabel, Series: series, X: ax.x, Y: ax.y,
+		LegendFontSize: legendFontSize, Width: figureWidth, Height: figureHeight}
+}
+
 // methodCurves are one method's curves on one dataset: one per seed.
 type methodCurves struct {
 	method                  string
-	roc, pixelROC, pro      []Series
+	roc, pixelROC, pro      []chart.Series
 	image, pixel, proValues []float64
 }
 
@@ -67,13 +88,13 @@ func WriteFigures(dir, cacheDir string, t Table, results []*Result) ([]string, e
 			byDataset[ds] = append(byDataset[ds], mc)
 		}
 		if len(c.ROCFPR) > 0 {
-			mc.roc = append(mc.roc, Series{X: c.ROCFPR, Y: c.ROCTPR})
+			mc.roc = append(mc.roc, chart.Series{X: c.ROCFPR, Y: c.ROCTPR})
 		}
 		if len(c.PixelROCFPR) > 0 {
-			mc.pixelROC = append(mc.pixelROC, Series{X: c.PixelROCFPR, Y: c.PixelROCTPR})
+			mc.pixelROC = append(mc.pixelROC, chart.Series{X: c.PixelROCFPR, Y: c.PixelROCTPR})
 		}
 		if len(c.PROFPR) > 0 {
-			mc.pro = append(mc.pro, Series{X: c.PROFPR, Y: c.PRO})
+			mc.pro = append(mc.pro, chart.Series{X: c.PROFPR, Y: c.PRO})
 		}
 		for _, v := range []struct {
 			dst *[]float64
@@ -117,26 +138,29 @@ func WriteFigures(dir, cacheDir string, t Table, results []*Result) ([]string, e
 		ms := byDataset[ds]
 		plots := []struct {
 			kind, title, x, y, metric string
-			curves                    func(*methodCurves) ([]Series, []float64)
-			ax                        Axes
+			curves                    func(*methodCurves) ([]chart.Series, []float64)
+			ax                        axes
 			want                      bool
 		}{
 			{"roc", "Image ROC", "false positive rate (fraction of normal images)", "true positive rate (fraction of anomalous images)", "image AUROC",
-				func(m *methodCurves) ([]Series, []float64) { return m.roc, m.image }, Axes{0, 1, 0, 1.02}, imageTable},
+				func(m *methodCurves) ([]chart.Series, []float64) { return m.roc, m.image }, axes{chart.Range{Min: 0, Max: 1}, chart.Range{Min: 0, Max: 1.02}}, imageTable},
 			{"pixel-roc", "Pixel ROC", "false positive rate (fraction of normal pixels)", "true positive rate (fraction of anomalous pixels)", "pixel AUROC",
-				func(m *methodCurves) ([]Series, []float64) { return m.pixelROC, m.pixel }, Axes{0, 1, 0, 1.02}, pixelTable},
+				func(m *methodCurves) ([]chart.Series, []float64) { return m.pixelROC, m.pixel }, axes{chart.Range{Min: 0, Max: 1}, chart.Range{Min: 0, Max: 1.02}}, pixelTable},
 			{"pro", "PRO curve", fmt.Sprintf("false positive rate (fraction of normal pixels), to %.1f", PROPlotLimit), "per-region overlap (mean fraction of each defect region)", "AU-PRO",
-				func(m *methodCurves) ([]Series, []float64) { return m.pro, m.proValues }, Axes{0, PROPlotLimit, 0, 1.02}, proTable},
+				func(m *methodCurves) ([]chart.Series, []float64) { return m.pro, m.proValues }, axes{chart.Range{Min: 0, Max: PROPlotLimit}, chart.Range{Min: 0, Max: 1.02}}, proTable},
 		}
 		for _, pl := range plots {
 			if !pl.want {
 				continue
 			}
-			var series []Series
+			var series []chart.Series
 			for i, m := range ms {
 				cs, vals := pl.curves(m)
 				for j, c := range cs {
-					c.Style, c.Thin = i, len(cs) > 1
+					c.Style, c.LineWidth = i, lineWidth
+					if len(cs) > 1 {
+						c.LineWidth = seedLineWidth
+					}
 					if j == 0 {
 						c.Name = legendName(m.method, pl.metric, vals)
 					}
@@ -152,7 +176,7 @@ func WriteFigures(dir, cacheDir string, t Table, results []*Result) ([]string, e
 			if pl.kind != "pro" {
 				if z, ok := rocZoom(ms, pl.curves); ok {
 					ax = z
-					title = fmt.Sprintf("%s (zoomed: FPR ≤ %.2g, TPR ≥ %.2g)", title, z.XMax, z.YMin)
+					title = fmt.Sprintf("%s (zoomed: FPR ≤ %.2g, TPR ≥ %.2g)", title, z.x.Max, z.y.Min)
 				}
 			}
 			if t.Name == "rd-mvtec" {
@@ -160,7 +184,7 @@ func WriteFigures(dir, cacheDir string, t Table, results []*Result) ([]string, e
 			} else if hasSeeds(ms, pl.curves) {
 				title += " (one curve per channel draw)"
 			}
-			if err := PlotLines(filepath.Join(figDir, name), title, pl.x, pl.y, series, ax); err != nil {
+			if err := figure(title, pl.x, pl.y, series, ax).WritePNG(filepath.Join(figDir, name)); err != nil {
 				return nil, err
 			}
 			written = append(written, filepath.Join(t.Name, name))
@@ -171,7 +195,7 @@ func WriteFigures(dir, cacheDir string, t Table, results []*Result) ([]string, e
 
 // rocZoom returns axes that show the top-left corner of ROC curves whose
 // areas are all high, where a full 0-1 plot shows only the axes.
-func rocZoom(ms []*methodCurves, curves func(*methodCurves) ([]Series, []float64)) (Axes, bool) {
+func rocZoom(ms []*methodCurves, curves func(*methodCurves) ([]chart.Series, []float64)) (axes, bool) {
 	lowest := 1.0
 	n := 0
 	for _, m := range ms {
@@ -183,16 +207,16 @@ func rocZoom(ms []*methodCurves, curves func(*methodCurves) ([]Series, []float64
 	}
 	switch {
 	case n == 0 || lowest < 0.9:
-		return Axes{}, false
+		return axes{}, false
 	case lowest >= 0.99:
-		return Axes{XMin: 0, XMax: 0.05, YMin: 0.8, YMax: 1.005}, true
+		return axes{chart.Range{Min: 0, Max: 0.05}, chart.Range{Min: 0.8, Max: 1.005}}, true
 	case lowest >= 0.97:
-		return Axes{XMin: 0, XMax: 0.2, YMin: 0.7, YMax: 1.005}, true
+		return axes{chart.Range{Min: 0, Max: 0.2}, chart.Range{Min: 0.7, Max: 1.005}}, true
 	}
-	return Axes{XMin: 0, XMax: 0.4, YMin: 0.5, YMax: 1.005}, true
+	return axes{chart.Range{Min: 0, Max: 0.4}, chart.Range{Min: 0.5, Max: 1.005}}, true
 }
 
-func hasSeeds(ms []*methodCurves, curves func(*methodCurves) ([]Series, []float64)) bool {
+func hasSeeds(ms []*methodCurves, curves func(*methodCurves) ([]chart.Series, []float64)) bool {
 	for _, m := range ms {
 		if cs, _ := curves(m); len(cs) > 1 {
 			return true
@@ -314,7 +338,7 @@ func dimsPlots(figDir string, t Table, results []*Result) ([]string, error) {
 			metrics = []string{"image_auroc"}
 		}
 		for _, m := range metrics {
-			var sets []Points
+			var sets []chart.Series
 			lo, hi := math.Inf(1), math.Inf(-1)
 			span := func(y, e float64) {
 				lo, hi = math.Min(lo, y-e), math.Max(hi, y+e)
@@ -329,13 +353,13 @@ func dimsPlots(figDir string, t Table, results []*Result) ([]string, error) {
 				if kind == "random" {
 					name, shape = "random subset (mean ± sd over seeds)", draw.CircleGlyph{}
 				}
-				sets = append(sets, Points{Name: name, X: c.x, Y: c.y, YErr: c.e, Style: ki, Line: true, Shape: shape})
+				sets = append(sets, chart.Series{Name: name, X: c.x, Y: c.y, YErr: c.e, Style: ki, LineWidth: lineWidth, Marker: shape, MarkerRadius: markerRadius})
 				for i := range c.y {
 					span(c.y[i], c.e[i])
 				}
 			}
 			if v, ok := p.all[m]; ok {
-				sets = append(sets, Points{Name: "all 448 channels", X: []float64{448}, Y: []float64{v}, Style: 2, Shape: draw.PyramidGlyph{}})
+				sets = append(sets, chart.Series{Name: "all 448 channels", X: []float64{448}, Y: []float64{v}, Style: 2, NoLine: true, Marker: draw.PyramidGlyph{}, MarkerRadius: markerRadius})
 				span(v, 0)
 			}
 			for ki, kind := range []string{"random", "PCA"} {
@@ -344,7 +368,7 @@ func dimsPlots(figDir string, t Table, results []*Result) ([]string, error) {
 					if kind == "PCA" {
 						name = "paper, PCA (MVTec AD, 15 classes)"
 					}
-					sets = append(sets, Points{Name: name, X: c.x, Y: c.y, Style: ki, Shape: draw.CrossGlyph{}})
+					sets = append(sets, chart.Series{Name: name, X: c.x, Y: c.y, Style: ki, NoLine: true, Marker: draw.CrossGlyph{}, MarkerRadius: markerRadius})
 					for _, y := range c.y {
 						span(y, 0)
 					}
@@ -354,14 +378,16 @@ func dimsPlots(figDir string, t Table, results []*Result) ([]string, error) {
 				continue
 			}
 			// Room under the data for the legend.
-			ax := Axes{XMin: 0, XMax: 470, YMin: math.Max(0, lo-math.Max(0.01, (hi-lo)*0.6)), YMax: math.Min(1.005, hi+math.Max(0.005, (hi-lo)*0.08))}
+			ax := axes{chart.Range{Min: 0, Max: 470}, chart.Range{Min: math.Max(0, lo-math.Max(0.01, (hi-lo)*0.6)), Max: math.Min(1.005, hi+math.Max(0.005, (hi-lo)*0.08))}}
 			ylabel := map[string]string{"pixel_auroc": "pixel AUROC (1 = perfect)", "pro": "PRO: AU-PRO to FPR 0.3, normalised (1 = perfect)", "image_auroc": "image AUROC (1 = perfect)"}[m]
 			name := "dims-" + fileName(ds) + ".png"
 			if m != "pixel_auroc" {
 				name = "dims-" + strings.ReplaceAll(m, "_", "-") + "-" + fileName(ds) + ".png"
 			}
 			title := fmt.Sprintf("%s vs kept channels, ResNet-18 layers 1-3, %s", metricName[m], ds)
-			if err := PlotPoints(filepath.Join(figDir, name), title, "kept channels d (of 448; ticks at the measured d)", ylabel, sets, ax); err != nil {
+			f := figure(title, "kept channels d (of 448; ticks at the measured d)", ylabel, sets, ax)
+			f.XTicksAtData = true
+			if err := f.WritePNG(filepath.Join(figDir, name)); err != nil {
 				return nil, err
 			}
 			written = append(written, name)

@@ -17,6 +17,7 @@ import (
 	"github.com/padim-go/padim/datasets"
 	"github.com/padim-go/padim/experiments"
 	"github.com/padim-go/padim/internal/atomicfile"
+	"github.com/padim-go/padim/internal/chart"
 	"github.com/padim-go/padim/internal/filekind"
 	"github.com/padim-go/padim/internal/nn"
 	"github.com/padim-go/padim/internal/tensor"
@@ -133,8 +134,8 @@ func runPredict(ctx context.Context, stdout io.Writer, o predictOptions, images 
 			if err != nil {
 				return err
 			}
-			panel := experiments.HeatmapPanel{RGB: rgb.Pix, Map: maps[i], H: h, W: w}
-			if err := experiments.WriteHeatmapGrid(filepath.Join(staging, names[i]), []experiments.HeatmapPanel{panel}, lo, hi); err != nil {
+			panel := chart.HeatmapPanel{RGB: rgb.Pix, Map: maps[i], H: h, W: w}
+			if err := (chart.HeatmapGrid{Panels: []chart.HeatmapPanel{panel}, Lo: lo, Hi: hi}).WritePNG(filepath.Join(staging, names[i])); err != nil {
 				return err
 			}
 			out := filepath.Join(o.out, names[i])

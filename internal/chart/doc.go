@@ -1,5 +1,18 @@
-// Package chart draws the line plots of the generated reports (ROC and PRO
-// curves, metric against d, memory against N) as PNG files written
-// atomically, with one style: grid, legend at the bottom right, series
-// told apart by colour, dash pattern and, when Markers is set, point shape.
+// Package chart draws the figures of the generated reports as PNG files,
+// each written atomically (a reader sees the previous file or the new one,
+// never a partial one), so that the experiment reports and the benchmark
+// reports share one way of drawing.
+//
+// Plot is a line and marker plot on a grid with the legend at the bottom
+// right: ROC and PRO curves, a metric against d with error bars, memory
+// against N. Series are told apart by colour and dash pattern (Style) and,
+// where they are measured points, by marker shape; only named series get a
+// legend entry, so that the curves of several seeds share one. Axis ranges
+// are fixed or fitted to the data.
+//
+// HeatmapGrid draws anomaly maps over their images, a row per image, on a
+// shared colour scale with a colour bar.
+//
+// Which series a report draws, their labels and the reports' sizes and
+// line widths belong to the callers (packages experiments and benchmark).
 package chart

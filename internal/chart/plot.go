@@ -1,0 +1,216 @@
+package chart
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/padim-go/padim/internal/atomicfile"
+)
+
+// Range is an axis range. It is fixed when Max > Min; otherwise the axis
+// fits the data.
+type Range struct {
+	Min, Max float64
+}
+
+func (r Range) fixed() bool { return r.Max > r.Min }
+
+// Series is one set of (x, y) values, drawn as a line, as markers, or both.
+type Series struct {
+	// Name is the series' legend entry. Series without a name draw without
+	// one, so that the several seeds of a method share one entry.
+	Name string
+	X, Y []float64
+	// YErr, when set, holds one error half-width per point, drawn as a
+	// vertical bar when any of them is positive.
+	YErr []float64
+	// Style picks the colour and dash pattern; series of one method share
+	// it.
+	Style int
+	// NoLine draws the points without joining them; a line also needs two
+	// points.
+	NoLine bool
+	// LineWidth is the line's width; 0 keeps gonum/plot's default (1pt).
+	LineWidth vg.Length
+	// Marker is the shape drawn at each point: for measured points, where
+	// the line between them is only a guide. nil draws none.
+	Marker draw.GlyphDrawer
+	// MarkerRadius is the marker's size; 0 keeps gonum/plot's default
+	// (2.5pt).
+	MarkerRadius vg.Length
+}
+
+// Error bars: thin enough not to hide the markers, capped so that short
+// bars still read as bars.
+const (
+	errorBarWidth = 1.2 // points
+	errorBarCap   = 6   // points
+)
+
+// Plot is one figure of lines, markers and error bars on a grid, with the
+// legend at the bottom right.
+type Plot struct {
+	Title, XLabel, YLabel string
+	Series                []Series
+	X, Y                  Range
+	// YHeadroom > 0 on a y axis that is not fixed runs the axis from Y.Min
+	// to YHeadroom times the largest y (widened to the data where that is
+	// wider), so that the highest point is not drawn on the frame.
+	YHeadroom float64
+	// XTicksAtData puts the x ticks at the distinct x values of the series:
+	// for measured settings, which a regular tick spacing would not name.
+	XTicksAtData bool
+	// LegendFontSize is the legend's text size; 0 keeps gonum/plot's
+	// default (12pt).
+	LegendFontSize vg.Length
+	// Width and Height are the image size (96 dots per inch).
+	Width, Height vg.Length
+}
+
+// WritePNG draws p and writes it to path atomically: on an error nothing
+// is written. Errors name path and the series at fault.
+func (p Plot) WritePNG(path string) error {
+	g, err := p.plot()
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	wt, err := g.WriterTo(p.Width, p.Height, "png")
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return atomicfile.Write(path, func(w io.Writer) error {
+		_, err := wt.WriteTo(w)
+		return err
+	})
+}
+
+// plot builds the gonum/plot figure of p.
+func (p Plot) plot() (*plot.Plot, error) {
+	g := plot.New()
+	g.Title.Text = p.Title
+	g.X.Label.Text = p.XLabel
+	g.Y.Label.Text = p.YLabel
+	g.Add(plotter.NewGrid())
+	if p.LegendFontSize > 0 {
+		g.Legend.TextStyle.Font.Size = p.LegendFontSize
+	}
+	if p.XTicksAtData {
+		g.X.Tick.Marker = plot.ConstantTicks(dataTicks(p.Series))
+	}
+	headroom := !p.Y.fixed() && p.YHeadroom > 0
+	if headroom {
+		g.Y.Min = p.Y.Min
+	}
+	for _, s := range p.Series {
+		if err := addSeries(g, s); err != nil {
+			return nil, fmt.Errorf("series %q: %w", s.Name, err)
+		}
+		if headroom {
+			for _, y := range s.Y {
+				g.Y.Max = max(g.Y.Max, y*p.YHeadroom)
+			}
+		}
+	}
+	g.Legend.Top = false
+	g.Legend.Left = false
+	// After the series, which widen the axes to their data.
+	if p.X.fixed() {
+		g.X.Min, g.X.Max = p.X.Min, p.X.Max
+	}
+	if p.Y.fixed() {
+		g.Y.Min, g.Y.Max = p.Y.Min, p.Y.Max
+	}
+	return g, nil
+}
+
+// addSeries adds s's line, markers and error bars to g, in that order, and
+// its legend entry when it has a name.
+func addSeries(g *plot.Plot, s Series) error {
+	if len(s.X) != len(s.Y) {
+		return fmt.Errorf("%d x and %d y values", len(s.X), len(s.Y))
+	}
+	if s.YErr != nil && len(s.YErr) != len(s.X) {
+		return fmt.Errorf("%d points and %d error bars", len(s.X), len(s.YErr))
+	}
+	pts := make(plotter.XYs, len(s.X))
+	for i := range s.X {
+		pts[i].X, pts[i].Y = s.X[i], s.Y[i]
+	}
+	c := plotutil.Color(s.Style)
+	var thumbs []plot.Thumbnailer
+	if !s.NoLine && len(pts) > 1 {
+		l, err := plotter.NewLine(pts)
+		if err != nil {
+			return err
+		}
+		l.Color, l.Dashes = c, plotutil.Dashes(s.Style)
+		if s.LineWidth > 0 {
+			l.Width = s.LineWidth
+		}
+		g.Add(l)
+		thumbs = append(thumbs, l)
+	}
+	if s.Marker != nil {
+		sc, err := plotter.NewScatter(pts)
+		if err != nil {
+			return err
+		}
+		sc.GlyphStyle.Color, sc.GlyphStyle.Shape = c, s.Marker
+		if s.MarkerRadius > 0 {
+			sc.GlyphStyle.Radius = s.MarkerRadius
+		}
+		g.Add(sc)
+		thumbs = append(thumbs, sc)
+	}
+	if anyPositive(s.YErr) {
+		e := make(plotter.YErrors, len(s.YErr))
+		for i, v := range s.YErr {
+			e[i].Low, e[i].High = v, v
+		}
+		eb, err := plotter.NewYErrorBars(struct {
+			plotter.XYer
+			plotter.YErrorer
+		}{pts, e})
+		if err != nil {
+			return err
+		}
+		eb.Color, eb.Width, eb.CapWidth = c, vg.Points(errorBarWidth), vg.Points(errorBarCap)
+		g.Add(eb)
+	}
+	if s.Name != "" {
+		g.Legend.Add(s.Name, thumbs...)
+	}
+	return nil
+}
+
+// dataTicks are ticks at the distinct x values of the series, in the order
+// they first appear.
+func dataTicks(series []Series) []plot.Tick {
+	var ticks []plot.Tick
+	seen := map[float64]bool{}
+	for _, s := range series {
+		for _, x := range s.X {
+			if !seen[x] {
+				seen[x] = true
+				ticks = append(ticks, plot.Tick{Value: x, Label: strconv.FormatFloat(x, 'g', -1, 64)})
+			}
+		}
+	}
+	return ticks
+}
+
+func anyPositive(v []float64) bool {
+	for _, x := range v {
+		if x > 0 {
+			return true
+		}
+	}
+	return false
+}
