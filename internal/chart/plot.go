@@ -54,6 +54,13 @@ const (
 	errorBarCap   = 6   // points
 )
 
+// figureMargin is the white border around a plot, in points. gonum/plot
+// fits the last x tick label to the image's edge by its measured width,
+// which is narrower than the text as drawn, so that without a border the
+// label's last character is cut off; the border also keeps the title and
+// the legend off the edge.
+const figureMargin = 6
+
 // Plot is one figure of lines, markers and error bars on a grid, with the
 // legend at the bottom right.
 type Plot struct {
@@ -81,12 +88,14 @@ func (p Plot) WritePNG(path string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	wt, err := g.WriterTo(p.Width, p.Height, "png")
+	c, err := draw.NewFormattedCanvas(p.Width, p.Height, "png")
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
+	m := vg.Points(figureMargin)
+	g.Draw(draw.Crop(draw.New(c), m, -m, m, -m))
 	return atomicfile.Write(path, func(w io.Writer) error {
-		_, err := wt.WriteTo(w)
+		_, err := c.WriteTo(w)
 		return err
 	})
 }
