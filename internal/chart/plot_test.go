@@ -30,7 +30,7 @@ func render(t *testing.T, p Plot) []byte {
 var xs = []float64{50, 100, 200}
 
 // TestWritePNGSize: every kind of figure decodes as a PNG of the requested
-// size (96 dots per inch, 72 points per inch).
+// size (96 dots per inch, 72 points per inch) with a blank border.
 func TestWritePNGSize(t *testing.T) {
 	for _, c := range []struct {
 		name string
@@ -50,7 +50,18 @@ func TestWritePNGSize(t *testing.T) {
 			}
 			want := [2]int{int(c.p.Width / vg.Inch * 96), int(c.p.Height / vg.Inch * 96)}
 			if s := img.Bounds().Size(); s.X != want[0] || s.Y != want[1] {
-				t.Errorf("image is %v, want %dx%d", s, want[0], want[1])
+				t.Fatalf("image is %v, want %dx%d", s, want[0], want[1])
+			}
+			// Nothing is drawn in the border, so no text is cut off at
+			// the edge.
+			const border = 8 // 6pt at 96 dpi
+			for y := 0; y < want[1]; y++ {
+				for x := 0; x < want[0]; x++ {
+					inside := x >= border && x < want[0]-border && y >= border && y < want[1]-border
+					if r, g, b, _ := img.At(x, y).RGBA(); !inside && (r != 0xffff || g != 0xffff || b != 0xffff) {
+						t.Fatalf("pixel (%d, %d) in the %dpx border is drawn", x, y, border)
+					}
+				}
 			}
 		})
 	}
