@@ -28,8 +28,8 @@ func fileName(s string) string {
 	return strings.Trim(unsafeName.ReplaceAllString(strings.ToLower(s), "-"), "-")
 }
 
-// The reports' figure style: a seed among several is drawn thinner, so that
-// the methods' bundles stay apart.
+// The reports' figure style. A seed among several is drawn thinner, so
+// that a method's seed curves read as separate lines, not one thick band.
 var (
 	figureWidth, figureHeight = 7 * vg.Inch, 5 * vg.Inch
 	legendFontSize            = vg.Points(9)
