@@ -205,15 +205,42 @@ func rocZoom(ms []*methodCurves, curves func(*methodCurves) ([]chart.Series, []f
 			n++
 		}
 	}
+	var z axes
 	switch {
 	case n == 0 || lowest < 0.9:
 		return axes{}, false
 	case lowest >= 0.99:
-		return axes{chart.Range{Min: 0, Max: 0.05}, chart.Range{Min: 0.8, Max: 1.005}}, true
+		z = axes{chart.Range{Min: 0, Max: 0.05}, chart.Range{Min: 0.8, Max: 1.005}}
 	case lowest >= 0.97:
-		return axes{chart.Range{Min: 0, Max: 0.2}, chart.Range{Min: 0.7, Max: 1.005}}, true
+		z = axes{chart.Range{Min: 0, Max: 0.2}, chart.Range{Min: 0.7, Max: 1.005}}
+	default:
+		z = axes{chart.Range{Min: 0, Max: 0.4}, chart.Range{Min: 0.5, Max: 1.005}}
 	}
-	return axes{chart.Range{Min: 0, Max: 0.4}, chart.Range{Min: 0.5, Max: 1.005}}, true
+	// With few normal images one false positive is a large FPR step (0.05
+	// for bottle's 20). A zoom that ends at or just past the first step
+	// draws the curves' rise on the frame, where it reads as a box: keep
+	// two steps in view.
+	if step := smallestStep(ms, curves); z.x.Max < 2*step {
+		z.x.Max = math.Min(1, 2*step)
+	}
+	return z, true
+}
+
+// smallestStep is the smallest positive false positive rate any curve
+// reaches: one normal image's share of the normal images.
+func smallestStep(ms []*methodCurves, curves func(*methodCurves) ([]chart.Series, []float64)) float64 {
+	step := 1.0
+	for _, m := range ms {
+		cs, _ := curves(m)
+		for _, c := range cs {
+			for _, x := range c.X {
+				if x > 0 {
+					step = math.Min(step, x)
+				}
+			}
+		}
+	}
+	return step
 }
 
 func hasSeeds(ms []*methodCurves, curves func(*methodCurves) ([]chart.Series, []float64)) bool {

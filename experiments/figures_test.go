@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/padim-go/padim/internal/chart"
 )
 
 // fakeRun writes a cache entry with curves for a finished run.
@@ -62,5 +64,36 @@ func TestWriteFiguresPixelTablesDrawPixelCurves(t *testing.T) {
 	}
 	if got := legendName("PaDiM-R18-Rd100", "image AUROC", []float64{0.9, 0.91}); got != "PaDiM-R18-Rd100: image AUROC 0.905 ± 0.007 (2)" {
 		t.Errorf("legend %q does not carry the mean ± sd over seeds", got)
+	}
+}
+
+// A zoomed ROC keeps two false-positive steps in view: with 20 normal
+// images (bottle) the first step is 0.05, the zoom for AUROC >= 0.99.
+func TestROCZoomKeepsTwoSteps(t *testing.T) {
+	roc := func(step float64) []*methodCurves {
+		return []*methodCurves{{
+			method: "PaDiM",
+			roc:    []chart.Series{{X: []float64{0, 0, step, 1}, Y: []float64{0, 0.95, 1, 1}}},
+			image:  []float64{0.997},
+		}}
+	}
+	image := func(m *methodCurves) ([]chart.Series, []float64) { return m.roc, m.image }
+	for _, tc := range []struct {
+		step, wantXMax float64
+	}{
+		{0.05, 0.1},   // bottle: the zoom would end on the step
+		{0.001, 0.05}, // many normal images: the zoom is kept
+		{0.7, 1},      // never past FPR 1
+	} {
+		z, ok := rocZoom(roc(tc.step), image)
+		if !ok {
+			t.Fatalf("step %v: no zoom for AUROC 0.997", tc.step)
+		}
+		if z.x.Max != tc.wantXMax {
+			t.Errorf("step %v: zoom to FPR %v, want %v", tc.step, z.x.Max, tc.wantXMax)
+		}
+		if z.y.Min != 0.8 {
+			t.Errorf("step %v: TPR from %v, want 0.8", tc.step, z.y.Min)
+		}
 	}
 }
