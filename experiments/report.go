@@ -51,11 +51,11 @@ func groupKey(r Run) string {
 
 func datasetLabel(d DatasetSpec) string {
 	d.Seed = 0
-	s := d.Kind
+	s := string(d.Kind)
 	if d.Category != "" {
 		s = d.Category
-		if d.Kind != "mvtec" {
-			s = d.Kind + "/" + d.Category
+		if d.Kind != KindMVTec {
+			s = string(d.Kind) + "/" + d.Category
 		}
 	}
 	if d.Limit > 0 {
@@ -131,7 +131,7 @@ func Rows(t Table, results []*Result, paper []PaperValue) []Row {
 			order = append(order, k)
 			if res.Run.Dataset.Limit == 0 {
 				for _, m := range t.Metrics {
-					if v, ok := paperLookup(idx, t, res.Run.Dataset.Kind, res.Run.Dataset.Category, res.Run.Row, m); ok {
+					if v, ok := paperLookup(idx, t, string(res.Run.Dataset.Kind), res.Run.Dataset.Category, res.Run.Row, m); ok {
 						g.row.setPaper(m, v)
 					}
 				}
