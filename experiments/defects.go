@@ -20,7 +20,7 @@ type DefectRow struct {
 func DefectRows(t Table, results []*Result) []DefectRow {
 	type acc struct {
 		row  DefectRow
-		vals map[string][]float64
+		vals seedValues
 	}
 	var order []string
 	groups := map[string]*acc{}
@@ -33,30 +33,18 @@ func DefectRows(t Table, results []*Result) []DefectRow {
 			g, ok := groups[k]
 			if !ok {
 				g = &acc{row: DefectRow{Dataset: datasetLabel(res.Run.Dataset), Method: res.Run.Row, Defect: d.Defect, Anomalous: d.Anomalous,
-					Measured: map[string]*float64{}, SD: map[string]*float64{}}, vals: map[string][]float64{}}
+					Measured: map[string]*float64{}, SD: map[string]*float64{}}, vals: seedValues{}}
 				groups[k] = g
 				order = append(order, k)
 			}
 			g.row.Runs++
-			for _, m := range t.Metrics {
-				if v := d.Metric(m); v != nil {
-					g.vals[m] = append(g.vals[m], *v)
-				}
-			}
+			g.vals.add(t.Metrics, d.Metric)
 		}
 	}
 	var out []DefectRow
 	for _, k := range order {
 		g := groups[k]
-		for _, m := range t.Metrics {
-			if len(g.vals[m]) > 0 {
-				mean, sd := meanSD(g.vals[m])
-				g.row.Measured[m] = &mean
-				if len(g.vals[m]) > 1 {
-					g.row.SD[m] = &sd
-				}
-			}
-		}
+		g.vals.fill(t.Metrics, g.row.Measured, g.row.SD)
 		out = append(out, g.row)
 	}
 	return out

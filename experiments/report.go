@@ -118,7 +118,7 @@ func Rows(t Table, results []*Result, paper []PaperValue) []Row {
 	idx := paperIndex(paper)
 	type acc struct {
 		row  Row
-		vals map[string][]float64
+		vals seedValues
 	}
 	var order []string
 	groups := map[string]*acc{}
@@ -126,7 +126,7 @@ func Rows(t Table, results []*Result, paper []PaperValue) []Row {
 		k := groupKey(res.Run)
 		g, ok := groups[k]
 		if !ok {
-			g = &acc{row: newRow(datasetLabel(res.Run.Dataset), res.Run.Row), vals: map[string][]float64{}}
+			g = &acc{row: newRow(datasetLabel(res.Run.Dataset), res.Run.Row), vals: seedValues{}}
 			groups[k] = g
 			order = append(order, k)
 			if res.Run.Dataset.Limit == 0 {
@@ -145,23 +145,13 @@ func Rows(t Table, results []*Result, paper []PaperValue) []Row {
 			continue
 		}
 		g.row.Runs++
-		for _, m := range t.Metrics {
-			if v := res.Metric(m); v != nil {
-				g.vals[m] = append(g.vals[m], *v)
-			}
-		}
+		g.vals.add(t.Metrics, res.Metric)
 	}
 	var rows []Row
 	for _, k := range order {
 		g := groups[k]
-		for _, m := range t.Metrics {
-			if len(g.vals[m]) > 0 && g.row.Missing == 0 {
-				mean, sd := meanSD(g.vals[m])
-				g.row.Measured[m] = &mean
-				if len(g.vals[m]) > 1 {
-					g.row.SD[m] = &sd
-				}
-			}
+		if g.row.Missing == 0 { // a partial row shows no numbers
+			g.vals.fill(t.Metrics, g.row.Measured, g.row.SD)
 		}
 		if g.row.Missing > 0 && g.row.Runs > 0 {
 			g.row.Empty = fmt.Sprintf("partial: %d of %d runs", g.row.Runs, g.row.Runs+g.row.Missing)
@@ -170,6 +160,36 @@ func Rows(t Table, results []*Result, paper []PaperValue) []Row {
 	}
 	rows = append(rows, groupMeans(t, rows, idx)...)
 	return append(rows, paperOnlyRows(t, rows, paper)...)
+}
+
+// seedValues holds, per metric, the values of the runs averaged into one
+// row (its seeds).
+type seedValues map[string][]float64
+
+// add appends the metrics that metric reports for one run; nil (undefined)
+// values are left out.
+func (s seedValues) add(metrics []string, metric func(string) *float64) {
+	for _, m := range metrics {
+		if v := metric(m); v != nil {
+			s[m] = append(s[m], *v)
+		}
+	}
+}
+
+// fill sets measured to each metric's mean over its values and sd to their
+// sample standard deviation where there are several; a metric without
+// values is left unset in both.
+func (s seedValues) fill(metrics []string, measured, sd map[string]*float64) {
+	for _, m := range metrics {
+		if len(s[m]) == 0 {
+			continue
+		}
+		mean, dev := meanSD(s[m])
+		measured[m] = &mean
+		if len(s[m]) > 1 {
+			sd[m] = &dev
+		}
+	}
 }
 
 // meanSD returns the mean and the sample standard deviation (n-1).
