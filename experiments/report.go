@@ -116,27 +116,19 @@ func shortReason(reason string) string {
 // declared run matches.
 func Rows(t Table, results []*Result, paper []PaperValue) []Row {
 	idx := paperIndex(paper)
-	type acc struct {
-		row  Row
-		vals seedValues
-	}
-	var order []string
-	groups := map[string]*acc{}
+	var groups seedGroups[Row]
 	for _, res := range results {
-		k := groupKey(res.Run)
-		g, ok := groups[k]
-		if !ok {
-			g = &acc{row: newRow(datasetLabel(res.Run.Dataset), res.Run.Row), vals: seedValues{}}
-			groups[k] = g
-			order = append(order, k)
+		g := groups.get(groupKey(res.Run), func() Row {
+			r := newRow(datasetLabel(res.Run.Dataset), res.Run.Row)
 			if res.Run.Dataset.Limit == 0 {
 				for _, m := range t.Metrics {
 					if v, ok := paperLookup(idx, t, string(res.Run.Dataset.Kind), res.Run.Dataset.Category, res.Run.Row, m); ok {
-						g.row.setPaper(m, v)
+						r.setPaper(m, v)
 					}
 				}
 			}
-		}
+			return r
+		})
 		if res.Status != "ok" {
 			g.row.Missing++
 			if g.row.Empty == "" {
@@ -148,8 +140,7 @@ func Rows(t Table, results []*Result, paper []PaperValue) []Row {
 		g.vals.add(t.Metrics, res.Metric)
 	}
 	var rows []Row
-	for _, k := range order {
-		g := groups[k]
+	for _, g := range groups.order {
 		if g.row.Missing == 0 { // a partial row shows no numbers
 			g.vals.fill(t.Metrics, g.row.Measured, g.row.SD)
 		}
@@ -160,6 +151,33 @@ func Rows(t Table, results []*Result, paper []PaperValue) []Row {
 	}
 	rows = append(rows, groupMeans(t, rows, idx)...)
 	return append(rows, paperOnlyRows(t, rows, paper)...)
+}
+
+// seedGroups gathers the runs averaged into each row of type R (Row,
+// DefectRow), by the row's key, in order of first appearance.
+type seedGroups[R any] struct {
+	order []*seedGroup[R]
+	byKey map[string]*seedGroup[R]
+}
+
+// seedGroup is one row being built and its runs' metric values.
+type seedGroup[R any] struct {
+	row  R
+	vals seedValues
+}
+
+// get returns the group of key k, started with newRow() the first time.
+func (gs *seedGroups[R]) get(k string, newRow func() R) *seedGroup[R] {
+	if g, ok := gs.byKey[k]; ok {
+		return g
+	}
+	if gs.byKey == nil {
+		gs.byKey = map[string]*seedGroup[R]{}
+	}
+	g := &seedGroup[R]{row: newRow(), vals: seedValues{}}
+	gs.byKey[k] = g
+	gs.order = append(gs.order, g)
+	return g
 }
 
 // seedValues holds, per metric, the values of the runs averaged into one
