@@ -85,9 +85,9 @@ var publishedSizes = map[string][2]int{
 // PublishedSize returns the image counts a dataset has in its official
 // release (after the spec's Limit), for planning without the data.
 func PublishedSize(spec DatasetSpec) (train, test int, err error) {
-	k := spec.Kind
+	k := string(spec.Kind)
 	switch spec.Kind {
-	case "mvtec", "rd-mvtec":
+	case KindMVTec, KindRdMVTec:
 		k = spec.Category
 	}
 	n, ok := publishedSizes[k]
@@ -121,7 +121,7 @@ func EstimateRun(run Run, nTrain, nTest, h, w int) (Estimate, error) {
 	// layer (wide_resnet50_2's layer4) adds about a quarter.
 	scale := float64(h*w) / (224 * 224)
 	fwd := bc.cpuPerImage * scale
-	if ms.Method == "spade" && !contains(spec.PaDiMLayers, ms.PoolLayer) {
+	if ms.Method == MethodSPADE && !contains(spec.PaDiMLayers, ms.PoolLayer) {
 		fwd *= 1.25
 	}
 	e := Estimate{NTrain: nTrain, NTest: nTest, PeakBytes: bc.baseBytes}
@@ -136,9 +136,9 @@ func EstimateRun(run Run, nTrain, nTest, h, w int) (Estimate, error) {
 	e.PeakBytes += int64(nTest) * int64(h*w) * testMapBytesPerPixel
 
 	switch ms.Method {
-	case "padim":
+	case MethodPaDiM:
 		groups := [][]string{ms.Layers}
-		if ms.Combine == "sum" {
+		if ms.Combine == CombineSum {
 			groups = nil
 			for _, l := range ms.Layers {
 				groups = append(groups, []string{l})
@@ -151,7 +151,7 @@ func EstimateRun(run Run, nTrain, nTest, h, w int) (Estimate, error) {
 			}
 			positions := (h / first.Stride) * (w / first.Stride)
 			d := ms.Dims
-			if ms.Reduce == "none" || d == 0 {
+			if ms.Reduce == ReduceNone || d == 0 {
 				d = 0
 				for _, l := range g {
 					d += layer[l].Channels
@@ -166,7 +166,7 @@ func EstimateRun(run Run, nTrain, nTest, h, w int) (Estimate, error) {
 			e.PeakBytes += padim.FitHeldBytes(positions, d, 64)
 		}
 		e.CPUSeconds += float64(nTest) * perTestImageOverhead
-	case "spade":
+	case MethodSPADE:
 		k := ms.K
 		if k <= 0 || k > nTrain {
 			k = min(50, nTrain)

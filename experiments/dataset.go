@@ -37,24 +37,24 @@ func (e *Env) Dataset(spec DatasetSpec) (*datasets.Split, datasets.Preprocess, e
 		return &NotAvailable{Reason: fmt.Sprintf("%s not found under %s", what, dir), Fetch: fetch}
 	}
 	switch spec.Kind {
-	case "mvtec", "rd-mvtec":
+	case KindMVTec, KindRdMVTec:
 		root := filepath.Join(e.DataRoot, mvtecDir)
 		if !datasets.DirExists(filepath.Join(root, spec.Category)) {
 			return nil, pre, missing("MVTec AD category "+spec.Category, root, "padim fetch mvtec")
 		}
 		split, err = datasets.LoadMVTec(root, spec.Category)
 		pre = datasets.PaperPreprocess()
-		if spec.Kind == "rd-mvtec" {
+		if spec.Kind == KindRdMVTec {
 			pre = datasets.RdMVTecPreprocess(spec.Seed)
 		}
-	case "magnetic-tile":
+	case KindMagneticTile:
 		root := filepath.Join(e.DataRoot, magneticDir)
 		if !datasets.DirExists(root) {
 			return nil, pre, missing("Magnetic Tile Defects", e.DataRoot, "see README: Data (Magnetic Tile Defects)")
 		}
 		split, err = datasets.LoadMagneticTile(root)
 		pre = datasets.MagneticTilePreprocess()
-	case "stc":
+	case KindSTC:
 		root := filepath.Join(e.DataRoot, stcDir)
 		if !datasets.DirExists(root) {
 			return nil, pre, missing("ShanghaiTech Campus", e.DataRoot, "see README: Data (ShanghaiTech Campus)")
@@ -66,7 +66,7 @@ func (e *Env) Dataset(spec DatasetSpec) (*datasets.Split, datasets.Preprocess, e
 		}
 		split, err = datasets.LoadSTCWith(root, datasets.STCOptions{Scene: spec.Category})
 		pre = STCPreprocess()
-	case "synthetic":
+	case KindSynthetic:
 		root := e.SyntheticRoot
 		if !datasets.DirExists(filepath.Join(root, spec.Category)) {
 			return nil, pre, missing("synthetic category "+spec.Category, root, "padim generate synthetic --out "+root)

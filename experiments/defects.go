@@ -18,45 +18,23 @@ type DefectRow struct {
 // DefectRows aggregates the per-defect metrics of t's finished runs, in
 // declaration order of rows and test order of defect types.
 func DefectRows(t Table, results []*Result) []DefectRow {
-	type acc struct {
-		row  DefectRow
-		vals map[string][]float64
-	}
-	var order []string
-	groups := map[string]*acc{}
+	var groups seedGroups[DefectRow]
 	for _, res := range results {
 		if res.Status != "ok" {
 			continue
 		}
 		for _, d := range res.PerDefect {
-			k := groupKey(res.Run) + "\x00" + d.Defect
-			g, ok := groups[k]
-			if !ok {
-				g = &acc{row: DefectRow{Dataset: datasetLabel(res.Run.Dataset), Method: res.Run.Row, Defect: d.Defect, Anomalous: d.Anomalous,
-					Measured: map[string]*float64{}, SD: map[string]*float64{}}, vals: map[string][]float64{}}
-				groups[k] = g
-				order = append(order, k)
-			}
+			g := groups.get(groupKey(res.Run)+"\x00"+d.Defect, func() DefectRow {
+				return DefectRow{Dataset: datasetLabel(res.Run.Dataset), Method: res.Run.Row, Defect: d.Defect, Anomalous: d.Anomalous,
+					Measured: map[string]*float64{}, SD: map[string]*float64{}}
+			})
 			g.row.Runs++
-			for _, m := range t.Metrics {
-				if v := d.Metric(m); v != nil {
-					g.vals[m] = append(g.vals[m], *v)
-				}
-			}
+			g.vals.add(t.Metrics, d.Metric)
 		}
 	}
 	var out []DefectRow
-	for _, k := range order {
-		g := groups[k]
-		for _, m := range t.Metrics {
-			if len(g.vals[m]) > 0 {
-				mean, sd := meanSD(g.vals[m])
-				g.row.Measured[m] = &mean
-				if len(g.vals[m]) > 1 {
-					g.row.SD[m] = &sd
-				}
-			}
-		}
+	for _, g := range groups.order {
+		g.vals.fill(t.Metrics, g.row.Measured, g.row.SD)
 		out = append(out, g.row)
 	}
 	return out

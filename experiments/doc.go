@@ -8,7 +8,10 @@
 // backbone, layers, dimension reduction and seed) fitted on one dataset split
 // and scored on its test set. Its Key hashes the run's configuration, the
 // dataset's file list and the weights' sha256, so a finished run is reused
-// until any of them changes.
+// until any of them changes. Its settings are typed strings (Method,
+// Reduction, Combination, DatasetKind), so their JSON and the keys are those
+// of plain strings; Lookup and ReadTaskFile validate them, so a declaration
+// or a task file with a value the code does not handle fails before any work.
 //
 // To add an experiment: write a function returning a Table in tables.go
 // (declare its Runs; give each row the paper method name it compares with),

@@ -51,7 +51,7 @@ func (e *Env) Execute(ctx context.Context, run Run, dir string) (*Result, error)
 		return nil, err
 	}
 	layers := append([]string(nil), run.Model.Layers...)
-	if run.Model.Method == "spade" && !slices.Contains(layers, run.Model.PoolLayer) {
+	if run.Model.Method == MethodSPADE && !slices.Contains(layers, run.Model.PoolLayer) {
 		layers = append(layers, run.Model.PoolLayer)
 	}
 	// Untimed runs share features through the cache, which computes the
@@ -87,9 +87,9 @@ func (e *Env) Execute(ctx context.Context, run Run, dir string) (*Result, error)
 	t0 := time.Now()
 	var scorer Scorer
 	switch run.Model.Method {
-	case "padim":
+	case MethodPaDiM:
 		scorer, res.ModelBytes, err = e.fitPaDiM(ctx, run.Model, bb, sha, split, pre, load)
-	case "spade":
+	case MethodSPADE:
 		scorer, res.ModelBytes, err = e.fitSPADE(ctx, run.Model, bb, split, pre, load)
 		res.Notes = append(res.Notes, fmt.Sprintf("SPADE images pooled after %s", run.Model.PoolLayer))
 		if run.Model.K > len(split.Train) {

@@ -14,16 +14,16 @@ import (
 
 // Policy records pre in the form a model file stores.
 func Policy(pre datasets.Preprocess) padim.PreprocessPolicy {
-	p := padim.PreprocessPolicy{Mode: "crop", Resize: pre.Resize, Crop: pre.Crop, Filter: pre.Filter.String()}
+	p := padim.PreprocessPolicy{Mode: padim.PreprocessCrop, Resize: pre.Resize, Crop: pre.Crop, Filter: pre.Filter.String()}
 	if pre.Resize == 0 {
-		p = padim.PreprocessPolicy{Mode: "squash", Height: pre.Height, Width: pre.Width, Filter: pre.Filter.String()}
+		p = padim.PreprocessPolicy{Mode: padim.PreprocessSquash, Height: pre.Height, Width: pre.Width, Filter: pre.Filter.String()}
 	}
 	return p
 }
 
 func (e *Env) fitPaDiM(ctx context.Context, ms ModelSpec, bb backbones.Backbone, sha string, split *datasets.Split, pre datasets.Preprocess, load Loader) (Scorer, int64, error) {
 	groups := [][]string{ms.Layers}
-	if ms.Combine == "sum" {
+	if ms.Combine == CombineSum {
 		groups = nil
 		for _, l := range ms.Layers {
 			groups = append(groups, []string{l})
@@ -34,11 +34,11 @@ func (e *Env) fitPaDiM(ctx context.Context, ms ModelSpec, bb backbones.Backbone,
 	for _, layers := range groups {
 		cfg := padim.FitConfig{Layers: layers, D: ms.Dims, Seed: uint64(ms.Seed), BatchSize: e.BatchSize, WeightsSHA256: sha, Preprocess: Policy(pre)}
 		switch ms.Reduce {
-		case "random", "":
+		case ReduceRandom, "":
 			cfg.Selection = padim.SelectRandom
-		case "pca":
+		case ReducePCA:
 			cfg.Selection = padim.SelectPCA
-		case "none":
+		case ReduceNone:
 			total, err := channelsOf(bb, layers)
 			if err != nil {
 				return nil, 0, err
@@ -137,12 +137,16 @@ func (e *Env) fitSPADE(ctx context.Context, ms ModelSpec, bb backbones.Backbone,
 func PreprocessFromPolicy(p padim.PreprocessPolicy) (datasets.Preprocess, error) {
 	var pre datasets.Preprocess
 	switch p.Mode {
-	case "crop":
+	case padim.PreprocessCrop:
 		pre = datasets.Preprocess{Resize: p.Resize, Crop: p.Crop}
-	case "squash":
+	case padim.PreprocessSquash:
 		pre = datasets.Preprocess{Height: p.Height, Width: p.Width}
 	default:
-		return pre, fmt.Errorf("unknown preprocessing mode %q", p.Mode)
+		err := p.Mode.Validate()
+		if err == nil { // the empty mode: a model fitted without a policy
+			err = fmt.Errorf("no preprocessing recorded (empty preprocess mode)")
+		}
+		return pre, err
 	}
 	if p.Filter != "" {
 		f, err := datasets.ParseFilter(p.Filter)

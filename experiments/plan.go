@@ -292,6 +292,11 @@ func ReadTaskFile(path string) (*TaskFile, error) {
 		if t.Index != i {
 			return nil, fmt.Errorf("%s: task %d has index %d", path, i, t.Index)
 		}
+		for _, tr := range t.Runs {
+			if err := tr.Run.Validate(); err != nil {
+				return nil, fmt.Errorf("%s: task %d: %w", path, i, err)
+			}
+		}
 	}
 	return &f, nil
 }

@@ -273,7 +273,8 @@ func TestRunTaskCancelledLeavesNoResult(t *testing.T) {
 
 func TestTaskFileRoundTrip(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "tasks.json")
-	in := &TaskFile{Settings: []byte(`{"quick":true}`), Tables: []string{"t"}, Tasks: []Task{{Index: 0, Group: "g", Runs: []TaskRun{{Table: "t", Key: "k"}}}}}
+	run := Run{Row: "r", Dataset: DatasetSpec{Kind: KindSynthetic, Category: "c"}, Model: padimR18(10, 1)} // ReadTaskFile validates runs
+	in := &TaskFile{Settings: []byte(`{"quick":true}`), Tables: []string{"t"}, Tasks: []Task{{Index: 0, Group: "g", Runs: []TaskRun{{Table: "t", Key: "k", Run: run}}}}}
 	if err := WriteTaskFile(p, in); err != nil {
 		t.Fatal(err)
 	}

@@ -51,11 +51,11 @@ func groupKey(r Run) string {
 
 func datasetLabel(d DatasetSpec) string {
 	d.Seed = 0
-	s := d.Kind
+	s := string(d.Kind)
 	if d.Category != "" {
 		s = d.Category
-		if d.Kind != "mvtec" {
-			s = d.Kind + "/" + d.Category
+		if d.Kind != KindMVTec {
+			s = string(d.Kind) + "/" + d.Category
 		}
 	}
 	if d.Limit > 0 {
@@ -116,27 +116,19 @@ func shortReason(reason string) string {
 // declared run matches.
 func Rows(t Table, results []*Result, paper []PaperValue) []Row {
 	idx := paperIndex(paper)
-	type acc struct {
-		row  Row
-		vals map[string][]float64
-	}
-	var order []string
-	groups := map[string]*acc{}
+	var groups seedGroups[Row]
 	for _, res := range results {
-		k := groupKey(res.Run)
-		g, ok := groups[k]
-		if !ok {
-			g = &acc{row: newRow(datasetLabel(res.Run.Dataset), res.Run.Row), vals: map[string][]float64{}}
-			groups[k] = g
-			order = append(order, k)
+		g := groups.get(groupKey(res.Run), func() Row {
+			r := newRow(datasetLabel(res.Run.Dataset), res.Run.Row)
 			if res.Run.Dataset.Limit == 0 {
 				for _, m := range t.Metrics {
-					if v, ok := paperLookup(idx, t, res.Run.Dataset.Kind, res.Run.Dataset.Category, res.Run.Row, m); ok {
-						g.row.setPaper(m, v)
+					if v, ok := paperLookup(idx, t, string(res.Run.Dataset.Kind), res.Run.Dataset.Category, res.Run.Row, m); ok {
+						r.setPaper(m, v)
 					}
 				}
 			}
-		}
+			return r
+		})
 		if res.Status != "ok" {
 			g.row.Missing++
 			if g.row.Empty == "" {
@@ -145,23 +137,12 @@ func Rows(t Table, results []*Result, paper []PaperValue) []Row {
 			continue
 		}
 		g.row.Runs++
-		for _, m := range t.Metrics {
-			if v := res.Metric(m); v != nil {
-				g.vals[m] = append(g.vals[m], *v)
-			}
-		}
+		g.vals.add(t.Metrics, res.Metric)
 	}
 	var rows []Row
-	for _, k := range order {
-		g := groups[k]
-		for _, m := range t.Metrics {
-			if len(g.vals[m]) > 0 && g.row.Missing == 0 {
-				mean, sd := meanSD(g.vals[m])
-				g.row.Measured[m] = &mean
-				if len(g.vals[m]) > 1 {
-					g.row.SD[m] = &sd
-				}
-			}
+	for _, g := range groups.order {
+		if g.row.Missing == 0 { // a partial row shows no numbers
+			g.vals.fill(t.Metrics, g.row.Measured, g.row.SD)
 		}
 		if g.row.Missing > 0 && g.row.Runs > 0 {
 			g.row.Empty = fmt.Sprintf("partial: %d of %d runs", g.row.Runs, g.row.Runs+g.row.Missing)
@@ -170,6 +151,63 @@ func Rows(t Table, results []*Result, paper []PaperValue) []Row {
 	}
 	rows = append(rows, groupMeans(t, rows, idx)...)
 	return append(rows, paperOnlyRows(t, rows, paper)...)
+}
+
+// seedGroups gathers the runs averaged into each row of type R (Row,
+// DefectRow), by the row's key, in order of first appearance.
+type seedGroups[R any] struct {
+	order []*seedGroup[R]
+	byKey map[string]*seedGroup[R]
+}
+
+// seedGroup is one row being built and its runs' metric values.
+type seedGroup[R any] struct {
+	row  R
+	vals seedValues
+}
+
+// get returns the group of key k, started with newRow() the first time.
+func (gs *seedGroups[R]) get(k string, newRow func() R) *seedGroup[R] {
+	if g, ok := gs.byKey[k]; ok {
+		return g
+	}
+	if gs.byKey == nil {
+		gs.byKey = map[string]*seedGroup[R]{}
+	}
+	g := &seedGroup[R]{row: newRow(), vals: seedValues{}}
+	gs.byKey[k] = g
+	gs.order = append(gs.order, g)
+	return g
+}
+
+// seedValues holds, per metric, the values of the runs averaged into one
+// row (its seeds).
+type seedValues map[string][]float64
+
+// add appends the metrics that metric reports for one run; nil (undefined)
+// values are left out.
+func (s seedValues) add(metrics []string, metric func(string) *float64) {
+	for _, m := range metrics {
+		if v := metric(m); v != nil {
+			s[m] = append(s[m], *v)
+		}
+	}
+}
+
+// fill sets measured to each metric's mean over its values and sd to their
+// sample standard deviation where there are several; a metric without
+// values is left unset in both.
+func (s seedValues) fill(metrics []string, measured, sd map[string]*float64) {
+	for _, m := range metrics {
+		if len(s[m]) == 0 {
+			continue
+		}
+		mean, dev := meanSD(s[m])
+		measured[m] = &mean
+		if len(s[m]) > 1 {
+			sd[m] = &dev
+		}
+	}
 }
 
 // meanSD returns the mean and the sample standard deviation (n-1).

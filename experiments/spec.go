@@ -8,11 +8,10 @@ import (
 	"strings"
 )
 
-// DatasetSpec names a dataset split. Kind is one of "mvtec", "rd-mvtec",
-// "magnetic-tile", "stc", "synthetic".
+// DatasetSpec names a dataset split.
 type DatasetSpec struct {
-	Kind     string `json:"kind"`
-	Category string `json:"category,omitempty"`
+	Kind     DatasetKind `json:"kind"`
+	Category string      `json:"category,omitempty"`
 	// Seed selects one of the random Rd-MVTec AD versions (rotation and crop draws).
 	Seed int64 `json:"seed,omitempty"`
 	// Limit caps the number of training and test images (quick variants); 0 = all.
@@ -20,11 +19,11 @@ type DatasetSpec struct {
 }
 
 func (d DatasetSpec) String() string {
-	s := d.Kind
+	s := string(d.Kind)
 	if d.Category != "" {
 		s += "/" + d.Category
 	}
-	if d.Kind == "rd-mvtec" {
+	if d.Kind == KindRdMVTec {
 		s += fmt.Sprintf("#%d", d.Seed)
 	}
 	if d.Limit > 0 {
@@ -33,18 +32,25 @@ func (d DatasetSpec) String() string {
 	return s
 }
 
+// Validate checks that Kind is one of the dataset kinds.
+func (d DatasetSpec) Validate() error {
+	if err := d.Kind.Validate(); err != nil {
+		return fmt.Errorf("dataset: %w", err)
+	}
+	return nil
+}
+
 // ModelSpec is a model and its settings.
 type ModelSpec struct {
-	Method   string   `json:"method"` // "padim" or "spade"
+	Method   Method   `json:"method"`
 	Backbone string   `json:"backbone"`
 	Layers   []string `json:"layers"`
-	// PaDiM: Dims channels kept by Reduce ("random" or "pca"; "none" keeps all), Seed for the draw.
-	Dims   int    `json:"dims,omitempty"`
-	Reduce string `json:"reduce,omitempty"`
-	Seed   int64  `json:"seed,omitempty"`
-	// Combine "joint" fits one Gaussian over the concatenated layers (the paper's method);
-	// "sum" fits one Gaussian per layer and adds the layers' distance maps (Table I's ablation).
-	Combine string `json:"combine,omitempty"`
+	// PaDiM: Dims channels kept by Reduce, Seed for ReduceRandom's draw.
+	Dims   int       `json:"dims,omitempty"`
+	Reduce Reduction `json:"reduce,omitempty"`
+	Seed   int64     `json:"seed,omitempty"`
+	// Combine says whether PaDiM fits one Gaussian over all Layers or one per layer.
+	Combine Combination `json:"combine,omitempty"`
 	// SPADE: K nearest training images, pooled on PoolLayer.
 	K         int    `json:"k,omitempty"`
 	PoolLayer string `json:"pool_layer,omitempty"`
@@ -52,6 +58,16 @@ type ModelSpec struct {
 	// untrained ones drawn with this seed: for timing and memory rows only,
 	// whose anomaly scores mean nothing.
 	RandomWeights uint64 `json:"random_weights,omitempty"`
+}
+
+// Validate checks Method, Reduce and Combine.
+func (m ModelSpec) Validate() error {
+	for _, err := range []error{m.Method.Validate(), m.Reduce.Validate(), m.Combine.Validate()} {
+		if err != nil {
+			return fmt.Errorf("model: %w", err)
+		}
+	}
+	return nil
 }
 
 // Run is one model fitted and scored on one dataset.
@@ -69,6 +85,17 @@ type Run struct {
 // ID is a short human-readable name, unique within a table.
 func (r Run) ID() string {
 	return fmt.Sprintf("%s | %s", r.Row, r.Dataset)
+}
+
+// Validate checks the run's dataset and model settings; the error names the run.
+func (r Run) Validate() error {
+	if err := r.Dataset.Validate(); err != nil {
+		return fmt.Errorf("%s: %w", r.ID(), err)
+	}
+	if err := r.Model.Validate(); err != nil {
+		return fmt.Errorf("%s: %w", r.ID(), err)
+	}
+	return nil
 }
 
 // configHash is a stable hash of the run's declaration.
@@ -92,6 +119,16 @@ type Table struct {
 	// Seed are averaged into one row.
 	AverageSeeds bool
 	Notes        []string
+}
+
+// Validate checks every run of the table; the error names the table and the run.
+func (t Table) Validate() error {
+	for _, r := range t.Runs {
+		if err := r.Validate(); err != nil {
+			return fmt.Errorf("table %s: %w", t.Name, err)
+		}
+	}
+	return nil
 }
 
 // Names of the tables, for flags and errors.

@@ -35,26 +35,26 @@ func paperSettings(backbone string) ([]string, int) {
 }
 
 func padimR18(dims int, seed int64) ModelSpec {
-	return ModelSpec{Method: "padim", Backbone: "resnet18", Layers: r18Layers, Dims: dims, Reduce: "random", Seed: seed, Combine: "joint"}
+	return ModelSpec{Method: MethodPaDiM, Backbone: "resnet18", Layers: r18Layers, Dims: dims, Reduce: ReduceRandom, Seed: seed, Combine: CombineJoint}
 }
 
 func padimWR50(dims int, seed int64) ModelSpec {
-	return ModelSpec{Method: "padim", Backbone: "wide_resnet50_2", Layers: wr50Layers, Dims: dims, Reduce: "random", Seed: seed, Combine: "joint"}
+	return ModelSpec{Method: MethodPaDiM, Backbone: "wide_resnet50_2", Layers: wr50Layers, Dims: dims, Reduce: ReduceRandom, Seed: seed, Combine: CombineJoint}
 }
 
 func padimEffB5() ModelSpec {
-	return ModelSpec{Method: "padim", Backbone: "efficientnet_b5", Layers: effb5Layers, Reduce: "none", Combine: "joint"}
+	return ModelSpec{Method: MethodPaDiM, Backbone: "efficientnet_b5", Layers: effb5Layers, Reduce: ReduceNone, Combine: CombineJoint}
 }
 
 // spadeWR50 is SPADE as published: Wide-ResNet-50-2, images pooled after layer4.
 func spadeWR50() ModelSpec {
-	return ModelSpec{Method: "spade", Backbone: "wide_resnet50_2", Layers: wr50Layers, K: 50, PoolLayer: "layer4"}
+	return ModelSpec{Method: MethodSPADE, Backbone: "wide_resnet50_2", Layers: wr50Layers, K: 50, PoolLayer: "layer4"}
 }
 
 // spadeR18 is SPADE on the only ImageNet weights available offline here: the
 // shared ResNet-18 file stops at layer3, so images are pooled after layer3.
 func spadeR18() ModelSpec {
-	return ModelSpec{Method: "spade", Backbone: "resnet18", Layers: r18Layers, K: 50, PoolLayer: "layer3"}
+	return ModelSpec{Method: MethodSPADE, Backbone: "resnet18", Layers: r18Layers, K: 50, PoolLayer: "layer3"}
 }
 
 const defaultSeed = 1024
@@ -84,10 +84,15 @@ func Tables(o Options) []Table {
 	}
 }
 
-// Lookup returns the named tables, or an error naming the valid ones.
+// Lookup returns the named tables (all when only is empty), or an error
+// naming the valid ones. The tables' runs are validated: a declaration with
+// a setting the code does not handle fails here, before any work.
 func Lookup(o Options, only []string) ([]Table, error) {
 	all := Tables(o)
 	if len(only) == 0 {
+		if err := validateTables(all); err != nil {
+			return nil, err
+		}
 		return all, nil
 	}
 	var out []Table
@@ -103,7 +108,19 @@ func Lookup(o Options, only []string) ([]Table, error) {
 			return nil, fmt.Errorf("no experiment %q (have: %s)", name, names(all))
 		}
 	}
+	if err := validateTables(out); err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+func validateTables(ts []Table) error {
+	for _, t := range ts {
+		if err := t.Validate(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (o Options) limit() int {
@@ -128,15 +145,15 @@ func (o Options) dims(d int) int {
 }
 
 func mvtec(cat string, o Options) DatasetSpec {
-	return DatasetSpec{Kind: "mvtec", Category: cat, Limit: o.limit()}
+	return DatasetSpec{Kind: KindMVTec, Category: cat, Limit: o.limit()}
 }
 
 // syntheticAndTile are the datasets with pixel masks available offline: the
 // ablations run on them as extra rows beside the paper's MVTec AD rows.
 func (o Options) extraDatasets() []DatasetSpec {
-	ds := []DatasetSpec{{Kind: "magnetic-tile", Limit: o.limit()}}
+	ds := []DatasetSpec{{Kind: KindMagneticTile, Limit: o.limit()}}
 	for _, c := range o.SyntheticCategories {
-		ds = append(ds, DatasetSpec{Kind: "synthetic", Category: c, Limit: o.limit()})
+		ds = append(ds, DatasetSpec{Kind: KindSynthetic, Category: c, Limit: o.limit()})
 	}
 	return ds
 }
@@ -193,15 +210,15 @@ func layerAblation(o Options) Table {
 	t := Table{Name: "layers", Title: "Layer ablation, ResNet-18, all channels (pixel AUROC, PRO)", PaperTable: "layers",
 		Metrics: []string{"pixel_auroc", "pro", "image_auroc"}}
 	single := func(l string) ModelSpec {
-		return ModelSpec{Method: "padim", Backbone: "resnet18", Layers: []string{l}, Reduce: "none", Combine: "joint"}
+		return ModelSpec{Method: MethodPaDiM, Backbone: "resnet18", Layers: []string{l}, Reduce: ReduceNone, Combine: CombineJoint}
 	}
 	for _, d := range o.ablationDatasets() {
 		t.Runs = append(t.Runs,
 			Run{Row: "PaDiM-R18 layer1", Dataset: d, Model: single("layer1")},
 			Run{Row: "PaDiM-R18 layer2", Dataset: d, Model: single("layer2")},
 			Run{Row: "PaDiM-R18 layer3", Dataset: d, Model: single("layer3")},
-			Run{Row: "PaDiM-R18 sum of layer1,2,3 maps", Dataset: d, Model: ModelSpec{Method: "padim", Backbone: "resnet18", Layers: r18Layers, Reduce: "none", Combine: "sum"}},
-			Run{Row: "PaDiM-R18 layer1+2+3 (one Gaussian)", Dataset: d, Model: ModelSpec{Method: "padim", Backbone: "resnet18", Layers: r18Layers, Reduce: "none", Combine: "joint"}},
+			Run{Row: "PaDiM-R18 sum of layer1,2,3 maps", Dataset: d, Model: ModelSpec{Method: MethodPaDiM, Backbone: "resnet18", Layers: r18Layers, Reduce: ReduceNone, Combine: CombineSum}},
+			Run{Row: "PaDiM-R18 layer1+2+3 (one Gaussian)", Dataset: d, Model: ModelSpec{Method: MethodPaDiM, Backbone: "resnet18", Layers: r18Layers, Reduce: ReduceNone, Combine: CombineJoint}},
 		)
 	}
 	return t
@@ -221,12 +238,12 @@ func dimAblation(o Options) Table {
 				t.Runs = append(t.Runs, Run{Row: fmt.Sprintf("PaDiM-R18 random d=%d", d), Dataset: ds, Model: padimR18(d, s)})
 			}
 			pca := padimR18(d, 0)
-			pca.Reduce = "pca"
+			pca.Reduce = ReducePCA
 			t.Runs = append(t.Runs, Run{Row: fmt.Sprintf("PaDiM-R18 PCA d=%d", d), Dataset: ds, Model: pca})
 		}
 		if !o.Quick {
 			all := padimR18(0, 0)
-			all.Reduce = "none"
+			all.Reduce = ReduceNone
 			t.Runs = append(t.Runs, Run{Row: "PaDiM-R18 all 448", Dataset: ds, Model: all})
 		}
 	}
@@ -243,7 +260,7 @@ func rdMVTec(o Options) Table {
 	}
 	for _, c := range o.mvtecCategories() {
 		for _, s := range seeds {
-			d := DatasetSpec{Kind: "rd-mvtec", Category: c, Seed: s, Limit: o.limit()}
+			d := DatasetSpec{Kind: KindRdMVTec, Category: c, Seed: s, Limit: o.limit()}
 			t.Runs = append(t.Runs,
 				Run{Row: "PaDiM-R18-Rd100", Dataset: d, Model: padimR18(o.dims(r18Dims), defaultSeed)},
 				Run{Row: "PaDiM-WR50-Rd550", Dataset: d, Model: padimWR50(o.dims(wr50Dims), defaultSeed)},
@@ -268,7 +285,7 @@ func stc(o Options) Table {
 		Notes: []string{"As in the paper: frames resized to 256 x 256 without crop, one model per scene (13 scenes), the table's mean over scenes beside the paper's value.",
 			o.seedNote()}}
 	for _, sc := range scenes {
-		d := DatasetSpec{Kind: "stc", Category: sc, Limit: o.limit()}
+		d := DatasetSpec{Kind: KindSTC, Category: sc, Limit: o.limit()}
 		for _, s := range o.channelSeeds() {
 			t.Runs = append(t.Runs, Run{Row: "PaDiM-R18-Rd100", Dataset: d, Model: padimR18(o.dims(r18Dims), s)})
 		}
@@ -281,7 +298,7 @@ func stc(o Options) Table {
 }
 
 func magneticTile(o Options) Table {
-	d := DatasetSpec{Kind: "magnetic-tile", Limit: o.limit()}
+	d := DatasetSpec{Kind: KindMagneticTile, Limit: o.limit()}
 	t := Table{Name: "magnetic-tile", Title: "Magnetic Tile Defects (extra; protocol in the data README)",
 		Metrics: []string{"image_auroc", "pixel_auroc", "pro"}, Notes: []string{o.seedNote()}}
 	for _, s := range o.channelSeeds() {
@@ -295,7 +312,7 @@ func synthetic(o Options) Table {
 	t := Table{Name: "synthetic", Title: "Synthetic MVTec-style categories (extra; generated, exact masks)",
 		Metrics: []string{"image_auroc", "pixel_auroc", "pro"}, Notes: []string{o.seedNote()}}
 	for _, c := range o.SyntheticCategories {
-		d := DatasetSpec{Kind: "synthetic", Category: c, Limit: o.limit()}
+		d := DatasetSpec{Kind: KindSynthetic, Category: c, Limit: o.limit()}
 		for _, s := range o.channelSeeds() {
 			t.Runs = append(t.Runs, Run{Row: "PaDiM-R18-Rd100", Dataset: d, Model: padimR18(o.dims(r18Dims), s)})
 		}
@@ -306,7 +323,7 @@ func synthetic(o Options) Table {
 
 func cost(o Options) Table {
 	cat := "bottle"
-	d := DatasetSpec{Kind: "mvtec", Category: cat, Limit: o.limit()}
+	d := DatasetSpec{Kind: KindMVTec, Category: cat, Limit: o.limit()}
 	untrained := func(m ModelSpec) ModelSpec {
 		m.RandomWeights = 1
 		return m

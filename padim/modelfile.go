@@ -153,6 +153,9 @@ func (h *Header) validate() error {
 	if h.NTrain < 2 {
 		return fmt.Errorf("n_train = %d, need at least 2", h.NTrain)
 	}
+	if err := h.Preprocess.Mode.Validate(); err != nil {
+		return err
+	}
 	switch h.Selection {
 	case SelectRandom, SelectIndices:
 		if len(h.Channels) != h.D {

@@ -216,3 +216,77 @@ func TestModelFileVersions(t *testing.T) {
 		}
 	}
 }
+
+func TestPreprocessModeValidate(t *testing.T) {
+	for _, tc := range []struct {
+		mode PreprocessMode
+		ok   bool
+	}{
+		{PreprocessCrop, true},
+		{PreprocessSquash, true},
+		{"", true}, // not recorded
+		{"Crop", false},
+		{"stretch", false},
+	} {
+		err := tc.mode.Validate()
+		if tc.ok != (err == nil) {
+			t.Errorf("mode %q: error %v, want ok=%v", tc.mode, err, tc.ok)
+		}
+		if err != nil && (!strings.Contains(err.Error(), fmt.Sprintf("preprocess mode %q", tc.mode)) || !strings.Contains(err.Error(), "crop, squash")) {
+			t.Errorf("mode %q: error %q does not name the field and the allowed modes", tc.mode, err)
+		}
+	}
+}
+
+// A model file whose header names an unknown preprocessing mode is refused
+// on reading, with the file's name; one without a recorded policy (the
+// empty mode, what Fit writes when FitConfig.Preprocess is zero) still reads.
+func TestModelFilePreprocessMode(t *testing.T) {
+	dir := t.TempDir()
+	m := fittedModel(t, FitConfig{D: 3})
+	for _, tc := range []struct {
+		mode PreprocessMode
+		want string // "": reads
+	}{
+		{PreprocessSquash, ""},
+		{"", ""},
+		{"smoosh", `header: preprocess mode "smoosh": want one of crop, squash`},
+	} {
+		path := filepath.Join(dir, "mode-"+string(tc.mode)+".padim")
+		// Write a valid file, then put tc.mode into its header and fix the
+		// checksum, as a hand edit or another program would.
+		m.Header.Preprocess.Mode = PreprocessSquash
+		if err := m.WriteFile(path); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b = bytes.Replace(b, []byte(`"mode":"squash"`), []byte(fmt.Sprintf("%-15s", `"mode":"`+tc.mode+`"`)), 1)
+		sum := sha256.Sum256(b[:len(b)-32])
+		copy(b[len(b)-32:], sum[:])
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		got, err := ReadModel(path)
+		if tc.want == "" {
+			if err != nil {
+				t.Errorf("mode %q: %v", tc.mode, err)
+			} else if got.Header.Preprocess.Mode != tc.mode {
+				t.Errorf("mode %q read back as %q", tc.mode, got.Header.Preprocess.Mode)
+			}
+			if got != nil {
+				got.Close()
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("mode %q: error %v, want the path and %q", tc.mode, err, tc.want)
+		}
+	}
+	m.Header.Preprocess.Mode = "smoosh"
+	if err := m.WriteFile(filepath.Join(dir, "written.padim")); err == nil || !strings.Contains(err.Error(), "preprocess mode") {
+		t.Errorf("WriteFile with an unknown mode: %v", err)
+	}
+}

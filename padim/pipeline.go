@@ -28,16 +28,16 @@ type ImageLoader interface {
 }
 
 // PreprocessPolicy records how images were prepared, so a model is scored
-// with the same policy it was fitted with. Mode is "crop" (shorter side
-// resized to Resize, centre crop Crop x Crop) or "squash" (resized to
-// exactly Height x Width); Filter names the resampling filter.
+// with the same policy it was fitted with. Mode PreprocessCrop uses Resize
+// and Crop, PreprocessSquash Height and Width; Filter names the resampling
+// filter.
 type PreprocessPolicy struct {
-	Mode   string `json:"mode"`
-	Resize int    `json:"resize,omitempty"`
-	Crop   int    `json:"crop,omitempty"`
-	Height int    `json:"height,omitempty"`
-	Width  int    `json:"width,omitempty"`
-	Filter string `json:"filter,omitempty"`
+	Mode   PreprocessMode `json:"mode"`
+	Resize int            `json:"resize,omitempty"`
+	Crop   int            `json:"crop,omitempty"`
+	Height int            `json:"height,omitempty"`
+	Width  int            `json:"width,omitempty"`
+	Filter string         `json:"filter,omitempty"`
 }
 
 // FitConfig chooses what Fit models.

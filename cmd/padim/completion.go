@@ -18,9 +18,6 @@ import (
 // project's flags, by flag name, for every command that has the flag, so
 // commands added later are covered without listing them here.
 
-// datasetFormats are the values of --format (cmd/padim/data.go).
-var datasetFormats = []string{"mvtec", "magnetic-tile", "stc", "folder"}
-
 // fileFlags complete as files with these extensions (none: any file);
 // dirFlags complete as directories.
 var (
@@ -62,7 +59,7 @@ func registerCompletions(root *cobra.Command) {
 			}
 			switch name {
 			case "format":
-				_ = c.RegisterFlagCompletionFunc(name, fixed(func() []string { return datasetFormats }))
+				_ = c.RegisterFlagCompletionFunc(name, fixed(datasetFormatNames))
 			case "backbone":
 				_ = c.RegisterFlagCompletionFunc(name, fixed(backbones.Names))
 			case "backbones":

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/schollz/progressbar/v3"
@@ -14,10 +15,41 @@ import (
 	"github.com/padim-go/padim/datasets"
 )
 
+// datasetFormat is the --format flag: how the files under --data are laid out.
+type datasetFormat string
+
+const (
+	formatMVTec        datasetFormat = "mvtec"
+	formatMagneticTile datasetFormat = "magnetic-tile"
+	formatSTC          datasetFormat = "stc"
+	// formatFolder reads folders of normal and anomalous images (--normal, --abnormal, ...).
+	formatFolder datasetFormat = "folder"
+)
+
+// datasetFormats are the values of --format, in the order help and
+// completion list them.
+var datasetFormats = []datasetFormat{formatMVTec, formatMagneticTile, formatSTC, formatFolder}
+
+func datasetFormatNames() []string {
+	names := make([]string, len(datasetFormats))
+	for i, f := range datasetFormats {
+		names[i] = string(f)
+	}
+	return names
+}
+
+// Validate returns an error naming the allowed formats unless f is one.
+func (f datasetFormat) Validate() error {
+	if slices.Contains(datasetFormats, f) {
+		return nil
+	}
+	return fmt.Errorf("--format %q: want one of %s", f, strings.Join(datasetFormatNames(), ", "))
+}
+
 // dataOptions are the flags that select a dataset split, shared by fit and test.
 type dataOptions struct {
 	data     string
-	format   string
+	format   datasetFormat
 	category string
 	size     string
 	filter   string
@@ -40,7 +72,7 @@ func (o *dataOptions) register(cmd *cobra.Command, preprocess bool) {
 	f := cmd.Flags()
 	o.flags = f
 	f.StringVar(&o.data, "data", "", "dataset root: the MVTec AD folder holding CATEGORY/, or the Magnetic Tile or ShanghaiTech Campus folder")
-	f.StringVar(&o.format, "format", "mvtec", "dataset layout: mvtec, magnetic-tile, stc or folder")
+	f.StringVar((*string)(&o.format), "format", string(formatMVTec), "dataset layout: "+strings.Join(datasetFormatNames(), ", "))
 	f.StringVar(&o.category, "category", "", "MVTec AD category (format mvtec)")
 	if preprocess {
 		f.StringVar(&o.size, "size", "", "squash images to HxW (no crop) instead of resize 256 + centre crop 224")
@@ -63,27 +95,30 @@ func (o *dataOptions) load() (*datasets.Split, datasets.Preprocess, datasets.Spl
 		pre   = datasets.PaperPreprocess()
 		err   error
 	)
+	if err := o.format.Validate(); err != nil {
+		return nil, pre, datasets.SplitInfo{}, err
+	}
 	if err := o.checkFormatFlags(); err != nil {
 		return nil, pre, datasets.SplitInfo{}, err
 	}
 	switch o.format {
-	case "mvtec":
+	case formatMVTec:
 		if o.data == "" || o.category == "" {
 			return nil, pre, datasets.SplitInfo{}, fmt.Errorf("format mvtec needs --data DIR and --category NAME")
 		}
 		split, err = datasets.LoadMVTec(o.data, o.category)
-	case "magnetic-tile":
+	case formatMagneticTile:
 		if o.data == "" {
 			return nil, pre, datasets.SplitInfo{}, fmt.Errorf("format magnetic-tile needs --data DIR (the folder holding MT_Free, MT_Blowhole, ...)")
 		}
 		split, err = datasets.LoadMagneticTile(o.data)
 		pre = datasets.MagneticTilePreprocess()
-	case "stc":
+	case formatSTC:
 		if o.data == "" {
 			return nil, pre, datasets.SplitInfo{}, fmt.Errorf("format stc needs --data DIR (the ShanghaiTech Campus folder holding training/ and testing/)")
 		}
 		split, err = datasets.LoadSTC(o.data)
-	case "folder":
+	case formatFolder:
 		if o.normal == "" {
 			return nil, pre, datasets.SplitInfo{}, fmt.Errorf("format folder needs --normal DIR")
 		}
@@ -98,8 +133,8 @@ func (o *dataOptions) load() (*datasets.Split, datasets.Preprocess, datasets.Spl
 		}
 		split, err = datasets.LoadFolder(datasets.FolderOptions{Normal: o.normal, NormalTest: o.normalTest, Abnormal: o.abnormal,
 			MaskDir: o.masks, MaskSuffix: o.maskSuffix, TestFraction: frac, Seed: o.splitSeed})
-	default:
-		return nil, pre, datasets.SplitInfo{}, fmt.Errorf("unknown --format %q (want mvtec, magnetic-tile, stc or folder)", o.format)
+	default: // Validate accepted a format this switch does not read
+		return nil, pre, datasets.SplitInfo{}, fmt.Errorf("--format %s is not implemented", o.format)
 	}
 	if err != nil {
 		return nil, pre, datasets.SplitInfo{}, err
@@ -129,10 +164,10 @@ func (o *dataOptions) load() (*datasets.Split, datasets.Preprocess, datasets.Spl
 
 // checkFormatFlags refuses flags that the chosen --format would ignore.
 func (o *dataOptions) checkFormatFlags() error {
-	if o.format != "mvtec" && o.changed("category") {
+	if o.format != formatMVTec && o.changed("category") {
 		return fmt.Errorf("--category applies to --format mvtec only (this is --format %s)", o.format)
 	}
-	if o.format == "folder" {
+	if o.format == formatFolder {
 		if o.changed("mask-suffix") && o.masks == "" {
 			return fmt.Errorf("--mask-suffix has no effect without --masks DIR")
 		}
@@ -140,7 +175,7 @@ func (o *dataOptions) checkFormatFlags() error {
 			return fmt.Errorf("--split-seed has no effect with --normal-test (nothing is held out of --normal)")
 		}
 	}
-	if o.format != "folder" {
+	if o.format != formatFolder {
 		for _, name := range []string{"normal", "normal-test", "abnormal", "masks", "mask-suffix", "test-fraction", "split-seed"} {
 			if o.changed(name) {
 				return fmt.Errorf("--%s applies to --format folder only (this is --format %s)", name, o.format)

@@ -497,6 +497,32 @@ func TestCLISizes(t *testing.T) {
 			c.fails([]string{"test", "--model", model, "--weights", c.weights, "--data", c.data, "--category", "stripes"}, append(k.want, model)...)
 		})
 	}
+	// A header's preprocessing mode is checked when the model is read: an
+	// unknown one (hand-edited, checksum fixed) and the empty one (a model
+	// fitted through the library without a policy) are errors naming the file.
+	for _, k := range []struct {
+		mode padim.PreprocessMode
+		want string
+	}{
+		{"fill", `preprocess mode "fill": want one of crop, squash`},
+		{"", "no preprocessing recorded"},
+	} {
+		t.Run(fmt.Sprintf("model header preprocess mode %q", k.mode), func(t *testing.T) {
+			c.t = t
+			b, err := os.ReadFile(c.model)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b = bytes.Replace(b, []byte(`"mode":"crop"`), []byte(fmt.Sprintf("%-13s", `"mode":"`+k.mode+`"`)), 1)
+			sum := sha256.Sum256(b[:len(b)-32])
+			copy(b[len(b)-32:], sum[:])
+			model := filepath.Join(dir, "mode"+string(k.mode)+".padim")
+			if err := os.WriteFile(model, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			c.fails([]string{"test", "--model", model, "--weights", c.weights, "--data", c.data, "--category", "stripes"}, model, k.want)
+		})
+	}
 	t.Run("image header beyond the pixel limit", func(t *testing.T) {
 		c.t = t
 		p := filepath.Join(c.data, "stripes", "train", "good", "huge.png")
@@ -606,6 +632,7 @@ func TestCLIFlags(t *testing.T) {
 		{"--split-seed with --normal-test", []string{"fit", "--format", "folder", "--normal", dir, "--normal-test", dir, "--split-seed", "3", "--weights", c.weights, "--out", out},
 			[]string{"--split-seed has no effect with --normal-test"}},
 		{"folder flag with --format mvtec", c.fit(out, "--normal", dir), []string{"--normal applies to --format folder only"}},
+		{"--format bogus", c.fit(out, "--format", "bogus"), []string{`--format "bogus": want one of mvtec, magnetic-tile, stc, folder`}},
 		{"--normal-test with an explicit --test-fraction", []string{"fit", "--format", "folder", "--normal", dir, "--normal-test", dir, "--test-fraction", "0.3", "--weights", c.weights, "--out", out},
 			[]string{"--normal-test and --test-fraction 0.3 exclude each other"}},
 		{"reproduce --out FILE", []string{"reproduce", "--quick", "--out", three}, []string{three + ": is a regular file, not a directory"}},

@@ -76,7 +76,7 @@ func TestShellConventions(t *testing.T) {
 		}
 		return true
 	}
-	if got, _ := complete("fit", "--format", ""); !has(got, datasetFormats...) {
+	if got, _ := complete("fit", "--format", ""); !has(got, datasetFormatNames()...) {
 		t.Errorf("--format completes to %v", got)
 	}
 	if got, _ := complete("fit", "--backbone", ""); !has(got, backbones.Names()...) {
