@@ -45,9 +45,38 @@ where it stopped, and a second one only re-renders. --force recomputes.
 Runs whose data or weights are missing are listed in the tables as not run,
 with the command that fetches what is missing.
 
-Tables: ` + strings.Join(tableNames(), ", "),
+Tables: ` + strings.Join(tableNames(), ", ") + `
+
+Planning, parallel runs and Slurm (one of these modes at a time):
+  --plan       list every run of the selected tables with its cache key,
+               state (done, to do, not run) and estimated CPU time and
+               memory, and the totals; nothing is computed.
+  --jobs K     split the runs into tasks (one per dataset and backbone) and
+               run K tasks at once on this machine, each a process with
+               --threads/K threads; the tables are rendered at the end.
+  --slurm      submit the runs still to do as Slurm job arrays (one per
+               memory size; each task requests its estimated memory), then
+               a dependent job that renders the tables. --partition,
+               --account, --time, --cpus-per-task, --max-parallel and
+               --sbatch-arg are passed to sbatch. --data, --cache and --out
+               must be on a filesystem every node mounts. Resubmitting the
+               same command submits only what is neither done nor queued.
+  --status     done / running / failed / pending for every run of the last
+               --slurm or --jobs submission, with a failed task's reason.
+  --task-file FILE --task-index I
+               run task I of a task file that --slurm or --jobs wrote (what
+               each array task runs; its settings come from the file, not
+               from the other reproduce flags). With --render instead of
+               --task-index: render that submission's tables from the cache.
+--jobs and --slurm keep their task files and logs in --state-dir (default
+CACHE/jobs).`,
 		Example: `  padim reproduce --data ../shared/data --out reports
-  padim reproduce --only magnetic-tile,layers --quick --out /tmp/quick`,
+  padim reproduce --only magnetic-tile,layers --quick --out /tmp/quick
+  padim reproduce --plan --data /shared/padim-data --cache /shared/padim-cache
+  padim reproduce --slurm --data /shared/padim-data --cache /shared/padim-cache --out /shared/reports \
+      --partition cpu --time 8:00:00 --cpus-per-task 4 --max-parallel 20
+  padim reproduce --status --cache /shared/padim-cache
+  padim reproduce --jobs 4 --threads 32`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			nn.SetThreads(threads)

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// These tests continue robustness2_test.go with the cases of the second
+// hostile-input sweep, through the real binary where the user would see it.
+
+// flagRef is a --flag written in help text or an example.
+var flagRef = regexp.MustCompile(`(?:^|[\s\[(|,=])--([a-z][a-z0-9-]*)`)
+
+// TestHelpMatchesFlags walks every command: its --help lists each of its
+// visible flags, and every --flag its help text or examples mention exists
+// (on it, or on the command a `padim CMD ...` example line runs). The
+// README's `padim ...` command lines are checked the same way.
+func TestHelpMatchesFlags(t *testing.T) {
+	var cmds []*cobra.Command
+	walk(rootCmd, func(c *cobra.Command) { cmds = append(cmds, c) })
+	for _, c := range cmds {
+		if c.Hidden || strings.HasPrefix(c.CommandPath(), "padim completion") || c.Name() == "help" {
+			continue
+		}
+		var help strings.Builder
+		c.SetOut(&help)
+		if err := c.Help(); err != nil {
+			t.Fatal(err)
+		}
+		c.SetOut(nil)
+		c.Flags().VisitAll(func(f *pflag.Flag) {
+			if !f.Hidden && !strings.Contains(help.String(), "--"+f.Name+" ") {
+				t.Errorf("%s --help does not list --%s", c.CommandPath(), f.Name)
+			}
+		})
+		checkFlagRefs(t, c.CommandPath()+" help", c, c.Long)
+		checkFlagRefs(t, c.CommandPath()+" usage", c, c.Use)
+		for _, line := range commandLines(c.Example) {
+			checkCommandLine(t, c.CommandPath()+" example", line)
+		}
+	}
+	if !strings.Contains(helpOf(t, "reproduce"), "--task-file FILE --task-index I") {
+		t.Error("reproduce --help does not explain --task-file and --task-index")
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, line := range commandLines(string(readme)) {
+		checkCommandLine(t, "README.md", line)
+		n++
+	}
+	if n < 10 {
+		t.Errorf("found only %d padim command lines in README.md", n)
+	}
+}
+
+func helpOf(t *testing.T, name string) string {
+	t.Helper()
+	c, _, err := rootCmd.Find([]string{name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	c.SetOut(&b)
+	defer c.SetOut(nil)
+	if err := c.Help(); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// commandLines returns the `padim ...` command lines of a text, with
+// backslash continuations joined, from the first "padim " on the line.
+func commandLines(text string) []string {
+	var lines []string
+	var cur string
+	for _, l := range strings.Split(text, "\n") {
+		if cur != "" {
+			cur += " " + strings.TrimSpace(l)
+		} else if i := strings.Index(l, "padim "); i >= 0 && (i == 0 || strings.ContainsAny(l[i-1:i], " `$(")) {
+			cur = l[i:]
+		} else {
+			continue
+		}
+		if strings.HasSuffix(cur, "\\") {
+			cur = strings.TrimSuffix(cur, "\\")
+			continue
+		}
+		lines = append(lines, cur)
+		cur = ""
+	}
+	return lines
+}
+
+// checkCommandLine resolves the command a `padim ...` line runs and checks
+// that each --flag on it exists there. Lines whose words after padim are
+// not a command (prose such as "padim fits ...") are skipped.
+func checkCommandLine(t *testing.T, where, line string) {
+	t.Helper()
+	if i := strings.IndexAny(line, "`#;|&"); i >= 0 {
+		line = line[:i]
+	}
+	words := strings.Fields(line)[1:]
+	c, rest, err := rootCmd.Find(words)
+	if err != nil || c == rootCmd && (len(words) == 0 || !strings.HasPrefix(words[0], "-")) {
+		return
+	}
+	checkFlagRefs(t, where+": "+line, c, strings.Join(rest, " "))
+}
+
+func checkFlagRefs(t *testing.T, where string, c *cobra.Command, text string) {
+	t.Helper()
+	for _, m := range flagRef.FindAllStringSubmatch(text, -1) {
+		name := m[1]
+		if name == "help" {
+			continue
+		}
+		// --sbatch-arg=--qos=low passes an sbatch option through.
+		if strings.Contains(text, "--sbatch-arg=--"+name) {
+			continue
+		}
+		if !hasFlag(c, name) {
+			t.Errorf("%s: --%s is not a flag of %s", where, name, c.CommandPath())
+		}
+	}
+}
+
+// hasFlag reports whether c, or a command under it (a parent's help may
+// describe its subcommands' flags), has the flag.
+func hasFlag(c *cobra.Command, name string) bool {
+	if c.Flags().Lookup(name) != nil || c.InheritedFlags().Lookup(name) != nil {
+		return true
+	}
+	for _, sub := range c.Commands() {
+		if hasFlag(sub, name) {
+			return true
+		}
+	}
+	return false
+}
