@@ -80,6 +80,9 @@ CACHE/jobs).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			nn.SetThreads(threads)
+			if err := checkClusterFlags(o.cluster, cmd.Flags().Changed); err != nil {
+				return err
+			}
 			if o.cluster.active() {
 				return runCluster(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), o)
 			}

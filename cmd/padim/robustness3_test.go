@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -12,6 +13,79 @@ import (
 
 // These tests continue robustness2_test.go with the cases of the second
 // hostile-input sweep, through the real binary where the user would see it.
+
+// bareCLI is a cli without weights or a fitted model, for the cases that
+// are refused before either is needed.
+func bareCLI(t *testing.T) *cli {
+	t.Helper()
+	dir := t.TempDir()
+	return &cli{t: t, bin: padimBinary(t), cache: filepath.Join(dir, "cache"),
+		env: append(os.Environ(), "PADIM_CACHE="+filepath.Join(dir, "cache"), "PADIM_DATA="+filepath.Join(dir, "no-data"))}
+}
+
+// TestCLIReproduceClusterFlags: reproduce's cluster flags that are out of
+// range, or that would have no effect in the mode chosen, are refused before
+// any work (they used to be ignored: --jobs 0 and --render alone ran the
+// whole in-process reproduce). A task file that is a device or far too
+// large is refused without being read (--task-file /dev/zero was killed by
+// the kernel once it had eaten the memory).
+func TestCLIReproduceClusterFlags(t *testing.T) {
+	c := bareCLI(t)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "rep")
+	file := filepath.Join(dir, "file")
+	if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	big := filepath.Join(dir, "big.json")
+	f, err := os.Create(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(300 << 20); err != nil { // sparse: no disk used
+		t.Fatal(err)
+	}
+	f.Close()
+	rep := func(args ...string) []string {
+		return append([]string{"reproduce", "--quick", "--only", "synthetic", "--out", out}, args...)
+	}
+	cases := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"--jobs 0", rep("--jobs", "0"), []string{"--jobs 0: want at least 1"}},
+		{"--jobs -1", rep("--jobs", "-1"), []string{"--jobs -1: want at least 1"}},
+		{"--max-parallel -1", rep("--slurm", "--max-parallel", "-1"), []string{"--max-parallel -1"}},
+		{"--render alone", rep("--render"), []string{"--render needs --task-file"}},
+		{"--task-index alone", rep("--task-index", "2"), []string{"--task-index needs --task-file"}},
+		{"--task-file without an index", rep("--task-file", file), []string{"--task-file needs --task-index"}},
+		{"--render with --task-index", rep("--task-file", file, "--render", "--task-index", "0"), []string{"drop --task-index"}},
+		{"--partition without --slurm", rep("--partition", "cpu"), []string{"--partition applies to --slurm only"}},
+		{"--sbatch-arg with --jobs", rep("--jobs", "2", "--sbatch-arg=--qos=low"), []string{"--sbatch-arg applies to --slurm only"}},
+		{"--cpus-per-task with --plan", rep("--plan", "--cpus-per-task", "4"), []string{"--cpus-per-task applies to --slurm only"}},
+		{"--state-dir in process", rep("--state-dir", dir), []string{"--state-dir applies to --slurm, --jobs K and --status only"}},
+		{"--plan --batch 0", rep("--plan", "--batch", "0"), []string{"--batch 0"}},
+		{"--jobs 2 --feature-cache-gb -1", rep("--jobs", "2", "--feature-cache-gb", "-1"), []string{"--feature-cache-gb -1"}},
+		{"--jobs 2 --out FILE", append(rep("--jobs", "2"), "--out", file), []string{file + ": is a regular file, not a directory"}},
+		{"--task-file /dev/zero", rep("--task-file", "/dev/zero", "--task-index", "0"), []string{"/dev/zero: is a character device, not a regular file"}},
+		{"--task-file FIFO", rep("--task-file", mkfifo(t, filepath.Join(dir, "fifo")), "--task-index", "0"), []string{"fifo: is a named pipe"}},
+		{"--task-file 300 MB", rep("--task-file", big, "--task-index", "0"), []string{big + ": 314572800 bytes is too large for a task file"}},
+	}
+	for _, k := range cases {
+		t.Run(k.name, func(t *testing.T) {
+			c.t = t
+			c.fails(k.args, k.want...)
+		})
+	}
+	c.t = t
+	if _, err := os.Stat(out); err == nil {
+		t.Error("reproduce wrote its output folder before failing")
+	}
+	if entries, _ := os.ReadDir(c.cache); len(entries) > 0 {
+		t.Errorf("reproduce filled the cache before failing: %v", entries)
+	}
+}
 
 // flagRef is a --flag written in help text or an example.
 var flagRef = regexp.MustCompile(`(?:^|[\s\[(|,=])--([a-z][a-z0-9-]*)`)
