@@ -219,3 +219,43 @@ func hasFlag(c *cobra.Command, name string) bool {
 	}
 	return false
 }
+
+// TestCLITestOneClass: a test set of normal images only (or anomalous
+// only) has no image AUROC. padim test says so before any image is scored,
+// naming the test folders; it used to score every image and then fail
+// with eval's "only one class present".
+func TestCLITestOneClass(t *testing.T) {
+	c := newCLI(t)
+	for _, k := range []struct {
+		name, keep, missing string
+		normal, anomalous   string
+	}{
+		{"only normal", "good", "anomalous", "2 normal", "0 anomalous"},
+		{"only anomalous", "scratch", "normal", "0 normal", "anomalous images"},
+	} {
+		t.Run(k.name, func(t *testing.T) {
+			c.t = t
+			root := filepath.Join(t.TempDir(), "data")
+			if err := os.CopyFS(root, os.DirFS(c.data)); err != nil {
+				t.Fatal(err)
+			}
+			testDir := filepath.Join(root, "stripes", "test")
+			entries, err := os.ReadDir(testDir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range entries {
+				if e.Name() != k.keep { // the defect's images and masks
+					os.RemoveAll(filepath.Join(testDir, e.Name()))
+					os.RemoveAll(filepath.Join(root, "stripes", "ground_truth", e.Name()))
+				}
+			}
+			json := filepath.Join(t.TempDir(), "r.json")
+			c.fails([]string{"test", "--model", c.model, "--weights", c.weights, "--data", root, "--category", "stripes", "--json", json},
+				filepath.Join(testDir, k.keep), k.normal, k.anomalous, "image AUROC is undefined without "+k.missing+" test images")
+			if _, err := os.Stat(json); err == nil {
+				t.Error("--json written for a failed test")
+			}
+		})
+	}
+}
