@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -258,4 +259,56 @@ func TestCLITestOneClass(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestCLIFeaturesAllOrNothing: the layer files of one `padim features`
+// call appear together or not at all. A write that fails part-way (here
+// the second layer exceeds a file size limit, as on a full disk) used to
+// leave the first layer of the new image beside the other layers of an
+// earlier call. A layer listed twice is refused (it was written twice).
+func TestCLIFeaturesAllOrNothing(t *testing.T) {
+	c := bareCLI(t)
+	c.weights = resnet18Weights(t)
+	data := tinySynthetic(t, []string{"stripes"}, 2)
+	imgA := filepath.Join(data, "stripes", "test", "good", "000.png")
+	imgB := filepath.Join(data, "stripes", "test", "good", "001.png")
+	dir := t.TempDir()
+	out := filepath.Join(dir, "feats")
+	// layer3 is 200 KB and layer1 800 KB for a 224x224 input.
+	args := func(img string) []string {
+		return []string{"features", "--weights", c.weights, "--layers", "layer3,layer1", img, "--out", out}
+	}
+	c.ok(args(imgA)...)
+	before := map[string][32]byte{}
+	for _, l := range []string{"layer1", "layer3"} {
+		before[l] = fileSum(t, filepath.Join(out, l+".npy"))
+	}
+
+	// sh's ulimit -f counts 512-byte blocks: 250 KB lets layer3 through.
+	cmd := exec.Command("sh", "-c", `ulimit -f 500 && exec "$@"`, "sh", c.bin)
+	cmd.Args = append(cmd.Args, args(imgB)...)
+	cmd.Env = c.env
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err == nil {
+		t.Fatalf("features under a 250 KB file size limit succeeded:\n%s", stdout.String())
+	}
+	if !strings.Contains(stderr.String(), "layer1.npy") || !strings.Contains(stderr.String(), "file too large") {
+		t.Errorf("message does not name the layer file and the cause: %q", stderr.String())
+	}
+	if strings.Contains(stdout.String(), "->") {
+		t.Errorf("features reported a layer as written: %q", stdout.String())
+	}
+	for l, sum := range before {
+		if fileSum(t, filepath.Join(out, l+".npy")) != sum {
+			t.Errorf("%s.npy changed by the failed call: the layers now mix two images", l)
+		}
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Errorf("the failed call left files beside --out: %v", entries)
+	}
+
+	c.fails([]string{"features", "--weights", c.weights, "--layers", "layer2,layer2", imgA, "--out", out}, `layer "layer2" listed twice`)
+	c.fails([]string{"features", "--weights", c.weights, "--layers", ",", imgA, "--out", out}, `--layers "," names no layer`)
 }
