@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/padim-go/padim/internal/atomicfile"
 	"github.com/padim-go/padim/internal/blas"
 )
 
@@ -113,7 +114,11 @@ func main() {
 	markUsageErrors(rootCmd)
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	ctx := interruptContext(sigs, os.Stderr, os.Exit)
+	ctx := interruptContext(sigs, os.Stderr, func(code int) {
+		// Unfinished outputs are removed, not left as hidden temporaries.
+		atomicfile.RemovePending()
+		os.Exit(code)
+	})
 	err := rootCmd.ExecuteContext(ctx)
 	code := exitStatus(err, ctx.Err() != nil)
 	if err != nil {
@@ -144,7 +149,7 @@ func interruptContext(sigs <-chan os.Signal, stderr io.Writer, exit func(int)) c
 		fmt.Fprintf(stderr, "\npadim: %v received: stopping at the next safe point (a second Ctrl-C quits at once)\n", sig)
 		cancel()
 		if _, ok := <-sigs; ok {
-			fmt.Fprintln(stderr, "padim: second interrupt: quitting now; files being written are left as hidden temporaries or not at all")
+			fmt.Fprintln(stderr, "padim: second interrupt: quitting now; files being written are removed, the files they would replace keep their old contents")
 			exit(130)
 		}
 	}()

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -311,4 +314,87 @@ func TestCLIFeaturesAllOrNothing(t *testing.T) {
 
 	c.fails([]string{"features", "--weights", c.weights, "--layers", "layer2,layer2", imgA, "--out", out}, `layer "layer2" listed twice`)
 	c.fails([]string{"features", "--weights", c.weights, "--layers", ",", imgA, "--out", out}, `--layers "," names no layer`)
+}
+
+// TestCLISecondInterruptRemovesTemporaries: a second Ctrl-C while fit is
+// writing its model (100 MB here, so the write takes a while) ends the
+// process at once, and the half-written model's hidden temporary file is
+// removed instead of left beside --out; an earlier model at --out is kept.
+func TestCLISecondInterruptRemovesTemporaries(t *testing.T) {
+	c := bareCLI(t)
+	c.weights = resnet18Weights(t)
+	data := tinySynthetic(t, []string{"stripes"}, 4)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "m.padim")
+	if err := os.WriteFile(out, []byte("earlier model"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	temporary := func() string {
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			if strings.HasPrefix(e.Name(), ".m.padim.tmp-") {
+				return e.Name()
+			}
+		}
+		return ""
+	}
+	// The signals must land while the temporary exists: a loaded machine
+	// may finish the write first, so up to 5 attempts.
+	for attempt := 1; attempt <= 5; attempt++ {
+		cmd := exec.Command(c.bin, "fit", "--data", data, "--category", "stripes", "--weights", c.weights,
+			"--size", "64x64", "--dims", "448", "--out", out)
+		cmd.Env = c.env
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		var err error
+		seen := ""
+	poll:
+		for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
+			select {
+			case err = <-done:
+				break poll
+			default:
+			}
+			if seen = temporary(); seen != "" {
+				cmd.Process.Signal(syscall.SIGINT)
+				time.Sleep(20 * time.Millisecond)
+				cmd.Process.Signal(syscall.SIGINT)
+				err = <-done
+				break
+			}
+		}
+		if seen == "" && cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			<-done
+			t.Fatal("fit still running after 2 minutes without writing its model")
+		}
+		if b, _ := os.ReadFile(out); string(b) != "earlier model" {
+			if err == nil {
+				t.Logf("attempt %d: the write finished before the second signal; again", attempt)
+				if werr := os.WriteFile(out, []byte("earlier model"), 0o644); werr != nil {
+					t.Fatal(werr)
+				}
+				continue
+			}
+			t.Fatalf("--out changed by an interrupted fit (%v)\n%s", err, stderr.String())
+		}
+		if seen == "" {
+			t.Fatalf("no temporary model file appeared: %v\n%s", err, stderr.String())
+		}
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != 130 || !strings.Contains(stderr.String(), "second interrupt: quitting now") {
+			t.Fatalf("two SIGINTs during the write: %v\n%s", err, stderr.String())
+		}
+		if left := temporary(); left != "" {
+			t.Fatalf("the half-written model %s was left beside --out", left)
+		}
+		t.Logf("user sees:\n%s", stderr.String())
+		return
+	}
+	t.Fatal("in 5 attempts the signals never landed during the model write")
 }

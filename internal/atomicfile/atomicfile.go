@@ -18,6 +18,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/padim-go/padim/internal/filekind"
 )
@@ -238,6 +239,54 @@ func Write(path string, fill func(w io.Writer) error) error {
 	return nil
 }
 
+// pending holds the temporary files and staging folders of the writes in
+// progress, for RemovePending.
+var pending = struct {
+	sync.Mutex
+	paths map[string]bool
+}{paths: map[string]bool{}}
+
+func track(path string) {
+	pending.Lock()
+	pending.paths[path] = true
+	pending.Unlock()
+}
+
+// Track registers a temporary file or folder that another writer (a
+// dataset generator, an archive extraction) creates beside its target, so
+// that RemovePending removes it too; the returned func unregisters it once
+// it is renamed into place or removed.
+func Track(path string) (done func()) {
+	track(path)
+	return func() { untrack(path) }
+}
+
+func untrack(path string) {
+	pending.Lock()
+	delete(pending.paths, path)
+	pending.Unlock()
+}
+
+// RemovePending deletes the temporary file or staging folder of every
+// Write and WriteSet of this process that has not finished, and returns
+// their paths, sorted. It is for a process that must end at once (a second
+// Ctrl-C): the unfinished writes then leave nothing behind, and their
+// targets keep their old contents. A write that has already renamed its
+// temporary into place is not undone: only temporary names are removed.
+func RemovePending() []string {
+	pending.Lock()
+	defer pending.Unlock()
+	var removed []string
+	for p := range pending.paths {
+		if err := os.RemoveAll(p); err == nil {
+			removed = append(removed, p)
+		}
+		delete(pending.paths, p)
+	}
+	sort.Strings(removed)
+	return removed
+}
+
 // writeAtomic is Write for a missing path or a regular file.
 func writeAtomic(path string, fill func(w io.Writer) error) (err error) {
 	dir := filepath.Dir(path)
@@ -248,6 +297,8 @@ func writeAtomic(path string, fill func(w io.Writer) error) (err error) {
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
+	track(tmp.Name())
+	defer untrack(tmp.Name())
 	defer func() {
 		if err != nil {
 			tmp.Close()
@@ -308,6 +359,8 @@ func WriteSet(dir, last string, fill func(staging string) error) (err error) {
 	if err != nil {
 		return err
 	}
+	track(staging)
+	defer untrack(staging)
 	defer func() {
 		if err != nil {
 			os.RemoveAll(staging)

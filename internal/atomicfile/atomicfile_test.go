@@ -214,3 +214,77 @@ func TestWriteToDescriptorKeepsIt(t *testing.T) {
 		t.Errorf("read %q", b)
 	}
 }
+
+// TestRemovePending: while a Write and a WriteSet are in progress,
+// RemovePending deletes their temporary file and staging folder (what a
+// process quitting at once must not leave behind); their targets keep the
+// old contents, and the interrupted writes fail instead of publishing.
+func TestRemovePending(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "model")
+	set := filepath.Join(dir, "set")
+	if err := WriteBytes(file, []byte("old")); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteSet(set, "b", func(staging string) error {
+		return os.WriteFile(filepath.Join(staging, "b"), []byte("old"), 0o644)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := RemovePending(); len(got) != 0 {
+		t.Fatalf("finished writes left pending paths: %v", got)
+	}
+	started := make(chan struct{}, 2)
+	release := make(chan struct{})
+	errs := make(chan error, 2)
+	go func() {
+		errs <- Write(file, func(w io.Writer) error {
+			w.Write([]byte("partial"))
+			started <- struct{}{}
+			<-release
+			_, err := w.Write([]byte(" new"))
+			return err
+		})
+	}()
+	go func() {
+		errs <- WriteSet(set, "b", func(staging string) error {
+			os.WriteFile(filepath.Join(staging, "a"), []byte("new"), 0o644)
+			started <- struct{}{}
+			<-release
+			return os.WriteFile(filepath.Join(staging, "b"), []byte("new"), 0o644)
+		})
+	}()
+	<-started
+	<-started
+	removed := RemovePending()
+	if len(removed) != 2 {
+		t.Fatalf("RemovePending removed %v, want the temporary file and the staging folder", removed)
+	}
+	for _, p := range removed {
+		if !strings.HasPrefix(filepath.Base(p), ".model.tmp-") && !strings.HasPrefix(filepath.Base(p), ".set.tmp-") {
+			t.Errorf("removed %s, which is not a temporary name", p)
+		}
+		if _, err := os.Lstat(p); err == nil {
+			t.Errorf("%s still exists", p)
+		}
+	}
+	close(release)
+	for range 2 {
+		if err := <-errs; err == nil {
+			t.Error("an interrupted write reported success")
+		}
+	}
+	if b, _ := os.ReadFile(file); string(b) != "old" {
+		t.Errorf("target holds %q, want the old contents", b)
+	}
+	if b, _ := os.ReadFile(filepath.Join(set, "b")); string(b) != "old" {
+		t.Errorf("set file b holds %q, want the old contents", b)
+	}
+	if _, err := os.Stat(filepath.Join(set, "a")); err == nil {
+		t.Error("the interrupted set published a")
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 2 {
+		t.Errorf("entries left in dir: %v, want model and set", entries)
+	}
+}
