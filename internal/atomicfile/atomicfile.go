@@ -373,12 +373,23 @@ func WriteSet(dir, last string, fill func(staging string) error) (err error) {
 		if err = os.Chmod(staging, 0o755); err != nil {
 			return err
 		}
-		if err = os.Rename(staging, dir); err != nil {
+		if err = os.Rename(staging, dir); err == nil {
+			syncDir(parent)
+			return nil
+		}
+		// Another process created dir meanwhile: move the files in instead.
+		if _, serr := os.Stat(dir); serr != nil {
 			return fmt.Errorf("%s: %w", dir, err)
 		}
-		syncDir(parent)
-		return nil
 	}
+	// Sets written into one directory by several processes at once are
+	// moved in one after the other, so the last named file always lists a
+	// set whose files are all its own.
+	unlock, err := lockDir(dir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	entries, err := os.ReadDir(staging)
 	if err != nil {
 		return err

@@ -288,3 +288,46 @@ func TestRemovePending(t *testing.T) {
 		t.Errorf("entries left in dir: %v, want model and set", entries)
 	}
 }
+
+// TestWriteSetConcurrentWriters: sets written into one folder at the same
+// time (two predict calls with the same --out) never mix: after every
+// round, the files the last-named file lists are the ones its own call
+// wrote. The folder is missing at the start of each round, so the writers
+// also race to create it.
+func TestWriteSetConcurrentWriters(t *testing.T) {
+	const writers, rounds = 6, 15
+	for round := range rounds {
+		out := filepath.Join(t.TempDir(), "out")
+		errs := make(chan error, writers)
+		for w := range writers {
+			go func() {
+				id := fmt.Sprintf("writer %d", w)
+				errs <- WriteSet(out, "index", func(staging string) error {
+					for _, n := range []string{"a", "b", "c", "index"} {
+						if err := os.WriteFile(filepath.Join(staging, n), []byte(id), 0o644); err != nil {
+							return err
+						}
+					}
+					return nil
+				})
+			}()
+		}
+		for range writers {
+			if err := <-errs; err != nil {
+				t.Fatalf("round %d: %v", round, err)
+			}
+		}
+		index, err := os.ReadFile(filepath.Join(out, "index"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range []string{"a", "b", "c"} {
+			if b, _ := os.ReadFile(filepath.Join(out, n)); string(b) != string(index) {
+				t.Fatalf("round %d: index is by %s but %s by %s: the sets mixed", round, index, n, b)
+			}
+		}
+		if entries, _ := os.ReadDir(filepath.Dir(out)); len(entries) != 1 {
+			t.Fatalf("round %d: staging left behind: %v", round, entries)
+		}
+	}
+}
