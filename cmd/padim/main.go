@@ -73,10 +73,19 @@ func markUsageErrors(root *cobra.Command) {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	// A runnable root checks its arguments like any command, so an unknown
 	// subcommand is a usage error; without arguments it shows the help.
-	if root.Args == nil && root.RunE == nil && root.Run == nil {
-		root.Args = cobra.NoArgs
-		root.RunE = func(c *cobra.Command, _ []string) error { return c.Help() }
-	}
+	// So do the commands that only group others (fetch, generate, bench,
+	// completion): cobra would show their help and exit 0 for
+	// `padim fetch bogus`. Cobra adds its completion command only when it
+	// executes, so it is added now to be covered too.
+	root.InitDefaultCompletionCmd()
+	walk(root, func(c *cobra.Command) {
+		if c.HasSubCommands() && !c.Runnable() {
+			if c.Args == nil {
+				c.Args = cobra.NoArgs
+			}
+			c.RunE = func(c *cobra.Command, _ []string) error { return c.Help() }
+		}
+	})
 	walk(root, func(c *cobra.Command) {
 		if c.Args == nil {
 			return

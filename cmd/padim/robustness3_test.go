@@ -398,3 +398,16 @@ func TestCLISecondInterruptRemovesTemporaries(t *testing.T) {
 	}
 	t.Fatal("in 5 attempts the signals never landed during the model write")
 }
+
+// TestCLIGroupCommands: an unknown subcommand of a command that only
+// groups others is a usage error (exit 2), as it is for padim itself;
+// cobra printed the group's help and exited 0.
+func TestCLIGroupCommands(t *testing.T) {
+	c := bareCLI(t)
+	for _, group := range []string{"fetch", "generate", "bench", "completion"} {
+		c.failsWith(exitUsage, []string{group, "bogus"}, `unknown command "bogus" for "padim `+group+`"`)
+		if r := c.ok(group); !strings.Contains(r.stdout, "Available Commands:") {
+			t.Errorf("padim %s without arguments does not show its help:\n%s", group, r.stdout)
+		}
+	}
+}
