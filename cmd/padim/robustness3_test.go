@@ -399,10 +399,12 @@ func TestCLISecondInterruptRemovesTemporaries(t *testing.T) {
 	t.Fatal("in 5 attempts the signals never landed during the model write")
 }
 
-// TestCLIGroupCommands: an unknown subcommand of a command that only
-// groups others is a usage error (exit 2), as it is for padim itself;
-// cobra printed the group's help and exited 0.
-func TestCLIGroupCommands(t *testing.T) {
+// TestCLIGroupCommandsAndBenchOutputs: an unknown subcommand of a command
+// that only groups others is a usage error (exit 2), as it is for padim
+// itself; cobra printed the group's help and exited 0. A bench report path
+// that cannot be written is refused before the benchmark runs (it was found
+// after minutes of timing).
+func TestCLIGroupCommandsAndBenchOutputs(t *testing.T) {
 	c := bareCLI(t)
 	for _, group := range []string{"fetch", "generate", "bench", "completion"} {
 		c.failsWith(exitUsage, []string{group, "bogus"}, `unknown command "bogus" for "padim `+group+`"`)
@@ -410,4 +412,13 @@ func TestCLIGroupCommands(t *testing.T) {
 			t.Errorf("padim %s without arguments does not show its help:\n%s", group, r.stdout)
 		}
 	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file")
+	if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c.fails([]string{"bench", "backbones", "--out", dir}, dir+": is a directory")
+	c.fails([]string{"bench", "end-to-end", "--out", filepath.Join(file, "bench.md")}, file+" is a regular file, not a directory")
+	c.fails([]string{"bench", "memory", "--out", filepath.Join(file, "memory")}, file+" is a regular file, not a directory")
+	c.fails([]string{"bench", "memory", "--out="}, "--out is empty")
 }
