@@ -12,6 +12,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/padim-go/padim/datasets"
+	"github.com/padim-go/padim/internal/filekind"
 )
 
 // dataOptions are the flags that select a dataset split, shared by fit and test.
@@ -145,6 +146,16 @@ func (o *dataOptions) checkFormatFlags() error {
 			if o.changed(name) {
 				return fmt.Errorf("--%s applies to --format folder only (this is --format %s)", name, o.format)
 			}
+		}
+	}
+	// A file given where a folder is expected is named as such, instead of
+	// as a missing subfolder ("open FILE/MT_Free/Imgs: not a directory").
+	for _, f := range []struct{ name, path string }{{"data", o.data}, {"normal", o.normal}, {"normal-test", o.normalTest}, {"abnormal", o.abnormal}, {"masks", o.masks}} {
+		if f.path == "" {
+			continue
+		}
+		if st, err := os.Stat(f.path); err == nil && !st.IsDir() {
+			return fmt.Errorf("--%s %s: is %s, not a folder", f.name, f.path, filekind.Describe(st.Mode()))
 		}
 	}
 	return nil

@@ -422,3 +422,30 @@ func TestCLIGroupCommandsAndBenchOutputs(t *testing.T) {
 	c.fails([]string{"bench", "memory", "--out", filepath.Join(file, "memory")}, file+" is a regular file, not a directory")
 	c.fails([]string{"bench", "memory", "--out="}, "--out is empty")
 }
+
+// TestCLIDataIsAFile: a file where a dataset folder is expected is named as
+// such before any work; it was reported as a missing subfolder (`open
+// FILE/MT_Free/Imgs: not a directory`).
+func TestCLIDataIsAFile(t *testing.T) {
+	c := bareCLI(t)
+	c.weights = resnet18Weights(t)
+	data := tinySynthetic(t, []string{"stripes"}, 2)
+	file := filepath.Join(t.TempDir(), "model.padim")
+	if err := os.WriteFile(file, []byte("not a folder"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "m.padim")
+	fit := func(args ...string) []string {
+		return append(append([]string{"fit"}, args...), "--weights", c.weights, "--dims", "10", "--out", out)
+	}
+	c.fails(fit("--data", file, "--category", "stripes"), "--data "+file+": is a regular file, not a folder")
+	c.fails(fit("--format", "magnetic-tile", "--data", file), "--data "+file+": is a regular file, not a folder")
+	c.fails(fit("--format", "stc", "--data", "/dev/null"), "--data /dev/null: is a character device, not a folder")
+	c.fails(fit("--format", "folder", "--normal", file), "--normal "+file+": is a regular file, not a folder")
+	c.fails(fit("--format", "folder", "--normal", filepath.Join(data, "stripes", "train", "good"),
+		"--abnormal", filepath.Join(data, "stripes", "test", "spot"), "--masks", file), "--masks "+file+": is a regular file, not a folder")
+	c.fails([]string{"test", "--model", file, "--data", file, "--category", "stripes"}, "--data "+file+": is a regular file, not a folder")
+	if _, err := os.Stat(out); err == nil {
+		t.Error("a model was written")
+	}
+}
