@@ -128,6 +128,15 @@ func (o *dataOptions) load() (*datasets.Split, datasets.Preprocess, datasets.Spl
 	return split, pre, info, err
 }
 
+// checkElongated refuses, before any work, a split whose most elongated
+// image cannot be resized for pre (see datasets.Preprocess.CheckInput).
+func checkElongated(pre datasets.Preprocess, info datasets.SplitInfo) error {
+	if err := pre.CheckInput(info.ElongatedW, info.ElongatedH); err != nil {
+		return fmt.Errorf("%s: %w", info.ElongatedImage, err)
+	}
+	return nil
+}
+
 // checkFormatFlags refuses flags that the chosen --format would ignore.
 func (o *dataOptions) checkFormatFlags() error {
 	if o.format != "mvtec" && o.changed("category") {

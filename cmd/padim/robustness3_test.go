@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"errors"
+	"image"
+	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -447,5 +450,37 @@ func TestCLIDataIsAFile(t *testing.T) {
 	c.fails([]string{"test", "--model", file, "--data", file, "--category", "stripes"}, "--data "+file+": is a regular file, not a folder")
 	if _, err := os.Stat(out); err == nil {
 		t.Error("a model was written")
+	}
+}
+
+// TestCLIElongatedImages: a 100000x1 image, which resize-and-crop would
+// make 25600000x256 before cropping (the command ran for minutes and took
+// gigabytes), is refused: by fit and test from its header before any work,
+// by predict when it is decoded; squash mode (--size) takes it.
+func TestCLIElongatedImages(t *testing.T) {
+	c := newCLI(t)
+	long := filepath.Join(t.TempDir(), "long.png")
+	img := image.NewGray(image.Rect(0, 0, 100000, 1))
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(long, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	root := filepath.Join(t.TempDir(), "data")
+	if err := os.CopyFS(root, os.DirFS(c.data)); err != nil {
+		t.Fatal(err)
+	}
+	inTrain := filepath.Join(root, "stripes", "train", "good", "099.png")
+	copyFile(t, long, inTrain)
+	out := filepath.Join(t.TempDir(), "m.padim")
+	want := "a 100000x1 image resized to 256 on its shorter side is 25600000x256"
+	c.fails([]string{"fit", "--data", root, "--category", "stripes", "--weights", c.weights, "--dims", "10", "--out", out}, inTrain, want)
+	c.fails([]string{"test", "--model", c.model, "--weights", c.weights, "--data", root, "--category", "stripes"}, inTrain, want, "comes from the model")
+	c.ok("fit", "--data", root, "--category", "stripes", "--weights", c.weights, "--dims", "10", "--size", "64x64", "--out", out)
+	r := c.run("predict", "--model", c.model, "--weights", c.weights, long, "--out", filepath.Join(t.TempDir(), "p"))
+	if r.code != exitError || !strings.Contains(r.stderr, long+": "+want) {
+		t.Errorf("predict on a 100000x1 image: exit %d\n%s", r.code, r.stderr)
 	}
 }

@@ -156,6 +156,9 @@ func runTest(ctx context.Context, stdout io.Writer, o testOptions) error {
 		}
 	}
 	m, bb, pre, err := openModel(o.model, o.weights, func(m *padim.Model, pre datasets.Preprocess) error {
+		if err := checkElongated(pre, info); err != nil {
+			return fmt.Errorf("%w (the preprocessing comes from the model %s)", err, o.model)
+		}
 		return checkMemory("test", scoreMemory(pre, m.Header.GridH, m.Header.GridW, m.Header.D, len(split.Test), o.batch, split.HasMasks, info),
 			"the image size comes from the model "+o.model+"; use a smaller --batch or fewer test images")
 	})
