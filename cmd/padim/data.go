@@ -206,6 +206,18 @@ func cacheDir() string {
 	return ".cache/padim"
 }
 
+// repeated returns the first entry of list that occurs twice, or "".
+func repeated(list []string) string {
+	seen := map[string]bool{}
+	for _, v := range list {
+		if seen[v] {
+			return v
+		}
+		seen[v] = true
+	}
+	return ""
+}
+
 func splitList(s string) []string {
 	var out []string
 	for _, v := range strings.Split(s, ",") {

@@ -204,6 +204,9 @@ func checkReproduceFlags(o reproduceOptions) error {
 	if err := atomicfile.CheckDir(o.cache); err != nil {
 		return fmt.Errorf("reproduce: --cache %w", err)
 	}
+	if t := repeated(splitList(o.only)); t != "" {
+		return fmt.Errorf("reproduce: --only: table %q listed twice", t)
+	}
 	// Table names are checked now, not after the first tables have run.
 	_, err := experiments.Lookup(experiments.Options{Quick: o.quick, SyntheticCategories: datasets.SyntheticCategories}, splitList(o.only))
 	return err

@@ -78,6 +78,9 @@ func TestCLIReproduceClusterFlags(t *testing.T) {
 		{"--task-file /dev/zero", rep("--task-file", "/dev/zero", "--task-index", "0"), []string{"/dev/zero: is a character device, not a regular file"}},
 		{"--task-file FIFO", rep("--task-file", mkfifo(t, filepath.Join(dir, "fifo")), "--task-index", "0"), []string{"fifo: is a named pipe"}},
 		{"--task-file 300 MB", rep("--task-file", big, "--task-index", "0"), []string{big + ": 314572800 bytes is too large for a task file"}},
+		{"--only twice", []string{"reproduce", "--quick", "--only", "synthetic,synthetic", "--out", out}, []string{`--only: table "synthetic" listed twice`}},
+		{"--only twice with --plan", []string{"reproduce", "--quick", "--plan", "--only", "synthetic,synthetic"}, []string{`--only: table "synthetic" listed twice`}},
+		{"generate a category twice", []string{"generate", "synthetic", "--categories", "stripes,stripes", "--out", out}, []string{`--categories: "stripes" listed twice`}},
 	}
 	for _, k := range cases {
 		t.Run(k.name, func(t *testing.T) {
