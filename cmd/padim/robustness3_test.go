@@ -487,3 +487,23 @@ func TestCLIElongatedImages(t *testing.T) {
 		t.Errorf("predict on a 100000x1 image: exit %d\n%s", r.code, r.stderr)
 	}
 }
+
+// TestCLIReadOnlyOutput: an output in a folder that takes no new files (a
+// read-only mount) is refused before any work; fit used to compute the
+// whole model and fail at the final write.
+func TestCLIReadOnlyOutput(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to mount a read-only tmpfs (permissions do not bind root, a read-only mount does)")
+	}
+	c := newCLI(t)
+	ro := t.TempDir()
+	if err := syscall.Mount("tmpfs", ro, "tmpfs", syscall.MS_RDONLY, "size=64k"); err != nil {
+		t.Skipf("mount: %v", err)
+	}
+	t.Cleanup(func() { syscall.Unmount(ro, 0) })
+	want := "cannot be written: folder " + ro + " does not take new files"
+	c.fails(c.fit(filepath.Join(ro, "m.padim")), want)
+	c.fails(c.test("--json", filepath.Join(ro, "r.json")), want)
+	c.fails([]string{"predict", "--model", c.model, "--weights", c.weights,
+		filepath.Join(c.data, "stripes", "test", "good", "000.png"), "--out", filepath.Join(ro, "pred")}, want)
+}

@@ -125,18 +125,33 @@ func classify(path string) (target, error) {
 // not exist yet is a directory, so that a file given where a folder belongs
 // fails before the work rather than at the final write.
 func checkParent(path string) error {
-	for dir := filepath.Dir(path); ; dir = filepath.Dir(dir) {
+	return checkAncestors(path, filepath.Dir(path))
+}
+
+// checkAncestors is checkParent from dir upwards; errors name path.
+func checkAncestors(path, dir string) error {
+	for ; ; dir = filepath.Dir(dir) {
 		st, err := os.Stat(dir)
 		if err == nil {
 			if !st.IsDir() {
 				return fmt.Errorf("%s: cannot be created: %s is %s, not a directory", path, dir, filekind.Describe(st.Mode()))
 			}
-			return nil
+			return checkWritable(path, dir)
 		}
 		if next := filepath.Dir(dir); next == dir {
 			return nil
 		}
 	}
+}
+
+// checkWritable refuses an output whose temporary files would go into a
+// directory that cannot take new entries (a read-only filesystem), before
+// the work rather than at the final write.
+func checkWritable(path, dir string) error {
+	if err := writableDir(dir); err != nil {
+		return fmt.Errorf("%s: cannot be written: folder %s does not take new files (%v)", path, dir, err)
+	}
+	return nil
 }
 
 // CheckTarget checks, before any work, that path can be written by Write
@@ -154,7 +169,7 @@ func CheckTarget(path string, inputs ...string) error {
 	}
 	out, err := os.Stat(t.path)
 	if err != nil {
-		return nil // does not exist yet: cannot be an input
+		return nil // does not exist yet: cannot be an input (classify checked its folder)
 	}
 	for _, in := range inputs {
 		if in == "" {
@@ -164,7 +179,7 @@ func CheckTarget(path string, inputs ...string) error {
 			return fmt.Errorf("%s: is the input %s; refusing to overwrite an input, choose another output path", path, in)
 		}
 	}
-	return nil
+	return checkWritable(path, filepath.Dir(t.path))
 }
 
 // CheckDir checks, before any work, that path can be used as an output
@@ -177,13 +192,23 @@ func CheckDir(path string) error {
 		if lst, lerr := os.Lstat(path); lerr == nil && lst.Mode()&fs.ModeSymlink != 0 {
 			return fmt.Errorf("%s: is a symbolic link to a missing directory", path)
 		}
-		return checkParent(filepath.Join(path, "x"))
+		return checkAncestors(path, path)
 	}
 	if err != nil {
+		if perr := checkAncestors(path, filepath.Dir(path)); perr != nil {
+			return perr // a file where a folder belongs
+		}
 		return err
 	}
 	if !st.IsDir() {
 		return fmt.Errorf("%s: is %s, not a directory; this output is a folder", path, filekind.Describe(st.Mode()))
+	}
+	// Files are written into it, and WriteSet stages beside it.
+	if err := checkWritable(path, path); err != nil {
+		return err
+	}
+	if parent := filepath.Dir(filepath.Clean(path)); parent != filepath.Clean(path) {
+		return checkWritable(path, parent)
 	}
 	return nil
 }

@@ -331,3 +331,56 @@ func TestWriteSetConcurrentWriters(t *testing.T) {
 		}
 	}
 }
+
+// readOnlyDir returns a directory that takes no new entries and holds the
+// regular file "existing": a read-only tmpfs mount as root (permissions do
+// not bind root), a mode 0555 directory otherwise.
+func readOnlyDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if os.Geteuid() != 0 {
+		if err := os.WriteFile(filepath.Join(dir, "existing"), []byte("old"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(dir, 0o555); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.Chmod(dir, 0o755) })
+		return dir
+	}
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=64k"); err != nil {
+		t.Skipf("cannot mount a tmpfs for a read-only folder: %v", err)
+	}
+	t.Cleanup(func() { syscall.Unmount(dir, 0) })
+	if err := os.WriteFile(filepath.Join(dir, "existing"), []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", syscall.MS_REMOUNT|syscall.MS_RDONLY, "size=64k"); err != nil {
+		t.Skipf("cannot remount the tmpfs read-only: %v", err)
+	}
+	return dir
+}
+
+// TestCheckRefusesReadOnlyFolder: an output in a folder that takes no new
+// files (the temporary file, or a set's staging folder, goes there) is
+// refused by the checks commands run before their work; it used to fail
+// only at the final write, after the fit or the scoring.
+func TestCheckRefusesReadOnlyFolder(t *testing.T) {
+	dir := readOnlyDir(t)
+	for _, p := range []string{filepath.Join(dir, "new.padim"), filepath.Join(dir, "existing"), filepath.Join(dir, "sub", "new.json")} {
+		if err := CheckTarget(p); err == nil || !strings.Contains(err.Error(), "folder "+dir+" does not take new files") {
+			t.Errorf("CheckTarget(%s) = %v", p, err)
+		}
+	}
+	for _, p := range []string{dir, filepath.Join(dir, "out")} {
+		if err := CheckDir(p); err == nil || !strings.Contains(err.Error(), p+": cannot be written: folder "+dir) {
+			t.Errorf("CheckDir(%s) = %v", p, err)
+		}
+	}
+	if err := CheckDir(filepath.Join(t.TempDir(), "new", "out")); err != nil {
+		t.Errorf("CheckDir of a new folder in a writable one: %v", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "existing")); string(b) != "old" {
+		t.Error("a check changed the file")
+	}
+}
