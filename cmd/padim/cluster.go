@@ -207,8 +207,9 @@ func resolveSettings(o reproduceOptions, stderr io.Writer) (*taskSettings, error
 			o.cache += "-quick"
 		}
 	}
-	// --plan, --slurm and --jobs record these options for their tasks: bad
-	// values are refused now, not by every task later.
+	// --slurm and --jobs record these options for their tasks: bad values
+	// are refused now, not by every task later (--plan checks the values,
+	// not the folders, which it does not write).
 	if !o.cluster.status {
 		if err := checkReproduceFlags(o); err != nil {
 			return nil, err

@@ -198,11 +198,14 @@ func checkReproduceFlags(o reproduceOptions) error {
 	if !(o.featureCacheGB >= 0) || math.IsInf(o.featureCacheGB, 0) {
 		return fmt.Errorf("reproduce: --feature-cache-gb %v: want 0 (off) or a positive size", o.featureCacheGB)
 	}
-	if err := atomicfile.CheckDir(o.out); err != nil {
-		return fmt.Errorf("reproduce: --out %w", err)
-	}
-	if err := atomicfile.CheckDir(o.cache); err != nil {
-		return fmt.Errorf("reproduce: --cache %w", err)
+	// --plan writes nothing: a read-only cache can be planned from.
+	if !o.cluster.plan {
+		if err := atomicfile.CheckDir(o.out); err != nil {
+			return fmt.Errorf("reproduce: --out %w", err)
+		}
+		if err := atomicfile.CheckDir(o.cache); err != nil {
+			return fmt.Errorf("reproduce: --cache %w", err)
+		}
 	}
 	if t := repeated(splitList(o.only)); t != "" {
 		return fmt.Errorf("reproduce: --only: table %q listed twice", t)
