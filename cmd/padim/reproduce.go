@@ -18,6 +18,7 @@ import (
 	"github.com/padim-go/padim/experiments"
 	"github.com/padim-go/padim/internal/atomicfile"
 	"github.com/padim-go/padim/internal/nn"
+	"github.com/padim-go/padim/internal/sysmem"
 )
 
 type reproduceOptions struct {
@@ -26,6 +27,7 @@ type reproduceOptions struct {
 	quick, force           bool
 	batch                  int
 	featureCacheGB         float64
+	featureCacheSet        bool // --feature-cache-gb given on the command line
 	cluster                clusterOptions
 }
 
@@ -80,6 +82,7 @@ CACHE/jobs).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			nn.SetThreads(threads)
+			o.featureCacheSet = cmd.Flags().Changed("feature-cache-gb")
 			if err := checkClusterFlags(o.cluster, cmd.Flags().Changed); err != nil {
 				return err
 			}
@@ -197,6 +200,21 @@ func checkReproduceFlags(o reproduceOptions) error {
 	}
 	if !(o.featureCacheGB >= 0) || math.IsInf(o.featureCacheGB, 0) {
 		return fmt.Errorf("reproduce: --feature-cache-gb %v: want 0 (off) or a positive size", o.featureCacheGB)
+	}
+	// The caches fill up to their size (plus a quarter for decoded images)
+	// in this process, or across the --jobs processes: a size given that is
+	// more than the machine has is refused, not found by the kernel's OOM
+	// killer. (A size beyond 2^63 bytes also wrapped round to a negative
+	// one, which turned the caches off.) Slurm tasks run elsewhere and
+	// request it; the default only fills as far as the runs need.
+	if o.featureCacheSet && !o.cluster.slurm && !o.cluster.plan {
+		if avail, source, ok := sysmem.Available(); ok && o.featureCacheGB*1.25*(1<<30) > float64(avail) {
+			return fmt.Errorf("reproduce: --feature-cache-gb %v: the caches would hold up to %s, but %s is available (%s); give a smaller size, or 0 to turn them off",
+				o.featureCacheGB, sysmem.Format(o.featureCacheGB*1.25*(1<<30)), sysmem.Format(float64(avail)), source)
+		}
+	}
+	if o.featureCacheGB > 1<<30 {
+		return fmt.Errorf("reproduce: --feature-cache-gb %v: more than 2^30 GB", o.featureCacheGB)
 	}
 	// --plan writes nothing: a read-only cache can be planned from.
 	if !o.cluster.plan {

@@ -78,6 +78,8 @@ func TestCLIReproduceClusterFlags(t *testing.T) {
 		{"--task-file /dev/zero", rep("--task-file", "/dev/zero", "--task-index", "0"), []string{"/dev/zero: is a character device, not a regular file"}},
 		{"--task-file FIFO", rep("--task-file", mkfifo(t, filepath.Join(dir, "fifo")), "--task-index", "0"), []string{"fifo: is a named pipe"}},
 		{"--task-file 300 MB", rep("--task-file", big, "--task-index", "0"), []string{big + ": 314572800 bytes is too large for a task file"}},
+		{"--feature-cache-gb beyond memory", rep("--feature-cache-gb", "1e12"), []string{"--feature-cache-gb 1e+12: the caches would hold up to", "is available"}},
+		{"--feature-cache-gb beyond 2^63 bytes", rep("--slurm", "--feature-cache-gb", "1e12"), []string{"--feature-cache-gb 1e+12: more than 2^30 GB"}},
 		{"--only twice", []string{"reproduce", "--quick", "--only", "synthetic,synthetic", "--out", out}, []string{`--only: table "synthetic" listed twice`}},
 		{"--only twice with --plan", []string{"reproduce", "--quick", "--plan", "--only", "synthetic,synthetic"}, []string{`--only: table "synthetic" listed twice`}},
 		{"generate a category twice", []string{"generate", "synthetic", "--categories", "stripes,stripes", "--out", out}, []string{`--categories: "stripes" listed twice`}},
