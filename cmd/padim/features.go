@@ -91,7 +91,7 @@ func runFeatures(stdout io.Writer, o featuresOptions, image string) error {
 	if err := pre.Validate(); err != nil {
 		return err
 	}
-	if err := atomicfile.CheckDir(o.out); err != nil {
+	if err := atomicfile.CheckSetDir(o.out); err != nil {
 		return fmt.Errorf("features: --out %w", err)
 	}
 	for _, l := range layers {

@@ -203,12 +203,20 @@ func CheckDir(path string) error {
 	if !st.IsDir() {
 		return fmt.Errorf("%s: is %s, not a directory; this output is a folder", path, filekind.Describe(st.Mode()))
 	}
-	// Files are written into it, and WriteSet stages beside it.
-	if err := checkWritable(path, path); err != nil {
+	return checkWritable(path, path)
+}
+
+// CheckSetDir is CheckDir for a folder that WriteSet writes: its staging
+// folder is made beside it, so the parent folder must take new entries too.
+func CheckSetDir(path string) error {
+	if err := CheckDir(path); err != nil {
 		return err
 	}
-	if parent := filepath.Dir(filepath.Clean(path)); parent != filepath.Clean(path) {
-		return checkWritable(path, parent)
+	clean := filepath.Clean(path)
+	if parent := filepath.Dir(clean); parent != clean {
+		if st, err := os.Stat(parent); err == nil && st.IsDir() {
+			return checkWritable(path, parent)
+		}
 	}
 	return nil
 }
@@ -373,7 +381,7 @@ func WriteBytes(path string, data []byte) error {
 // directory is removed. If dir did not exist, the staging directory itself is
 // renamed to dir, so dir appears complete or not at all.
 func WriteSet(dir, last string, fill func(staging string) error) (err error) {
-	if err := CheckDir(dir); err != nil {
+	if err := CheckSetDir(dir); err != nil {
 		return err
 	}
 	parent := filepath.Dir(filepath.Clean(dir))

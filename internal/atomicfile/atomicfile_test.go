@@ -333,13 +333,17 @@ func TestWriteSetConcurrentWriters(t *testing.T) {
 }
 
 // readOnlyDir returns a directory that takes no new entries and holds the
-// regular file "existing": a read-only tmpfs mount as root (permissions do
-// not bind root), a mode 0555 directory otherwise.
+// regular file "existing" and a writable folder "sub": a read-only tmpfs
+// mount as root (permissions do not bind root) with a writable one on sub,
+// a mode 0555 directory otherwise.
 func readOnlyDir(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
 	if os.Geteuid() != 0 {
 		if err := os.WriteFile(filepath.Join(dir, "existing"), []byte("old"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Mkdir(filepath.Join(dir, "sub"), 0o755); err != nil {
 			t.Fatal(err)
 		}
 		if err := os.Chmod(dir, 0o555); err != nil {
@@ -355,9 +359,16 @@ func readOnlyDir(t *testing.T) string {
 	if err := os.WriteFile(filepath.Join(dir, "existing"), []byte("old"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.Mkdir(filepath.Join(dir, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	if err := syscall.Mount("tmpfs", dir, "tmpfs", syscall.MS_REMOUNT|syscall.MS_RDONLY, "size=64k"); err != nil {
 		t.Skipf("cannot remount the tmpfs read-only: %v", err)
 	}
+	if err := syscall.Mount("tmpfs", filepath.Join(dir, "sub"), "tmpfs", 0, "size=64k"); err != nil {
+		t.Skipf("cannot mount a writable tmpfs on sub: %v", err)
+	}
+	t.Cleanup(func() { syscall.Unmount(filepath.Join(dir, "sub"), 0) })
 	return dir
 }
 
@@ -367,7 +378,7 @@ func readOnlyDir(t *testing.T) string {
 // only at the final write, after the fit or the scoring.
 func TestCheckRefusesReadOnlyFolder(t *testing.T) {
 	dir := readOnlyDir(t)
-	for _, p := range []string{filepath.Join(dir, "new.padim"), filepath.Join(dir, "existing"), filepath.Join(dir, "sub", "new.json")} {
+	for _, p := range []string{filepath.Join(dir, "new.padim"), filepath.Join(dir, "existing"), filepath.Join(dir, "missing", "new.json")} {
 		if err := CheckTarget(p); err == nil || !strings.Contains(err.Error(), "folder "+dir+" does not take new files") {
 			t.Errorf("CheckTarget(%s) = %v", p, err)
 		}
@@ -379,6 +390,21 @@ func TestCheckRefusesReadOnlyFolder(t *testing.T) {
 	}
 	if err := CheckDir(filepath.Join(t.TempDir(), "new", "out")); err != nil {
 		t.Errorf("CheckDir of a new folder in a writable one: %v", err)
+	}
+	// A writable folder in it takes files (reproduce --out, --cache), but
+	// not a set, whose staging folder goes beside it (predict, features).
+	sub := filepath.Join(dir, "sub")
+	if err := CheckDir(sub); err != nil {
+		t.Errorf("CheckDir(%s) = %v", sub, err)
+	}
+	if err := CheckTarget(filepath.Join(sub, "f")); err != nil {
+		t.Errorf("CheckTarget in %s = %v", sub, err)
+	}
+	if err := CheckSetDir(sub); err == nil || !strings.Contains(err.Error(), "folder "+dir+" does not take new files") {
+		t.Errorf("CheckSetDir(%s) = %v", sub, err)
+	}
+	if err := WriteSet(sub, "a", func(string) error { return nil }); err == nil {
+		t.Error("WriteSet into a folder whose parent takes no new files succeeded")
 	}
 	if b, _ := os.ReadFile(filepath.Join(dir, "existing")); string(b) != "old" {
 		t.Error("a check changed the file")
