@@ -44,11 +44,21 @@ Shell completion: padim completion bash|zsh|fish --help says how to install it.`
 		if threads < 1 {
 			return usageError{fmt.Errorf("--threads %d: want at least 1", threads)}
 		}
+		// Every thread is a worker goroutine with its own buffers (about 3 KB
+		// each measured: --threads 400000 took 1.3 GB before any work), and
+		// beyond 2^31 the count wrapped round; more than maxThreads cannot
+		// be faster.
+		if limit := maxThreads(); threads > limit {
+			return usageError{fmt.Errorf("--threads %d: more than %d (8 per CPU of this machine, at least 256)", threads, limit)}
+		}
 		return nil
 	},
 }
 
 var threads int
+
+// maxThreads is the largest --threads accepted.
+func maxThreads() int { return max(256, 8*runtime.NumCPU()) }
 
 func init() {
 	rootCmd.PersistentFlags().IntVar(&threads, "threads", runtime.GOMAXPROCS(0), "worker threads for feature extraction and linear algebra")
