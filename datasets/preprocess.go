@@ -118,12 +118,9 @@ func (p Preprocess) plan(w, h int, key string) (geometry, error) {
 		return g, nil
 	}
 	g := geometry{outW: p.Crop, outH: p.Crop}
-	// torchvision: the shorter side becomes Resize, the longer one
-	// int(Resize*long/short) with Python's true division (float64).
-	if w <= h {
-		g.rw, g.rh = p.Resize, int(float64(p.Resize*h)/float64(w))
-	} else {
-		g.rw, g.rh = int(float64(p.Resize*w)/float64(h)), p.Resize
+	var err error
+	if g.rw, g.rh, err = p.resized(w, h); err != nil {
+		return geometry{}, err
 	}
 	g.top = int(math.RoundToEven(float64(g.rh-p.Crop) / 2))
 	g.left = int(math.RoundToEven(float64(g.rw-p.Crop) / 2))
@@ -141,6 +138,36 @@ func (p Preprocess) plan(w, h int, key string) (geometry, error) {
 		}
 	}
 	return g, nil
+}
+
+// resized is the size a w x h image is resized to before the crop.
+// torchvision: the shorter side becomes Resize, the longer one
+// int(Resize*long/short) with Python's true division (float64). The
+// resized image is held whole, so a very elongated input (8000x1 becomes
+// 2048000x256) is refused rather than left to take minutes and gigabytes.
+func (p Preprocess) resized(w, h int) (rw, rh int, err error) {
+	if w <= h {
+		rw, rh = p.Resize, int(float64(p.Resize*h)/float64(w))
+	} else {
+		rw, rh = int(float64(p.Resize*w)/float64(h)), p.Resize
+	}
+	if int64(rw)*int64(rh) > MaxPixels {
+		return 0, 0, fmt.Errorf("a %dx%d image resized to %d on its shorter side is %dx%d, %d pixels, more than the limit of %d (8192x8192): too elongated for resize and centre crop (squash it to a fixed size with --size HxW instead)",
+			w, h, p.Resize, rw, rh, int64(rw)*int64(rh), MaxPixels)
+	}
+	return rw, rh, nil
+}
+
+// CheckInput reports, from its size alone, whether a w x h image can be
+// preprocessed: in resize-and-crop mode its resized size must be within
+// MaxPixels. Commands call it with SplitInfo's most elongated image before
+// any work; decoding checks every image again.
+func (p Preprocess) CheckInput(w, h int) error {
+	if p.Resize == 0 || w <= 0 || h <= 0 {
+		return nil
+	}
+	_, _, err := p.resized(w, h)
+	return err
 }
 
 // RGB returns the image at path after the geometric transform, as 8-bit

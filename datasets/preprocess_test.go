@@ -227,3 +227,70 @@ func TestNormalizeHandWorked(t *testing.T) {
 		}
 	}
 }
+
+// TestElongatedInputs: resize-and-crop resizes the shorter side to 256
+// and holds the whole resized image, so an 8000x1 input would become
+// 2048000x256 (524 Mpx: 49 s and 3.3 GB measured for one image; 100000x1
+// did not finish). Such inputs are refused by size (CheckInput, plan) and
+// when decoded (RGB), naming the file; the limit is the resized size, so
+// a long image that stays within it, and squash mode, still work.
+func TestElongatedInputs(t *testing.T) {
+	p := PaperPreprocess()
+	cases := []struct {
+		w, h int
+		ok   bool
+	}{
+		{8000, 1, false},
+		{1, 8000, false},
+		{100000, 1, false},
+		{8192, 32, true}, // 65536x256 = MaxPixels/4
+		{8192, 8, true},  // 262144x256 = MaxPixels exactly
+		{8192, 7, false}, // 299593x256 > MaxPixels
+		{900, 900, true},
+	}
+	for _, c := range cases {
+		err := p.CheckInput(c.w, c.h)
+		if (err == nil) != c.ok {
+			t.Errorf("CheckInput(%d, %d) = %v, want ok %v", c.w, c.h, err, c.ok)
+		}
+		if _, perr := p.plan(c.w, c.h, "x"); (perr == nil) != c.ok {
+			t.Errorf("plan(%d, %d) = %v, want ok %v", c.w, c.h, perr, c.ok)
+		}
+		if err != nil && !strings.Contains(err.Error(), "too elongated for resize and centre crop") {
+			t.Errorf("CheckInput(%d, %d): %v", c.w, c.h, err)
+		}
+	}
+	if err := (Preprocess{Height: 64, Width: 64}).CheckInput(100000, 1); err != nil {
+		t.Errorf("squash mode refused an elongated input: %v", err)
+	}
+
+	dir := t.TempDir()
+	long := filepath.Join(dir, "long.png")
+	writeTestPNG(t, long, 8000, 1, func(x, y int) color.Color { return color.Gray{uint8(x)} })
+	if _, err := p.RGB(long); err == nil || !strings.HasPrefix(err.Error(), long+": a 8000x1 image resized to 256") {
+		t.Errorf("RGB(8000x1) = %v", err)
+	}
+	if img, err := (Preprocess{Height: 32, Width: 64}).RGB(long); err != nil || img.W != 64 || img.H != 32 {
+		t.Errorf("squashed 8000x1: %v", err)
+	}
+
+	// Inspect names the most elongated image of a split.
+	root := filepath.Join(dir, "cat")
+	for _, f := range []struct {
+		path string
+		w, h int
+	}{{"train/good/0.png", 40, 30}, {"train/good/1.png", 300, 2}, {"test/good/0.png", 30, 40}} {
+		writeTestPNG(t, filepath.Join(root, f.path), f.w, f.h, func(x, y int) color.Color { return color.Gray{uint8(x + y)} })
+	}
+	split, err := LoadMVTec(dir, "cat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := split.Inspect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.ElongatedImage != filepath.Join(root, "train/good/1.png") || info.ElongatedW != 300 || info.ElongatedH != 2 {
+		t.Errorf("ElongatedImage = %s %dx%d, want train/good/1.png 300x2", info.ElongatedImage, info.ElongatedW, info.ElongatedH)
+	}
+}

@@ -360,6 +360,7 @@ func ReplaceSynthetic(dir string, opts SyntheticOptions) (err error) {
 	if err != nil {
 		return err
 	}
+	defer atomicfile.Track(staging)()
 	defer func() {
 		if err != nil {
 			os.RemoveAll(staging)

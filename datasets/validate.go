@@ -53,6 +53,17 @@ type SplitInfo struct {
 	// LargestH its size: decoding it is the largest buffer an image costs.
 	LargestImage       string
 	LargestW, LargestH int
+	// ElongatedImage is the image file with the largest ratio of its longer
+	// to its shorter side, and ElongatedW x ElongatedH its size: resizing
+	// its shorter side makes the largest intermediate image
+	// (Preprocess.CheckInput).
+	ElongatedImage         string
+	ElongatedW, ElongatedH int
+}
+
+// elongation is the ratio of the longer to the shorter side.
+func elongation(w, h int) float64 {
+	return float64(max(w, h)) / float64(max(1, min(w, h)))
 }
 
 // Inspect is Validate, also returning the largest image's size.
@@ -64,6 +75,9 @@ func (s *Split) Inspect() (SplitInfo, error) {
 		w, h, err := checkImageHeader(path)
 		if err == nil && int64(w)*int64(h) > int64(info.LargestW)*int64(info.LargestH) {
 			info.LargestImage, info.LargestW, info.LargestH = path, w, h
+		}
+		if err == nil && (info.ElongatedImage == "" || elongation(w, h) > elongation(info.ElongatedW, info.ElongatedH)) {
+			info.ElongatedImage, info.ElongatedW, info.ElongatedH = path, w, h
 		}
 		return w, h, err
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/padim-go/padim/internal/atomicfile"
+	"github.com/padim-go/padim/internal/filekind"
 )
 
 // Run states in a Plan.
@@ -275,8 +276,21 @@ func WriteTaskFile(path string, f *TaskFile) error {
 	return atomicfile.WriteBytes(path, append(b, '\n'))
 }
 
+// maxTaskFileBytes bounds what ReadTaskFile reads into memory.
+const maxTaskFileBytes = 256 << 20
+
 // ReadTaskFile reads a task file, naming the file in every error.
 func ReadTaskFile(path string) (*TaskFile, error) {
+	st, err := filekind.Regular(path)
+	if err != nil {
+		return nil, err
+	}
+	// A task file lists runs by key: kilobytes, a few megabytes for the
+	// largest plans. Anything far larger is another file given by mistake,
+	// and is not read into memory.
+	if st.Size() > maxTaskFileBytes {
+		return nil, fmt.Errorf("%s: %d bytes is too large for a task file (at most %d): not a task file", path, st.Size(), int64(maxTaskFileBytes))
+	}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err

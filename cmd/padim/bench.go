@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/padim-go/padim/backbones"
 	"github.com/padim-go/padim/benchmark"
+	"github.com/padim-go/padim/internal/atomicfile"
 	"github.com/padim-go/padim/internal/nn"
 )
 
@@ -45,6 +47,9 @@ tables go to stdout and, atomically, to --out.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			nn.SetThreads(threads)
+			if err := checkBenchOutputs("bench backbones", o.Out); err != nil {
+				return err
+			}
 			return benchmark.RunBackbones(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), o)
 		},
 	}
@@ -118,6 +123,9 @@ stdout and, atomically, to --out.`,
 			if o.Child != "" {
 				return benchmark.RunE2EChild(cmd.Context(), cmd.OutOrStdout(), o)
 			}
+			if err := checkBenchOutputs("bench end-to-end", o.Out); err != nil {
+				return err
+			}
 			self, err := benchSelf()
 			if err != nil {
 				return err
@@ -188,6 +196,12 @@ OUT.png (against N), OUT-d.png and OUT-positions.png, all atomically.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			nn.SetThreads(threads)
 			o.Data = defaultBenchData(o.Data)
+			if o.OutPrefix == "" {
+				return fmt.Errorf("bench memory: --out is empty; give a report prefix such as reports/memory")
+			}
+			if err := checkBenchOutputs("bench memory", o.OutPrefix+".md", o.OutPrefix+".png", o.OutPrefix+"-d.png", o.OutPrefix+"-positions.png"); err != nil {
+				return err
+			}
 			self, err := benchSelf()
 			if err != nil {
 				return err
@@ -206,4 +220,18 @@ OUT.png (against N), OUT-d.png and OUT-positions.png, all atomically.`,
 	benchDataFlags(cmd, &o.E2EOptions)
 	f.StringVar(&o.OutPrefix, "out", "reports/memory", "report prefix: writes PREFIX.md, PREFIX.png, PREFIX-d.png and PREFIX-positions.png")
 	benchCmd.AddCommand(cmd)
+}
+
+// checkBenchOutputs refuses report paths that cannot be written before a
+// benchmark runs for minutes; "" (stdout only) passes.
+func checkBenchOutputs(command string, paths ...string) error {
+	for _, p := range paths {
+		if p == "" {
+			continue
+		}
+		if err := atomicfile.CheckTarget(p); err != nil {
+			return fmt.Errorf("%s: --out %w", command, err)
+		}
+	}
+	return nil
 }

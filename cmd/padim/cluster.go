@@ -55,6 +55,46 @@ func addClusterFlags(f *pflag.FlagSet, c *clusterOptions) {
 	f.StringArrayVar(&c.sbatchArgs, "sbatch-arg", nil, "extra sbatch argument, repeatable, e.g. --sbatch-arg=--qos=low (--slurm)")
 }
 
+// slurmFlags only shape the sbatch submission.
+var slurmFlags = []string{"partition", "account", "time", "cpus-per-task", "max-parallel", "sbatch-arg"}
+
+// checkClusterFlags refuses cluster flags that are out of range or that
+// would have no effect in the mode chosen, before any work; changed says
+// whether a flag was given on the command line.
+func checkClusterFlags(c clusterOptions, changed func(string) bool) error {
+	if c.jobs < 1 {
+		return fmt.Errorf("reproduce: --jobs %d: want at least 1 task at a time", c.jobs)
+	}
+	if c.maxParallel < 0 {
+		return fmt.Errorf("reproduce: --max-parallel %d: want 0 (no limit) or a positive number of array tasks", c.maxParallel)
+	}
+	if c.render && c.taskFile == "" {
+		return errors.New("reproduce: --render needs --task-file (the submission whose tables it renders)")
+	}
+	if c.taskFile == "" && changed("task-index") {
+		return errors.New("reproduce: --task-index needs --task-file (the task file whose task it runs)")
+	}
+	if c.taskFile != "" {
+		if c.render && changed("task-index") {
+			return errors.New("reproduce: --render renders the whole submission; drop --task-index")
+		}
+		if !c.render && c.taskIndex < 0 {
+			return fmt.Errorf("reproduce: --task-file needs --task-index I (0 <= I < the number of tasks) or --render")
+		}
+	}
+	if !c.slurm {
+		for _, name := range slurmFlags {
+			if changed(name) {
+				return fmt.Errorf("reproduce: --%s applies to --slurm only", name)
+			}
+		}
+	}
+	if changed("state-dir") && !c.slurm && !c.status && c.jobs == 1 {
+		return errors.New("reproduce: --state-dir applies to --slurm, --jobs K and --status only")
+	}
+	return nil
+}
+
 // active reports whether a cluster mode replaces the default in-process run.
 func (c *clusterOptions) active() bool {
 	return c.plan || c.status || c.slurm || c.jobs > 1 || c.taskFile != ""
@@ -87,9 +127,6 @@ func runCluster(ctx context.Context, stdout, stderr io.Writer, o reproduceOption
 	}
 	if modes > 1 {
 		return errors.New("reproduce: use one of --plan, --status, --slurm, --jobs K, --task-file at a time")
-	}
-	if c.render && c.taskFile == "" {
-		return errors.New("reproduce: --render needs --task-file (the submission whose tables it renders)")
 	}
 	if c.taskFile != "" {
 		s, tf, err := readSubmission(c.taskFile)
@@ -168,6 +205,14 @@ func resolveSettings(o reproduceOptions, stderr io.Writer) (*taskSettings, error
 		o.cache = filepath.Join(cacheDir(), "results")
 		if o.quick {
 			o.cache += "-quick"
+		}
+	}
+	// --slurm and --jobs record these options for their tasks: bad values
+	// are refused now, not by every task later (--plan checks the values,
+	// not the folders, which it does not write).
+	if !o.cluster.status {
+		if err := checkReproduceFlags(o); err != nil {
+			return nil, err
 		}
 	}
 	var synRoot string

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/padim-go/padim/datasets"
+	"github.com/padim-go/padim/internal/filekind"
 )
 
 // datasetFormat is the --format flag: how the files under --data are laid out.
@@ -162,6 +163,15 @@ func (o *dataOptions) load() (*datasets.Split, datasets.Preprocess, datasets.Spl
 	return split, pre, info, err
 }
 
+// checkElongated refuses, before any work, a split whose most elongated
+// image cannot be resized for pre (see datasets.Preprocess.CheckInput).
+func checkElongated(pre datasets.Preprocess, info datasets.SplitInfo) error {
+	if err := pre.CheckInput(info.ElongatedW, info.ElongatedH); err != nil {
+		return fmt.Errorf("%s: %w", info.ElongatedImage, err)
+	}
+	return nil
+}
+
 // checkFormatFlags refuses flags that the chosen --format would ignore.
 func (o *dataOptions) checkFormatFlags() error {
 	if o.format != formatMVTec && o.changed("category") {
@@ -180,6 +190,16 @@ func (o *dataOptions) checkFormatFlags() error {
 			if o.changed(name) {
 				return fmt.Errorf("--%s applies to --format folder only (this is --format %s)", name, o.format)
 			}
+		}
+	}
+	// A file given where a folder is expected is named as such, instead of
+	// as a missing subfolder ("open FILE/MT_Free/Imgs: not a directory").
+	for _, f := range []struct{ name, path string }{{"data", o.data}, {"normal", o.normal}, {"normal-test", o.normalTest}, {"abnormal", o.abnormal}, {"masks", o.masks}} {
+		if f.path == "" {
+			continue
+		}
+		if st, err := os.Stat(f.path); err == nil && !st.IsDir() {
+			return fmt.Errorf("--%s %s: is %s, not a folder", f.name, f.path, filekind.Describe(st.Mode()))
 		}
 	}
 	return nil
@@ -219,6 +239,18 @@ func cacheDir() string {
 		return filepath.Join(d, "padim")
 	}
 	return ".cache/padim"
+}
+
+// repeated returns the first entry of list that occurs twice, or "".
+func repeated(list []string) string {
+	seen := map[string]bool{}
+	for _, v := range list {
+		if seen[v] {
+			return v
+		}
+		seen[v] = true
+	}
+	return ""
 }
 
 func splitList(s string) []string {

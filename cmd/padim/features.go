@@ -3,8 +3,8 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -34,7 +34,9 @@ func init() {
 		Long: `features preprocesses IMAGE (the paper's resize 256 + centre crop 224, or a
 squash to --size HxW), runs the backbone up to the deepest requested layer
 and writes each layer as a float32 C x H x W .npy file. Without --layers it
-writes the layers PaDiM uses for that backbone.`,
+writes the layers PaDiM uses for that backbone. The files of one call
+appear in DIR together or not at all: they are written into a staging
+folder beside DIR and moved in when all are complete.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			nn.SetThreads(threads)
@@ -66,9 +68,16 @@ func runFeatures(stdout io.Writer, o featuresOptions, image string) error {
 	if o.layers != "" {
 		layers = nil
 		for _, l := range strings.Split(o.layers, ",") {
-			if l = strings.TrimSpace(l); l != "" {
-				layers = append(layers, l)
+			if l = strings.TrimSpace(l); l == "" {
+				continue
 			}
+			if slices.Contains(layers, l) {
+				return fmt.Errorf("features: --layers: layer %q listed twice", l)
+			}
+			layers = append(layers, l)
+		}
+		if len(layers) == 0 {
+			return fmt.Errorf("features: --layers %q names no layer", o.layers)
 		}
 	}
 	pre := datasets.PaperPreprocess()
@@ -82,7 +91,7 @@ func runFeatures(stdout io.Writer, o featuresOptions, image string) error {
 	if err := pre.Validate(); err != nil {
 		return err
 	}
-	if err := atomicfile.CheckDir(o.out); err != nil {
+	if err := atomicfile.CheckSetDir(o.out); err != nil {
 		return fmt.Errorf("features: --out %w", err)
 	}
 	for _, l := range layers {
@@ -105,17 +114,25 @@ func runFeatures(stdout io.Writer, o featuresOptions, image string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(o.out, 0o755); err != nil {
+	fmt.Fprintf(stdout, "%s weights %s sha256 %s, input %dx%d\n", o.backbone, o.weights, sum, x.H, x.W)
+	// The layers of one call appear in --out together or not at all, so a
+	// failure part-way (a full disk) never leaves some layers of this image
+	// beside others of an earlier call.
+	err = atomicfile.WriteSet(o.out, layers[len(layers)-1]+".npy", func(staging string) error {
+		for _, l := range layers {
+			f := feats[l]
+			if err := npy.WriteFloat32(filepath.Join(staging, l+".npy"), []int{f.C, f.H, f.W}, f.Image(0).Data); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s weights %s sha256 %s, input %dx%d\n", o.backbone, o.weights, sum, x.H, x.W)
 	for _, l := range layers {
 		f := feats[l]
-		path := filepath.Join(o.out, l+".npy")
-		if err := npy.WriteFloat32(path, []int{f.C, f.H, f.W}, f.Image(0).Data); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "%s %dx%dx%d -> %s\n", l, f.C, f.H, f.W, path)
+		fmt.Fprintf(stdout, "%s %dx%dx%d -> %s\n", l, f.C, f.H, f.W, filepath.Join(o.out, l+".npy"))
 	}
 	return nil
 }

@@ -171,6 +171,9 @@ func runFit(ctx context.Context, stdout io.Writer, o fitOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := checkElongated(pre, info); err != nil {
+		return err
+	}
 	inputs := append(splitFiles(split), wpath, o.channels)
 	if err := atomicfile.CheckTarget(o.out, inputs...); err != nil {
 		return fmt.Errorf("fit: --out %w", err)

@@ -35,6 +35,9 @@ new, empty, or an earlier synthetic dataset (which is replaced).`,
 				return fmt.Errorf("generate synthetic: --categories %q names no category", cats)
 			}
 			o.Categories = splitList(cats)
+			if c := repeated(o.Categories); c != "" {
+				return fmt.Errorf("generate synthetic: --categories: %q listed twice", c)
+			}
 			// The whole dataset is swapped in: files of an earlier
 			// generation with other options never remain beside the new ones.
 			if err := datasets.ReplaceSynthetic(out, o); err != nil {

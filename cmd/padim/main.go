@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/padim-go/padim/internal/atomicfile"
 	"github.com/padim-go/padim/internal/blas"
 )
 
@@ -43,11 +44,21 @@ Shell completion: padim completion bash|zsh|fish --help says how to install it.`
 		if threads < 1 {
 			return usageError{fmt.Errorf("--threads %d: want at least 1", threads)}
 		}
+		// Every thread is a worker goroutine with its own buffers (about 3 KB
+		// each measured: --threads 400000 took 1.3 GB before any work), and
+		// beyond 2^31 the count wrapped round; more than maxThreads cannot
+		// be faster.
+		if limit := maxThreads(); threads > limit {
+			return usageError{fmt.Errorf("--threads %d: more than %d (8 per CPU of this machine, at least 256)", threads, limit)}
+		}
 		return nil
 	},
 }
 
 var threads int
+
+// maxThreads is the largest --threads accepted.
+func maxThreads() int { return max(256, 8*runtime.NumCPU()) }
 
 func init() {
 	rootCmd.PersistentFlags().IntVar(&threads, "threads", runtime.GOMAXPROCS(0), "worker threads for feature extraction and linear algebra")
@@ -72,10 +83,19 @@ func markUsageErrors(root *cobra.Command) {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	// A runnable root checks its arguments like any command, so an unknown
 	// subcommand is a usage error; without arguments it shows the help.
-	if root.Args == nil && root.RunE == nil && root.Run == nil {
-		root.Args = cobra.NoArgs
-		root.RunE = func(c *cobra.Command, _ []string) error { return c.Help() }
-	}
+	// So do the commands that only group others (fetch, generate, bench,
+	// completion): cobra would show their help and exit 0 for
+	// `padim fetch bogus`. Cobra adds its completion command only when it
+	// executes, so it is added now to be covered too.
+	root.InitDefaultCompletionCmd()
+	walk(root, func(c *cobra.Command) {
+		if c.HasSubCommands() && !c.Runnable() {
+			if c.Args == nil {
+				c.Args = cobra.NoArgs
+			}
+			c.RunE = func(c *cobra.Command, _ []string) error { return c.Help() }
+		}
+	})
 	walk(root, func(c *cobra.Command) {
 		if c.Args == nil {
 			return
@@ -113,7 +133,11 @@ func main() {
 	markUsageErrors(rootCmd)
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	ctx := interruptContext(sigs, os.Stderr, os.Exit)
+	ctx := interruptContext(sigs, os.Stderr, func(code int) {
+		// Unfinished outputs are removed, not left as hidden temporaries.
+		atomicfile.RemovePending()
+		os.Exit(code)
+	})
 	err := rootCmd.ExecuteContext(ctx)
 	code := exitStatus(err, ctx.Err() != nil)
 	if err != nil {
@@ -144,7 +168,7 @@ func interruptContext(sigs <-chan os.Signal, stderr io.Writer, exit func(int)) c
 		fmt.Fprintf(stderr, "\npadim: %v received: stopping at the next safe point (a second Ctrl-C quits at once)\n", sig)
 		cancel()
 		if _, ok := <-sigs; ok {
-			fmt.Fprintln(stderr, "padim: second interrupt: quitting now; files being written are left as hidden temporaries or not at all")
+			fmt.Fprintln(stderr, "padim: second interrupt: quitting now; files being written are removed, the files they would replace keep their old contents")
 			exit(130)
 		}
 	}()

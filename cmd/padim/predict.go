@@ -68,7 +68,7 @@ func runPredict(ctx context.Context, stdout io.Writer, o predictOptions, images 
 	if (o.thresholdSet || o.threshold != 0) && !(o.threshold > 0 && !math.IsInf(o.threshold, 0)) {
 		return fmt.Errorf("predict: --threshold %v: want a positive finite image score (leave it out for no verdict)", o.threshold)
 	}
-	if err := atomicfile.CheckDir(o.out); err != nil {
+	if err := atomicfile.CheckSetDir(o.out); err != nil {
 		return fmt.Errorf("predict: --out %w", err)
 	}
 	for _, p := range images {

@@ -18,6 +18,7 @@ import (
 	"github.com/padim-go/padim/experiments"
 	"github.com/padim-go/padim/internal/atomicfile"
 	"github.com/padim-go/padim/internal/nn"
+	"github.com/padim-go/padim/internal/sysmem"
 )
 
 type reproduceOptions struct {
@@ -26,6 +27,7 @@ type reproduceOptions struct {
 	quick, force           bool
 	batch                  int
 	featureCacheGB         float64
+	featureCacheSet        bool // --feature-cache-gb given on the command line
 	cluster                clusterOptions
 }
 
@@ -45,12 +47,45 @@ where it stopped, and a second one only re-renders. --force recomputes.
 Runs whose data or weights are missing are listed in the tables as not run,
 with the command that fetches what is missing.
 
-Tables: ` + strings.Join(tableNames(), ", "),
+Tables: ` + strings.Join(tableNames(), ", ") + `
+
+Planning, parallel runs and Slurm (one of these modes at a time):
+  --plan       list every run of the selected tables with its cache key,
+               state (done, to do, not run) and estimated CPU time and
+               memory, and the totals; nothing is computed.
+  --jobs K     split the runs into tasks (one per dataset and backbone) and
+               run K tasks at once on this machine, each a process with
+               --threads/K threads; the tables are rendered at the end.
+  --slurm      submit the runs still to do as Slurm job arrays (one per
+               memory size; each task requests its estimated memory), then
+               a dependent job that renders the tables. --partition,
+               --account, --time, --cpus-per-task, --max-parallel and
+               --sbatch-arg are passed to sbatch. --data, --cache and --out
+               must be on a filesystem every node mounts. Resubmitting the
+               same command submits only what is neither done nor queued.
+  --status     done / running / failed / pending for every run of the last
+               --slurm or --jobs submission, with a failed task's reason.
+  --task-file FILE --task-index I
+               run task I of a task file that --slurm or --jobs wrote (what
+               each array task runs; its settings come from the file, not
+               from the other reproduce flags). With --render instead of
+               --task-index: render that submission's tables from the cache.
+--jobs and --slurm keep their task files and logs in --state-dir (default
+CACHE/jobs).`,
 		Example: `  padim reproduce --data ../shared/data --out reports
-  padim reproduce --only magnetic-tile,layers --quick --out /tmp/quick`,
+  padim reproduce --only magnetic-tile,layers --quick --out /tmp/quick
+  padim reproduce --plan --data /shared/padim-data --cache /shared/padim-cache
+  padim reproduce --slurm --data /shared/padim-data --cache /shared/padim-cache --out /shared/reports \
+      --partition cpu --time 8:00:00 --cpus-per-task 4 --max-parallel 20
+  padim reproduce --status --cache /shared/padim-cache
+  padim reproduce --jobs 4 --threads 32`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			nn.SetThreads(threads)
+			o.featureCacheSet = cmd.Flags().Changed("feature-cache-gb")
+			if err := checkClusterFlags(o.cluster, cmd.Flags().Changed); err != nil {
+				return err
+			}
 			if o.cluster.active() {
 				return runCluster(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), o)
 			}
@@ -166,11 +201,32 @@ func checkReproduceFlags(o reproduceOptions) error {
 	if !(o.featureCacheGB >= 0) || math.IsInf(o.featureCacheGB, 0) {
 		return fmt.Errorf("reproduce: --feature-cache-gb %v: want 0 (off) or a positive size", o.featureCacheGB)
 	}
-	if err := atomicfile.CheckDir(o.out); err != nil {
-		return fmt.Errorf("reproduce: --out %w", err)
+	// The caches fill up to their size (plus a quarter for decoded images)
+	// in this process, or across the --jobs processes: a size given that is
+	// more than the machine has is refused, not found by the kernel's OOM
+	// killer. (A size beyond 2^63 bytes also wrapped round to a negative
+	// one, which turned the caches off.) Slurm tasks run elsewhere and
+	// request it; the default only fills as far as the runs need.
+	if o.featureCacheSet && !o.cluster.slurm && !o.cluster.plan {
+		if avail, source, ok := sysmem.Available(); ok && o.featureCacheGB*1.25*(1<<30) > float64(avail) {
+			return fmt.Errorf("reproduce: --feature-cache-gb %v: the caches would hold up to %s, but %s is available (%s); give a smaller size, or 0 to turn them off",
+				o.featureCacheGB, sysmem.Format(o.featureCacheGB*1.25*(1<<30)), sysmem.Format(float64(avail)), source)
+		}
 	}
-	if err := atomicfile.CheckDir(o.cache); err != nil {
-		return fmt.Errorf("reproduce: --cache %w", err)
+	if o.featureCacheGB > 1<<30 {
+		return fmt.Errorf("reproduce: --feature-cache-gb %v: more than 2^30 GB", o.featureCacheGB)
+	}
+	// --plan writes nothing: a read-only cache can be planned from.
+	if !o.cluster.plan {
+		if err := atomicfile.CheckDir(o.out); err != nil {
+			return fmt.Errorf("reproduce: --out %w", err)
+		}
+		if err := atomicfile.CheckDir(o.cache); err != nil {
+			return fmt.Errorf("reproduce: --cache %w", err)
+		}
+	}
+	if t := repeated(splitList(o.only)); t != "" {
+		return fmt.Errorf("reproduce: --only: table %q listed twice", t)
 	}
 	// Table names are checked now, not after the first tables have run.
 	_, err := experiments.Lookup(experiments.Options{Quick: o.quick, SyntheticCategories: datasets.SyntheticCategories}, splitList(o.only))

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/olekukonko/tablewriter"
@@ -145,12 +147,18 @@ func runTest(ctx context.Context, stdout io.Writer, o testOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := checkBothClasses(split); err != nil {
+		return fmt.Errorf("test: %w", err)
+	}
 	if o.jsonOut != "" {
 		if err := atomicfile.CheckTarget(o.jsonOut, append(splitFiles(split), o.model, o.weights)...); err != nil {
 			return fmt.Errorf("test: --json %w", err)
 		}
 	}
 	m, bb, pre, err := openModel(o.model, o.weights, func(m *padim.Model, pre datasets.Preprocess) error {
+		if err := checkElongated(pre, info); err != nil {
+			return fmt.Errorf("%w (the preprocessing comes from the model %s)", err, o.model)
+		}
 		return checkMemory("test", scoreMemory(pre, m.Header.GridH, m.Header.GridW, m.Header.D, len(split.Test), o.batch, split.HasMasks, info),
 			"the image size comes from the model "+o.model+"; use a smaller --batch or fewer test images")
 	})
@@ -198,4 +206,36 @@ func runTest(ctx context.Context, stdout io.Writer, o testOptions) error {
 		}
 	}
 	return nil
+}
+
+// checkBothClasses refuses, before any work, a test set without normal or
+// without anomalous images: its image AUROC is undefined, so scoring it
+// would end in that error only after every image was scored.
+func checkBothClasses(split *datasets.Split) error {
+	var normal, anomalous int
+	dirs := map[string]bool{}
+	var names []string
+	for _, s := range split.Test {
+		if s.Label == 0 {
+			normal++
+		} else {
+			anomalous++
+		}
+		if d := filepath.Dir(s.Path); !dirs[d] {
+			dirs[d] = true
+			names = append(names, d)
+		}
+	}
+	if normal > 0 && anomalous > 0 {
+		return nil
+	}
+	missing := "anomalous"
+	if normal == 0 {
+		missing = "normal"
+	}
+	if len(names) > 3 {
+		names = append(names[:3], "...")
+	}
+	return fmt.Errorf("the test set of %s (%s) has %d normal and %d anomalous images: image AUROC is undefined without %s test images; "+
+		"add some, or score the images with padim predict, which needs no labels", split.Name, strings.Join(names, ", "), normal, anomalous, missing)
 }

@@ -18,6 +18,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/padim-go/padim/internal/filekind"
 )
@@ -124,18 +125,33 @@ func classify(path string) (target, error) {
 // not exist yet is a directory, so that a file given where a folder belongs
 // fails before the work rather than at the final write.
 func checkParent(path string) error {
-	for dir := filepath.Dir(path); ; dir = filepath.Dir(dir) {
+	return checkAncestors(path, filepath.Dir(path))
+}
+
+// checkAncestors is checkParent from dir upwards; errors name path.
+func checkAncestors(path, dir string) error {
+	for ; ; dir = filepath.Dir(dir) {
 		st, err := os.Stat(dir)
 		if err == nil {
 			if !st.IsDir() {
 				return fmt.Errorf("%s: cannot be created: %s is %s, not a directory", path, dir, filekind.Describe(st.Mode()))
 			}
-			return nil
+			return checkWritable(path, dir)
 		}
 		if next := filepath.Dir(dir); next == dir {
 			return nil
 		}
 	}
+}
+
+// checkWritable refuses an output whose temporary files would go into a
+// directory that cannot take new entries (a read-only filesystem), before
+// the work rather than at the final write.
+func checkWritable(path, dir string) error {
+	if err := writableDir(dir); err != nil {
+		return fmt.Errorf("%s: cannot be written: folder %s does not take new files (%v)", path, dir, err)
+	}
+	return nil
 }
 
 // CheckTarget checks, before any work, that path can be written by Write
@@ -153,7 +169,7 @@ func CheckTarget(path string, inputs ...string) error {
 	}
 	out, err := os.Stat(t.path)
 	if err != nil {
-		return nil // does not exist yet: cannot be an input
+		return nil // does not exist yet: cannot be an input (classify checked its folder)
 	}
 	for _, in := range inputs {
 		if in == "" {
@@ -163,7 +179,7 @@ func CheckTarget(path string, inputs ...string) error {
 			return fmt.Errorf("%s: is the input %s; refusing to overwrite an input, choose another output path", path, in)
 		}
 	}
-	return nil
+	return checkWritable(path, filepath.Dir(t.path))
 }
 
 // CheckDir checks, before any work, that path can be used as an output
@@ -176,13 +192,31 @@ func CheckDir(path string) error {
 		if lst, lerr := os.Lstat(path); lerr == nil && lst.Mode()&fs.ModeSymlink != 0 {
 			return fmt.Errorf("%s: is a symbolic link to a missing directory", path)
 		}
-		return checkParent(filepath.Join(path, "x"))
+		return checkAncestors(path, path)
 	}
 	if err != nil {
+		if perr := checkAncestors(path, filepath.Dir(path)); perr != nil {
+			return perr // a file where a folder belongs
+		}
 		return err
 	}
 	if !st.IsDir() {
 		return fmt.Errorf("%s: is %s, not a directory; this output is a folder", path, filekind.Describe(st.Mode()))
+	}
+	return checkWritable(path, path)
+}
+
+// CheckSetDir is CheckDir for a folder that WriteSet writes: its staging
+// folder is made beside it, so the parent folder must take new entries too.
+func CheckSetDir(path string) error {
+	if err := CheckDir(path); err != nil {
+		return err
+	}
+	clean := filepath.Clean(path)
+	if parent := filepath.Dir(clean); parent != clean {
+		if st, err := os.Stat(parent); err == nil && st.IsDir() {
+			return checkWritable(path, parent)
+		}
 	}
 	return nil
 }
@@ -238,6 +272,54 @@ func Write(path string, fill func(w io.Writer) error) error {
 	return nil
 }
 
+// pending holds the temporary files and staging folders of the writes in
+// progress, for RemovePending.
+var pending = struct {
+	sync.Mutex
+	paths map[string]bool
+}{paths: map[string]bool{}}
+
+func track(path string) {
+	pending.Lock()
+	pending.paths[path] = true
+	pending.Unlock()
+}
+
+// Track registers a temporary file or folder that another writer (a
+// dataset generator, an archive extraction) creates beside its target, so
+// that RemovePending removes it too; the returned func unregisters it once
+// it is renamed into place or removed.
+func Track(path string) (done func()) {
+	track(path)
+	return func() { untrack(path) }
+}
+
+func untrack(path string) {
+	pending.Lock()
+	delete(pending.paths, path)
+	pending.Unlock()
+}
+
+// RemovePending deletes the temporary file or staging folder of every
+// Write and WriteSet of this process that has not finished, and returns
+// their paths, sorted. It is for a process that must end at once (a second
+// Ctrl-C): the unfinished writes then leave nothing behind, and their
+// targets keep their old contents. A write that has already renamed its
+// temporary into place is not undone: only temporary names are removed.
+func RemovePending() []string {
+	pending.Lock()
+	defer pending.Unlock()
+	var removed []string
+	for p := range pending.paths {
+		if err := os.RemoveAll(p); err == nil {
+			removed = append(removed, p)
+		}
+		delete(pending.paths, p)
+	}
+	sort.Strings(removed)
+	return removed
+}
+
 // writeAtomic is Write for a missing path or a regular file.
 func writeAtomic(path string, fill func(w io.Writer) error) (err error) {
 	dir := filepath.Dir(path)
@@ -248,6 +330,8 @@ func writeAtomic(path string, fill func(w io.Writer) error) (err error) {
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
+	track(tmp.Name())
+	defer untrack(tmp.Name())
 	defer func() {
 		if err != nil {
 			tmp.Close()
@@ -297,7 +381,7 @@ func WriteBytes(path string, data []byte) error {
 // directory is removed. If dir did not exist, the staging directory itself is
 // renamed to dir, so dir appears complete or not at all.
 func WriteSet(dir, last string, fill func(staging string) error) (err error) {
-	if err := CheckDir(dir); err != nil {
+	if err := CheckSetDir(dir); err != nil {
 		return err
 	}
 	parent := filepath.Dir(filepath.Clean(dir))
@@ -308,6 +392,8 @@ func WriteSet(dir, last string, fill func(staging string) error) (err error) {
 	if err != nil {
 		return err
 	}
+	track(staging)
+	defer untrack(staging)
 	defer func() {
 		if err != nil {
 			os.RemoveAll(staging)
@@ -320,12 +406,23 @@ func WriteSet(dir, last string, fill func(staging string) error) (err error) {
 		if err = os.Chmod(staging, 0o755); err != nil {
 			return err
 		}
-		if err = os.Rename(staging, dir); err != nil {
+		if err = os.Rename(staging, dir); err == nil {
+			syncDir(parent)
+			return nil
+		}
+		// Another process created dir meanwhile: move the files in instead.
+		if _, serr := os.Stat(dir); serr != nil {
 			return fmt.Errorf("%s: %w", dir, err)
 		}
-		syncDir(parent)
-		return nil
 	}
+	// Sets written into one directory by several processes at once are
+	// moved in one after the other, so the last named file always lists a
+	// set whose files are all its own.
+	unlock, err := lockDir(dir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	entries, err := os.ReadDir(staging)
 	if err != nil {
 		return err

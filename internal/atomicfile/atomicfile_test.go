@@ -214,3 +214,199 @@ func TestWriteToDescriptorKeepsIt(t *testing.T) {
 		t.Errorf("read %q", b)
 	}
 }
+
+// TestRemovePending: while a Write and a WriteSet are in progress,
+// RemovePending deletes their temporary file and staging folder (what a
+// process quitting at once must not leave behind); their targets keep the
+// old contents, and the interrupted writes fail instead of publishing.
+func TestRemovePending(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "model")
+	set := filepath.Join(dir, "set")
+	if err := WriteBytes(file, []byte("old")); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteSet(set, "b", func(staging string) error {
+		return os.WriteFile(filepath.Join(staging, "b"), []byte("old"), 0o644)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := RemovePending(); len(got) != 0 {
+		t.Fatalf("finished writes left pending paths: %v", got)
+	}
+	started := make(chan struct{}, 2)
+	release := make(chan struct{})
+	errs := make(chan error, 2)
+	go func() {
+		errs <- Write(file, func(w io.Writer) error {
+			w.Write([]byte("partial"))
+			started <- struct{}{}
+			<-release
+			_, err := w.Write([]byte(" new"))
+			return err
+		})
+	}()
+	go func() {
+		errs <- WriteSet(set, "b", func(staging string) error {
+			os.WriteFile(filepath.Join(staging, "a"), []byte("new"), 0o644)
+			started <- struct{}{}
+			<-release
+			return os.WriteFile(filepath.Join(staging, "b"), []byte("new"), 0o644)
+		})
+	}()
+	<-started
+	<-started
+	removed := RemovePending()
+	if len(removed) != 2 {
+		t.Fatalf("RemovePending removed %v, want the temporary file and the staging folder", removed)
+	}
+	for _, p := range removed {
+		if !strings.HasPrefix(filepath.Base(p), ".model.tmp-") && !strings.HasPrefix(filepath.Base(p), ".set.tmp-") {
+			t.Errorf("removed %s, which is not a temporary name", p)
+		}
+		if _, err := os.Lstat(p); err == nil {
+			t.Errorf("%s still exists", p)
+		}
+	}
+	close(release)
+	for range 2 {
+		if err := <-errs; err == nil {
+			t.Error("an interrupted write reported success")
+		}
+	}
+	if b, _ := os.ReadFile(file); string(b) != "old" {
+		t.Errorf("target holds %q, want the old contents", b)
+	}
+	if b, _ := os.ReadFile(filepath.Join(set, "b")); string(b) != "old" {
+		t.Errorf("set file b holds %q, want the old contents", b)
+	}
+	if _, err := os.Stat(filepath.Join(set, "a")); err == nil {
+		t.Error("the interrupted set published a")
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 2 {
+		t.Errorf("entries left in dir: %v, want model and set", entries)
+	}
+}
+
+// TestWriteSetConcurrentWriters: sets written into one folder at the same
+// time (two predict calls with the same --out) never mix: after every
+// round, the files the last-named file lists are the ones its own call
+// wrote. The folder is missing at the start of each round, so the writers
+// also race to create it.
+func TestWriteSetConcurrentWriters(t *testing.T) {
+	const writers, rounds = 6, 15
+	for round := range rounds {
+		out := filepath.Join(t.TempDir(), "out")
+		errs := make(chan error, writers)
+		for w := range writers {
+			go func() {
+				id := fmt.Sprintf("writer %d", w)
+				errs <- WriteSet(out, "index", func(staging string) error {
+					for _, n := range []string{"a", "b", "c", "index"} {
+						if err := os.WriteFile(filepath.Join(staging, n), []byte(id), 0o644); err != nil {
+							return err
+						}
+					}
+					return nil
+				})
+			}()
+		}
+		for range writers {
+			if err := <-errs; err != nil {
+				t.Fatalf("round %d: %v", round, err)
+			}
+		}
+		index, err := os.ReadFile(filepath.Join(out, "index"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range []string{"a", "b", "c"} {
+			if b, _ := os.ReadFile(filepath.Join(out, n)); string(b) != string(index) {
+				t.Fatalf("round %d: index is by %s but %s by %s: the sets mixed", round, index, n, b)
+			}
+		}
+		if entries, _ := os.ReadDir(filepath.Dir(out)); len(entries) != 1 {
+			t.Fatalf("round %d: staging left behind: %v", round, entries)
+		}
+	}
+}
+
+// readOnlyDir returns a directory that takes no new entries and holds the
+// regular file "existing" and a writable folder "sub": a read-only tmpfs
+// mount as root (permissions do not bind root) with a writable one on sub,
+// a mode 0555 directory otherwise.
+func readOnlyDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if os.Geteuid() != 0 {
+		if err := os.WriteFile(filepath.Join(dir, "existing"), []byte("old"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Mkdir(filepath.Join(dir, "sub"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(dir, 0o555); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.Chmod(dir, 0o755) })
+		return dir
+	}
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=64k"); err != nil {
+		t.Skipf("cannot mount a tmpfs for a read-only folder: %v", err)
+	}
+	t.Cleanup(func() { syscall.Unmount(dir, 0) })
+	if err := os.WriteFile(filepath.Join(dir, "existing"), []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", syscall.MS_REMOUNT|syscall.MS_RDONLY, "size=64k"); err != nil {
+		t.Skipf("cannot remount the tmpfs read-only: %v", err)
+	}
+	if err := syscall.Mount("tmpfs", filepath.Join(dir, "sub"), "tmpfs", 0, "size=64k"); err != nil {
+		t.Skipf("cannot mount a writable tmpfs on sub: %v", err)
+	}
+	t.Cleanup(func() { syscall.Unmount(filepath.Join(dir, "sub"), 0) })
+	return dir
+}
+
+// TestCheckRefusesReadOnlyFolder: an output in a folder that takes no new
+// files (the temporary file, or a set's staging folder, goes there) is
+// refused by the checks commands run before their work; it used to fail
+// only at the final write, after the fit or the scoring.
+func TestCheckRefusesReadOnlyFolder(t *testing.T) {
+	dir := readOnlyDir(t)
+	for _, p := range []string{filepath.Join(dir, "new.padim"), filepath.Join(dir, "existing"), filepath.Join(dir, "missing", "new.json")} {
+		if err := CheckTarget(p); err == nil || !strings.Contains(err.Error(), "folder "+dir+" does not take new files") {
+			t.Errorf("CheckTarget(%s) = %v", p, err)
+		}
+	}
+	for _, p := range []string{dir, filepath.Join(dir, "out")} {
+		if err := CheckDir(p); err == nil || !strings.Contains(err.Error(), p+": cannot be written: folder "+dir) {
+			t.Errorf("CheckDir(%s) = %v", p, err)
+		}
+	}
+	if err := CheckDir(filepath.Join(t.TempDir(), "new", "out")); err != nil {
+		t.Errorf("CheckDir of a new folder in a writable one: %v", err)
+	}
+	// A writable folder in it takes files (reproduce --out, --cache), but
+	// not a set, whose staging folder goes beside it (predict, features).
+	sub := filepath.Join(dir, "sub")
+	if err := CheckDir(sub); err != nil {
+		t.Errorf("CheckDir(%s) = %v", sub, err)
+	}
+	if err := CheckTarget(filepath.Join(sub, "f")); err != nil {
+		t.Errorf("CheckTarget in %s = %v", sub, err)
+	}
+	if err := CheckSetDir(sub); err == nil || !strings.Contains(err.Error(), "folder "+dir+" does not take new files") {
+		t.Errorf("CheckSetDir(%s) = %v", sub, err)
+	}
+	if err := WriteSet(sub, "a", func(string) error { return nil }); err == nil {
+		t.Error("WriteSet into a folder whose parent takes no new files succeeded")
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "existing")); string(b) != "old" {
+		t.Error("a check changed the file")
+	}
+}

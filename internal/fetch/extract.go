@@ -15,6 +15,8 @@ import (
 	"strings"
 
 	"github.com/ulikunitz/xz"
+
+	"github.com/padim-go/padim/internal/atomicfile"
 )
 
 // Extract unpacks the tar archive at archive (xz- or gzip-compressed or
@@ -47,6 +49,7 @@ func Extract(ctx context.Context, archive, destDir string) (err error) {
 	if err != nil {
 		return fmt.Errorf("extract %s: %w", archive, err)
 	}
+	defer atomicfile.Track(tmp)()
 	defer func() {
 		if err != nil {
 			os.RemoveAll(tmp)
