@@ -110,7 +110,7 @@ fetch: build
 FUZZTIME ?= 60s
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzPth -fuzztime $(FUZZTIME) ./internal/statedict
-	$(GO) test -run '^$$' -fuzz FuzzSafetensors -fuzztime $(FUZZTIME) ./internal/statedict
+	$(GO) test -run '^$$' -fuzz FuzzSafetensors -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./internal/statedict
 	$(GO) test -run '^$$' -fuzz FuzzNpyRead -fuzztime $(FUZZTIME) ./internal/npy
 	$(GO) test -run '^$$' -fuzz FuzzNpyRoundTrip -fuzztime $(FUZZTIME) ./internal/npy
 	$(GO) test -run '^$$' -fuzz FuzzModelFile -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./padim
