@@ -111,7 +111,8 @@ func checkPool(x *tensor.Tensor, k, stride, pad int) (oh, ow int) {
 // bounds tests, with k = 3 (ResNet's stem, 3x3 stride 2) unrolled.
 func MaxPool2D(x *tensor.Tensor, k, stride, pad int) *tensor.Tensor {
 	oh, ow := checkPool(x, k, stride, pad)
-	out := tensor.New(x.N, x.C, oh, ow)
+	// Every output element is written below, so a recycled buffer is fine.
+	out := tensor.NewScratch(x.N, x.C, oh, ow)
 	negInf := float32(math.Inf(-1))
 	// Output columns whose window lies inside [0, W).
 	lo := min(ceilDiv(pad, stride), ow)

@@ -221,16 +221,20 @@ func (h *poolHelper) loop() {
 // getScratch returns a buffer of length n (contents undefined) for an
 // im2col tile, a padded or phased copy, or a tile of output.
 //
-// Large buffers (megabytes, needed on every call, in sizes that repeat
-// exactly from one call of a layer to the next) come from the tensor
-// package's exact-size free lists: a sync.Pool hands back whichever buffer
-// it has, often too small for the next layer's size, and is emptied by
-// every garbage collection (padim.Fit collects after each batch), so most
-// requests allocated fresh memory, which costs a page fault per 4 KiB on
-// the machines this was measured on. Small ones (a padded plane of a
-// depthwise convolution, taken once per plane) stay in a sync.Pool, whose
-// per-core caches avoid the free lists' mutex: through the mutex,
-// EfficientNet-B5 measured 4-8% slower.
+// Buffers of scratchListMin floats and more (needed on every call, in
+// sizes that repeat exactly from one call of a layer to the next) come
+// from the tensor package's exact-size free lists. A sync.Pool hands back
+// whichever buffer it has, often too small for the next layer's size, and
+// is emptied by every garbage collection, so such requests mostly
+// allocated fresh memory: ResNet-18 at batch 1 allocated 14 MB per image
+// that way, and zeroing it and faulting its pages in took 12% of its
+// single-threaded time (pprof: runtime.memclrNoHeapPointers under
+// padPhased2D and mallocgcLarge), and the allocation rate ran the garbage
+// collector, which empties the pool again. Small ones (a padded plane of
+// a depthwise convolution, at most 116x116 floats in the backbones, taken
+// once per plane) stay in a sync.Pool, whose per-core caches avoid the
+// free lists' mutex: through the mutex, EfficientNet-B5 measured 4-8%
+// slower.
 func getScratch(n int) *[]float32 {
 	if n >= scratchListMin {
 		b := tensor.ScratchFloats(n)
@@ -256,8 +260,10 @@ func putScratch(p *[]float32) {
 	scratchPool.Put(p)
 }
 
-// scratchListMin is the smallest buffer (in floats, 1 MiB) taken from the
-// free lists rather than scratchPool.
-const scratchListMin = 1 << 18
+// scratchListMin is the smallest buffer (in floats, 128 KiB) taken from
+// the free lists rather than scratchPool: above every depthwise plane,
+// below every phased copy, tile buffer and Winograd buffer of the
+// backbones' convolutions.
+const scratchListMin = 1 << 15
 
 var scratchPool sync.Pool
