@@ -224,18 +224,16 @@ func (h *poolHelper) loop() {
 //
 // Buffers of scratchListMin floats and more (needed on every call, in
 // sizes that repeat exactly from one call of a layer to the next) come
-// from the tensor package's exact-size free lists. A sync.Pool hands back
-// whichever buffer it has, often too small for the next layer's size, and
-// is emptied by every garbage collection, so such requests mostly
-// allocated fresh memory: ResNet-18 at batch 1 allocated 14 MB per image
-// that way, and zeroing it and faulting its pages in took 12% of its
-// single-threaded time (pprof: runtime.memclrNoHeapPointers under
-// padPhased2D and mallocgcLarge), and the allocation rate ran the garbage
-// collector, which empties the pool again. Small ones (a padded plane of
-// a depthwise convolution, at most 116x116 floats in the backbones, taken
-// once per plane) come from sync.Pools by power-of-two size class, whose
-// per-core caches avoid the free lists' mutex: through the mutex,
-// EfficientNet-B5 measured 4-8% slower.
+// from the tensor package's exact-size free lists. A single sync.Pool
+// would hand back whichever buffer it has, often too small for the next
+// layer's size, and is emptied by every garbage collection: through one,
+// ResNet-18 at batch 1 allocates 14 MB per image, and zeroing it and
+// faulting its pages in takes 12% of its single-threaded time (pprof:
+// runtime.memclrNoHeapPointers under padPhased2D and mallocgcLarge).
+// Small ones (a padded plane of a depthwise convolution, at most 116x116
+// floats in the backbones, taken once per plane) come from sync.Pools by
+// power-of-two size class, whose per-core caches avoid the free lists'
+// mutex: through the mutex, EfficientNet-B5 measured 4-8% slower.
 func getScratch(n int) *[]float32 {
 	if n >= scratchListMin {
 		b := tensor.ScratchFloats(n)
@@ -267,7 +265,6 @@ const scratchListMin = 1 << 15
 
 // scratchPools holds the small buffers by size class, class c holding
 // buffers of capacity 1<<c, so that any buffer a pool hands back fits the
-// request. One pool for all sizes handed back whichever buffer it had,
-// and EfficientNet-B5's padded planes, from 6x6 to 116x116, mostly missed
-// and allocated anew.
+// request: with one pool for all sizes, EfficientNet-B5's padded planes,
+// from 6x6 to 116x116, mostly miss and are allocated anew.
 var scratchPools [16]sync.Pool
