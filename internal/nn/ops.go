@@ -123,12 +123,24 @@ func MaxPool2D(x *tensor.Tensor, k, stride, pad int) *tensor.Tensor {
 		in, dst := x.Data[pi*x.H*x.W:(pi+1)*x.H*x.W], out.Data[pi*oh*ow:(pi+1)*oh*ow]
 		for oy := 0; oy < oh; oy++ {
 			y0, y1 := max(oy*stride-pad, 0), min(oy*stride-pad+k, x.H)
-			copy(colMax, in[y0*x.W:(y0+1)*x.W])
-			for y := y0 + 1; y < y1; y++ {
-				r := in[y*x.W : (y+1)*x.W]
-				r = r[:len(colMax)]
-				for i, v := range r {
-					colMax[i] = max(colMax[i], v)
+			if y1-y0 == 3 {
+				// The stem's 3x3 window: one pass over the three rows
+				// instead of a copy and two passes over colMax.
+				r0 := in[y0*x.W : (y0+1)*x.W]
+				r1 := in[(y0+1)*x.W : (y0+2)*x.W][:len(r0)]
+				r2 := in[(y0+2)*x.W : (y0+3)*x.W][:len(r0)]
+				cm := colMax[:len(r0)]
+				for i, v := range r0 {
+					cm[i] = max(v, r1[i], r2[i])
+				}
+			} else {
+				copy(colMax, in[y0*x.W:(y0+1)*x.W])
+				for y := y0 + 1; y < y1; y++ {
+					r := in[y*x.W : (y+1)*x.W]
+					r = r[:len(colMax)]
+					for i, v := range r {
+						colMax[i] = max(colMax[i], v)
+					}
 				}
 			}
 			d := dst[oy*ow : (oy+1)*ow]
