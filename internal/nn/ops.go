@@ -80,6 +80,15 @@ func addReLUGo(d, s []float32) {
 	}
 }
 
+// max3Go sets d[i] = max(x[i], y[i], z[i]) for i < len(d), the pure-Go
+// simdMax3.
+func max3Go(d, x, y, z []float32) {
+	x, y, z = x[:len(d)], y[:len(d)], z[:len(d)]
+	for i := range d {
+		d[i] = max(x[i], y[i], z[i])
+	}
+}
+
 // scaleGo multiplies every element of d by f, the pure-Go simdScale.
 func scaleGo(d []float32, f float32) {
 	for i := range d {
@@ -127,11 +136,12 @@ func MaxPool2D(x *tensor.Tensor, k, stride, pad int) *tensor.Tensor {
 				// The stem's 3x3 window: one pass over the three rows
 				// instead of a copy and two passes over colMax.
 				r0 := in[y0*x.W : (y0+1)*x.W]
-				r1 := in[(y0+1)*x.W : (y0+2)*x.W][:len(r0)]
-				r2 := in[(y0+2)*x.W : (y0+3)*x.W][:len(r0)]
-				cm := colMax[:len(r0)]
-				for i, v := range r0 {
-					cm[i] = max(v, r1[i], r2[i])
+				r1 := in[(y0+1)*x.W : (y0+2)*x.W]
+				r2 := in[(y0+2)*x.W : (y0+3)*x.W]
+				if simdEnabled {
+					simdMax3(colMax, r0, r1, r2)
+				} else {
+					max3Go(colMax, r0, r1, r2)
 				}
 			} else {
 				copy(colMax, in[y0*x.W:(y0+1)*x.W])
