@@ -1,13 +1,16 @@
 package backbones
 
 import (
+	"syscall"
 	"testing"
 
 	"github.com/padim-go/padim/internal/tensor"
 )
 
 // BenchmarkForward times each backbone at 224 x 224, batch 1, up to its
-// deepest PaDiM layer, and reports achieved conv GFLOP/s.
+// deepest PaDiM layer, and reports achieved conv GFLOP/s and the process's
+// CPU time per forward pass (user + system, all threads, the helpers'
+// polling included), the steadier measure on a shared machine.
 func BenchmarkForward(b *testing.B) {
 	for _, name := range Names() {
 		b.Run(name, func(b *testing.B) {
@@ -26,12 +29,23 @@ func BenchmarkForward(b *testing.B) {
 			}
 			x := tensor.New(1, 3, 224, 224)
 			b.ResetTimer()
+			cpu := cpuSeconds()
 			for i := 0; i < b.N; i++ {
 				if _, err := net.Forward(x, layers); err != nil {
 					b.Fatal(err)
 				}
 			}
 			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			b.ReportMetric((cpuSeconds()-cpu)/float64(b.N)*1e3, "cpu-ms/op")
 		})
 	}
+}
+
+// cpuSeconds is the user+system CPU time of the whole process so far.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
 }

@@ -179,9 +179,11 @@ func BenchmarkReLU(b *testing.B)    { benchElementwise(b, ReLU) }
 func BenchmarkMaxPoolStem(b *testing.B) {
 	x := randTensor(rand.New(rand.NewSource(5)), 1, 64, 112, 112)
 	b.SetBytes(int64(4 * len(x.Data)))
+	cpu := cpuSeconds()
 	for i := 0; i < b.N; i++ {
-		MaxPool2D(x, 3, 2, 1)
+		tensor.Release(MaxPool2D(x, 3, 2, 1)) // as the ResNet stem does
 	}
+	b.ReportMetric((cpuSeconds()-cpu)/float64(b.N)*1e3, "cpu-ms/op")
 }
 
 // resNet18Stack is torchvision's ResNet-18 up to layer3 (what PaDiM uses)
@@ -289,21 +291,24 @@ func winogradBenchConvs() []benchConv {
 }
 
 // BenchmarkWinograd compares, A/B back to back per shape, the im2col +
-// GEMM kernel with Winograd F(2x2, 3x3) on every 3x3 stride-1 backbone
-// convolution at batch 1 and 8 (bias + ReLU fused). GFLOP/s counts the
-// direct convolution's multiply-adds for both, so it compares time.
+// GEMM kernel, the packed implicit GEMM (where it runs) and Winograd
+// F(2x2, 3x3) on every 3x3 stride-1 backbone convolution at batch 1 and 8
+// (bias + ReLU fused). GFLOP/s counts the direct convolution's
+// multiply-adds for all, so it compares time.
 func BenchmarkWinograd(b *testing.B) {
+	kernels := map[string]func(*Conv2D, *tensor.Tensor, *tensor.Tensor, Activation){
+		"im2col": convGemm, "packed": convPacked, "winograd": convWinograd}
 	for _, bc := range winogradBenchConvs() {
 		for _, batch := range []int{1, 8} {
-			for _, kernel := range []string{"im2col", "winograd"} {
+			for _, kernel := range []string{"im2col", "packed", "winograd"} {
+				if kernel == "packed" && !usePacked(bc.conv()) {
+					continue
+				}
 				b.Run(fmt.Sprintf("%s/n%d/%s", bc.name, batch, kernel), func(b *testing.B) {
 					c := bc.conv()
 					x := randTensor(rand.New(rand.NewSource(2)), batch, bc.inC, bc.size, bc.size)
 					out := tensor.New(batch, bc.outC, bc.size, bc.size)
-					run := convGemm
-					if kernel == "winograd" {
-						run = convWinograd
-					}
+					run := kernels[kernel]
 					run(c, x, out, ActReLU)
 					b.ResetTimer()
 					cpu := cpuSeconds()

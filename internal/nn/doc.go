@@ -27,15 +27,15 @@
 //
 // On amd64 with AVX2 and FMA the element-wise kernels (bias, ReLU, SiLU,
 // Sigmoid, exp, residual add, squeeze-and-excitation scaling, pooling
-// sums), the depthwise rows and the stride-2 phase split run as assembly
-// (SiLU and Sigmoid also in AVX-512), chosen at start-up; the Go versions
-// are the fallback elsewhere and the reference the tests hold the
-// assembly to.
+// sums, the max pool's maximum over three rows), the depthwise rows and
+// the stride-2 phase split run as assembly (SiLU and Sigmoid also in
+// AVX-512), chosen at start-up; the Go versions are the fallback
+// elsewhere and the reference the tests hold the assembly to.
 //
 // Every .s file is written by the generator in ./asmgen (go generate
 // ./internal/nn), one file per kernel family: gemm_amd64.s (the packed
 // micro-kernels), simd_elementwise_amd64.s (bias, scale, residual add,
-// ReLU, float64 sums), simd_exp_amd64.s (exp, SiLU and Sigmoid, AVX2 and
+// ReLU, three-row max, float64 sums), simd_exp_amd64.s (exp, SiLU and Sigmoid, AVX2 and
 // AVX-512), simd_depthwise_amd64.s and simd_split_amd64.s. The generator
 // writes each instruction pattern that kernels share (the masked tail,
 // ReLU, the exp polynomial, the division by 1+e, the loop that stops at

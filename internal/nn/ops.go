@@ -80,6 +80,15 @@ func addReLUGo(d, s []float32) {
 	}
 }
 
+// max3Go sets d[i] = max(x[i], y[i], z[i]) for i < len(d), the pure-Go
+// simdMax3.
+func max3Go(d, x, y, z []float32) {
+	x, y, z = x[:len(d)], y[:len(d)], z[:len(d)]
+	for i := range d {
+		d[i] = max(x[i], y[i], z[i])
+	}
+}
+
 // scaleGo multiplies every element of d by f, the pure-Go simdScale.
 func scaleGo(d []float32, f float32) {
 	for i := range d {
@@ -111,7 +120,8 @@ func checkPool(x *tensor.Tensor, k, stride, pad int) (oh, ow int) {
 // bounds tests, with k = 3 (ResNet's stem, 3x3 stride 2) unrolled.
 func MaxPool2D(x *tensor.Tensor, k, stride, pad int) *tensor.Tensor {
 	oh, ow := checkPool(x, k, stride, pad)
-	out := tensor.New(x.N, x.C, oh, ow)
+	// Every output element is written below, so a recycled buffer is fine.
+	out := tensor.NewScratch(x.N, x.C, oh, ow)
 	negInf := float32(math.Inf(-1))
 	// Output columns whose window lies inside [0, W).
 	lo := min(ceilDiv(pad, stride), ow)
@@ -122,12 +132,25 @@ func MaxPool2D(x *tensor.Tensor, k, stride, pad int) *tensor.Tensor {
 		in, dst := x.Data[pi*x.H*x.W:(pi+1)*x.H*x.W], out.Data[pi*oh*ow:(pi+1)*oh*ow]
 		for oy := 0; oy < oh; oy++ {
 			y0, y1 := max(oy*stride-pad, 0), min(oy*stride-pad+k, x.H)
-			copy(colMax, in[y0*x.W:(y0+1)*x.W])
-			for y := y0 + 1; y < y1; y++ {
-				r := in[y*x.W : (y+1)*x.W]
-				r = r[:len(colMax)]
-				for i, v := range r {
-					colMax[i] = max(colMax[i], v)
+			if y1-y0 == 3 {
+				// The stem's 3x3 window: one pass over the three rows
+				// instead of a copy and two passes over colMax.
+				r0 := in[y0*x.W : (y0+1)*x.W]
+				r1 := in[(y0+1)*x.W : (y0+2)*x.W]
+				r2 := in[(y0+2)*x.W : (y0+3)*x.W]
+				if simdEnabled {
+					simdMax3(colMax, r0, r1, r2)
+				} else {
+					max3Go(colMax, r0, r1, r2)
+				}
+			} else {
+				copy(colMax, in[y0*x.W:(y0+1)*x.W])
+				for y := y0 + 1; y < y1; y++ {
+					r := in[y*x.W : (y+1)*x.W]
+					r = r[:len(colMax)]
+					for i, v := range r {
+						colMax[i] = max(colMax[i], v)
+					}
 				}
 			}
 			d := dst[oy*ow : (oy+1)*ow]

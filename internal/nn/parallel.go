@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"math/bits"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -221,29 +222,29 @@ func (h *poolHelper) loop() {
 // getScratch returns a buffer of length n (contents undefined) for an
 // im2col tile, a padded or phased copy, or a tile of output.
 //
-// Large buffers (megabytes, needed on every call, in sizes that repeat
-// exactly from one call of a layer to the next) come from the tensor
-// package's exact-size free lists: a sync.Pool hands back whichever buffer
-// it has, often too small for the next layer's size, and is emptied by
-// every garbage collection (padim.Fit collects after each batch), so most
-// requests allocated fresh memory, which costs a page fault per 4 KiB on
-// the machines this was measured on. Small ones (a padded plane of a
-// depthwise convolution, taken once per plane) stay in a sync.Pool, whose
-// per-core caches avoid the free lists' mutex: through the mutex,
-// EfficientNet-B5 measured 4-8% slower.
+// Buffers of scratchListMin floats and more (needed on every call, in
+// sizes that repeat exactly from one call of a layer to the next) come
+// from the tensor package's exact-size free lists. A single sync.Pool
+// would hand back whichever buffer it has, often too small for the next
+// layer's size, and is emptied by every garbage collection: through one,
+// ResNet-18 at batch 1 allocates 14 MB per image, and zeroing it and
+// faulting its pages in takes 12% of its single-threaded time (pprof:
+// runtime.memclrNoHeapPointers under padPhased2D and mallocgcLarge).
+// Small ones (a padded plane of a depthwise convolution, at most 116x116
+// floats in the backbones, taken once per plane) come from sync.Pools by
+// power-of-two size class, whose per-core caches avoid the free lists'
+// mutex: through the mutex, EfficientNet-B5 measured 4-8% slower.
 func getScratch(n int) *[]float32 {
 	if n >= scratchListMin {
 		b := tensor.ScratchFloats(n)
 		return &b
 	}
-	if p, ok := scratchPool.Get().(*[]float32); ok {
-		if cap(*p) >= n {
-			*p = (*p)[:n]
-			return p
-		}
-		scratchPool.Put(p)
+	class := bits.Len(uint(max(n, 1) - 1)) // buffers of this class hold 1<<class floats
+	if p, ok := scratchPools[class].Get().(*[]float32); ok {
+		*p = (*p)[:n]
+		return p
 	}
-	b := make([]float32, n)
+	b := make([]float32, n, 1<<class)
 	return &b
 }
 
@@ -253,11 +254,17 @@ func putScratch(p *[]float32) {
 		tensor.ReleaseFloats(*p)
 		return
 	}
-	scratchPool.Put(p)
+	scratchPools[bits.Len(uint(cap(*p)-1))].Put(p)
 }
 
-// scratchListMin is the smallest buffer (in floats, 1 MiB) taken from the
-// free lists rather than scratchPool.
-const scratchListMin = 1 << 18
+// scratchListMin is the smallest buffer (in floats, 128 KiB) taken from
+// the free lists rather than scratchPools: above every depthwise plane,
+// below every phased copy, tile buffer and Winograd buffer of the
+// backbones' convolutions.
+const scratchListMin = 1 << 15
 
-var scratchPool sync.Pool
+// scratchPools holds the small buffers by size class, class c holding
+// buffers of capacity 1<<c, so that any buffer a pool hands back fits the
+// request: with one pool for all sizes, EfficientNet-B5's padded planes,
+// from 6x6 to 116x116, mostly miss and are allocated anew.
+var scratchPools [16]sync.Pool

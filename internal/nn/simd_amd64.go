@@ -46,6 +46,13 @@ func simdAdd(d, s []float32)
 //go:noescape
 func simdAddReLU(d, s []float32)
 
+// simdMax3 sets d[i] = max(x[i], y[i], z[i]) for i < len(d), bit for bit
+// as Go's max (NaN if any is NaN, +0 above -0); x, y and z hold at least
+// len(d) elements.
+//
+//go:noescape
+func simdMax3(d, x, y, z []float32)
+
 // simdExp sets e[i] = exp(sign*x[i]) by expBlock's method for i < len(x)
 // (len(e) >= len(x)), stopping before the first vector holding a value of
 // sign*x outside (expLower, expUpper) or NaN.

@@ -353,6 +353,73 @@ done:
 	VZEROUPPER
 	RET
 
+// func simdMax3(d, x, y, z []float32)
+//
+// d[i] = max(x[i], y[i], z[i]) as Go's max computes it, for i < len(d):
+// max(u, v) = -min(-u, -v), the minimum taken with goMin, so NaN wins and
+// +0 beats -0. 8 floats per step, the last 1..7 under a lane mask.
+TEXT ·simdMax3(SB), NOSPLIT, $0-96
+	MOVQ d_base+0(FP), DI
+	MOVQ d_len+8(FP), CX
+	MOVQ x_base+24(FP), SI
+	MOVQ y_base+48(FP), R8
+	MOVQ z_base+72(FP), R9
+	// Y15 = the sign bit in every lane
+	VPCMPEQD Y15, Y15, Y15
+	VPSLLD $31, Y15, Y15
+
+loop8:
+	CMPQ CX, $8
+	JLT tail
+	VMOVUPS (SI), Y0
+	VMOVUPS (R8), Y1
+	VMOVUPS (R9), Y2
+	VXORPS Y15, Y0, Y0
+	VXORPS Y15, Y1, Y1
+	VXORPS Y15, Y2, Y2
+	VMINPS Y1, Y0, Y3
+	VMINPS Y0, Y1, Y0
+	VORPS Y3, Y0, Y0
+	VMINPS Y2, Y0, Y3
+	VMINPS Y0, Y2, Y0
+	VORPS Y3, Y0, Y0
+	VXORPS Y15, Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $32, R9
+	SUBQ $8, CX
+	JMP loop8
+
+tail:
+	TESTQ CX, CX
+	JEQ done
+	// Y14 = mask of the first CX lanes
+	LEAQ simdTailMask<>+128(SB), R11
+	MOVQ CX, R12
+	SHLQ $2, R12
+	SUBQ R12, R11
+	VMOVDQU (R11), Y14
+	VMASKMOVPS (SI), Y14, Y0
+	VMASKMOVPS (R8), Y14, Y1
+	VMASKMOVPS (R9), Y14, Y2
+	VXORPS Y15, Y0, Y0
+	VXORPS Y15, Y1, Y1
+	VXORPS Y15, Y2, Y2
+	VMINPS Y1, Y0, Y3
+	VMINPS Y0, Y1, Y0
+	VORPS Y3, Y0, Y0
+	VMINPS Y2, Y0, Y3
+	VMINPS Y0, Y2, Y0
+	VORPS Y3, Y0, Y0
+	VXORPS Y15, Y0, Y0
+	VMASKMOVPS Y0, Y14, (DI)
+
+done:
+	VZEROUPPER
+	RET
+
 // func simdSum64(x []float32) float64
 //
 // The sum of x in float64: 16 lanes of partial sums (four accumulators of

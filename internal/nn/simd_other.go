@@ -21,6 +21,8 @@ func simdAdd(d, s []float32) { addGo(d, s) }
 
 func simdAddReLU(d, s []float32) { addReLUGo(d, s) }
 
+func simdMax3(d, x, y, z []float32) { max3Go(d, x, y, z) }
+
 func simdExp(e, x []float32, sign float32) int {
 	expBlockGo(e, x, sign)
 	return len(x)

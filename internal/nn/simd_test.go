@@ -189,6 +189,40 @@ func TestSIMDElementwiseExact(t *testing.T) {
 	}
 }
 
+func TestSIMDMax3Exact(t *testing.T) {
+	skipWithoutSIMD(t)
+	rng := rand.New(rand.NewSource(12))
+	negZero := float32(math.Copysign(0, -1))
+	for _, n := range simdLengths {
+		for _, off := range []int{0, 1, 3, 7} {
+			d, checkD := guarded(t, n, off, mixedInput(rng, 2, true))
+			x, checkX := guarded(t, n, 7-off, mixedInput(rng, 2, true))
+			y, checkY := guarded(t, n, off, mixedInput(rng, 2, true))
+			z, checkZ := guarded(t, n, 3, mixedInput(rng, 2, true))
+			// Zeros of both signs in every position, the case where the
+			// hardware's max and Go's differ.
+			for i := 0; i+2 < n; i += 5 {
+				x[i], y[i], z[i] = negZero, 0, negZero
+				x[i+1], y[i+1], z[i+1] = negZero, negZero, negZero
+				x[i+2], y[i+2], z[i+2] = negZero, negZero, 0
+			}
+			want := make([]float32, n)
+			max3Go(want, x, y, z)
+			simdMax3(d, x, y, z)
+			checkD()
+			checkX()
+			checkY()
+			checkZ()
+			for i := range d {
+				if !sameBits(d[i], want[i]) {
+					t.Fatalf("length %d offset %d element %d: max(%v, %v, %v) = %v (%#x), Go gives %v (%#x)",
+						n, off, i, x[i], y[i], z[i], d[i], math.Float32bits(d[i]), want[i], math.Float32bits(want[i]))
+				}
+			}
+		}
+	}
+}
+
 // within2ulp reports whether got is within 2 ulps of want, treating NaN,
 // infinities and zeros (of either sign) as exact.
 func within2ulp(got, want float32) bool {

@@ -31,7 +31,69 @@ VMASKMOVPS lane mask. Written by asmgen/elementwise.go.`)
 	for _, k := range ewKernels {
 		ewKernelText(a, k)
 	}
+	max3(a)
 	sum64(a)
+}
+
+// goMin sets x = min(x, y) exactly as Go's min does: VMINPS returns its
+// second source when either is NaN or both are zero, so taking it both
+// ways round and OR-ing the results gives NaN for NaN and -0 for a pair
+// of zeros with a -0, and the minimum otherwise. t is a scratch register.
+func goMin(a *asm, x, y, t string) {
+	a.i("VMINPS %s, %s, %s", y, x, t)
+	a.i("VMINPS %s, %s, %s", x, y, x)
+	a.i("VORPS %s, %s, %s", t, x, x)
+}
+
+// max3 writes simdMax3.
+func max3(a *asm) {
+	a.text("simdMax3", "(d, x, y, z []float32)", 96, `
+d[i] = max(x[i], y[i], z[i]) as Go's max computes it, for i < len(d):
+max(u, v) = -min(-u, -v), the minimum taken with goMin, so NaN wins and
++0 beats -0. 8 floats per step, the last 1..7 under a lane mask.`)
+	a.i("MOVQ d_base+0(FP), DI")
+	a.i("MOVQ d_len+8(FP), CX")
+	a.i("MOVQ x_base+24(FP), SI")
+	a.i("MOVQ y_base+48(FP), R8")
+	a.i("MOVQ z_base+72(FP), R9")
+	a.note("Y15 = the sign bit in every lane")
+	a.i("VPCMPEQD Y15, Y15, Y15")
+	a.i("VPSLLD $31, Y15, Y15")
+	// body computes Y0 = max of Y0, Y1, Y2 (loaded already).
+	body := func() {
+		for _, y := range []string{"Y0", "Y1", "Y2"} {
+			a.i("VXORPS Y15, %s, %s", y, y)
+		}
+		goMin(a, "Y0", "Y1", "Y3")
+		goMin(a, "Y0", "Y2", "Y3")
+		a.i("VXORPS Y15, Y0, Y0")
+	}
+	a.label("loop8")
+	a.i("CMPQ CX, $8")
+	a.i("JLT tail")
+	a.i("VMOVUPS (SI), Y0")
+	a.i("VMOVUPS (R8), Y1")
+	a.i("VMOVUPS (R9), Y2")
+	body()
+	a.i("VMOVUPS Y0, (DI)")
+	for _, r := range []string{"DI", "SI", "R8", "R9"} {
+		a.i("ADDQ $32, %s", r)
+	}
+	a.i("SUBQ $8, CX")
+	a.i("JMP loop8")
+
+	a.label("tail")
+	a.i("TESTQ CX, CX")
+	a.i("JEQ done")
+	tailMask(a, "CX", "Y14")
+	a.i("VMASKMOVPS (SI), Y14, Y0")
+	a.i("VMASKMOVPS (R8), Y14, Y1")
+	a.i("VMASKMOVPS (R9), Y14, Y2")
+	body()
+	a.i("VMASKMOVPS Y0, Y14, (DI)")
+
+	a.label("done")
+	a.ret()
 }
 
 func ewKernelText(a *asm, k ewKernel) {

@@ -2,7 +2,7 @@
 // kernel family:
 //
 //	gemm_amd64.s             AVX-512 micro-kernels of the packed convolution (gemm.go)
-//	simd_elementwise_amd64.s AVX2 bias, scale, residual add, ReLU and float64 sum (elementwise.go)
+//	simd_elementwise_amd64.s AVX2 bias, scale, residual add, ReLU, max of three rows and float64 sum (elementwise.go)
 //	simd_exp_amd64.s         AVX2 and AVX-512 exp, SiLU and Sigmoid (exp.go)
 //	simd_depthwise_amd64.s   AVX2 depthwise convolution rows (depthwise.go)
 //	simd_split_amd64.s       AVX2 stride-2 phase split (split.go)
