@@ -24,5 +24,5 @@ func ExampleFromData() {
 	fmt.Println(err)
 	// Output:
 	// Tensor[2x1x2x2] Tensor[1x1x2x2] 7 [5 6 7 80] 80
-	// tensor: 8 values do not fill shape 1x3x2x2
+	// nchw: 8 values do not fill shape 1x3x2x2
 }

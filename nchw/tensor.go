@@ -25,7 +25,7 @@ type Tensor struct {
 // as make does.
 func New(n, c, h, w int) *Tensor {
 	if n < 0 || c < 0 || h < 0 || w < 0 {
-		panic(fmt.Sprintf("tensor: negative shape %dx%dx%dx%d", n, c, h, w))
+		panic(fmt.Sprintf("nchw: negative shape %dx%dx%dx%d", n, c, h, w))
 	}
 	return &Tensor{N: n, C: c, H: h, W: w, Data: make([]float32, n*c*h*w)}
 }
@@ -33,7 +33,7 @@ func New(n, c, h, w int) *Tensor {
 // FromData wraps data (not copied) as a tensor, checking its length.
 func FromData(n, c, h, w int, data []float32) (*Tensor, error) {
 	if n < 0 || c < 0 || h < 0 || w < 0 || n*c*h*w != len(data) {
-		return nil, fmt.Errorf("tensor: %d values do not fill shape %dx%dx%dx%d", len(data), n, c, h, w)
+		return nil, fmt.Errorf("nchw: %d values do not fill shape %dx%dx%dx%d", len(data), n, c, h, w)
 	}
 	return &Tensor{N: n, C: c, H: h, W: w, Data: data}, nil
 }
