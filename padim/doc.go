@@ -11,6 +11,8 @@
 //   - gaussian_finalize.go: how Finalize writes the covariance factors over
 //     the sums they come from, and in which order, so a fit never holds
 //     both.
+//   - parallel.go: forPositions, which shares grid positions among
+//     goroutines.
 //   - channels.go: which d of the concatenated channels are kept (seeded
 //     random draw as in the paper, an explicit index file, or PCA).
 //   - fitter.go: the features-in fit. A Fitter takes the backbone features

@@ -312,6 +312,25 @@ func (f *Fitter) Model() (*Model, error) {
 	return m, nil
 }
 
+// FitHeldBytes is what Fit holds by construction at its peak for the given
+// grid positions, embedding dimension d and FitConfig.AccumulateImages:
+// the float64 shift, sum and panel sums of outer products of every
+// position, plus the float32 embedding buffer. Finalize writes the float32
+// Cholesky factors over the sums, so they add nothing. The backbone's activations
+// for one batch come on top.
+func FitHeldBytes(positions, d, accumulate int) int64 {
+	p := int64(positions)
+	return p*(2*int64(d)+int64(gramLen(d)))*8 + p*int64(accumulate)*int64(d)*4
+}
+
+// CheckLayers checks a layer list against a backbone's layers (shallowest
+// first) the way Fit will, so a command can refuse an unknown, repeated or
+// misordered layer before it loads weights or reads an image.
+func CheckLayers(available []backbones.Layer, layers []string) error {
+	_, err := newEmbedding(available, layers, nil)
+	return err
+}
+
 // projector maps full-width embeddings onto PCA axes one image at a time,
 // so the full width is never held for more than one image.
 type projector struct {

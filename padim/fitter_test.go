@@ -88,6 +88,13 @@ func TestFitterMatchesFit(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if _, err := got.ScoreFeatures(ctx, f, 0, imgs.W); err == nil {
+				t.Error("ScoreFeatures accepted a 0-pixel-high map")
+			}
+			delete(f, "layer2")
+			if _, err := got.ScoreFeatures(ctx, f, imgs.H, imgs.W); err == nil || !strings.Contains(err.Error(), `no layer "layer2"`) {
+				t.Errorf("features without layer2: error %v", err)
+			}
 			if !reflect.DeepEqual(viaFeatures, viaScore) {
 				t.Error("ScoreFeatures differs from Score")
 			}

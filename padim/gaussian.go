@@ -24,7 +24,6 @@ import (
 	"math"
 	"runtime"
 	"strings"
-	"sync"
 	"sync/atomic"
 
 	"github.com/padim-go/padim/backbones"
@@ -197,17 +196,6 @@ func gramLen(d int) int {
 		n += (min(r0+gramPanel, d) - r0) * (d - r0)
 	}
 	return n
-}
-
-// FitHeldBytes is what Fit holds by construction at its peak for the given
-// grid positions, embedding dimension d and FitConfig.AccumulateImages:
-// the float64 shift, sum and panel sums of outer products of every
-// position, plus the float32 embedding buffer. Finalize writes the float32
-// Cholesky factors over the sums, so they add nothing. The backbone's activations
-// for one batch come on top.
-func FitHeldBytes(positions, d, accumulate int) int64 {
-	p := int64(positions)
-	return p*(2*int64(d)+int64(gramLen(d)))*8 + p*int64(accumulate)*int64(d)*4
 }
 
 // GaussianAccumulator streams embedding vectors into per-position
@@ -479,42 +467,4 @@ func unpackUpper(packed []float32, d int, full []float32) {
 		copy(full[r*d+r:r*d+d], packed[off:off+d-r])
 		off += d - r
 	}
-}
-
-// forPositions runs the function made by newWorker for every position
-// 0..positions-1 on up to workers goroutines. Each goroutine calls newWorker
-// once, so per-worker scratch lives in its closure. Positions are
-// independent, so results do not depend on the number of workers.
-func forPositions(positions, workers int, newWorker func() func(p int)) {
-	// Parallelism comes from the goroutines; each BLAS call must stay on
-	// its goroutine's core (see Threads in doc.go).
-	blas.SetThreads(1)
-	if workers > positions {
-		workers = positions
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			do := newWorker()
-			for {
-				p := int(next.Add(1) - 1)
-				if p >= positions {
-					return
-				}
-				do(p)
-			}
-		}()
-	}
-	wg.Wait()
-}
-
-// CheckLayers checks a layer list against a backbone's layers (shallowest
-// first) the way Fit will, so a command can refuse an unknown, repeated or
-// misordered layer before it loads weights or reads an image.
-func CheckLayers(available []backbones.Layer, layers []string) error {
-	_, err := newEmbedding(available, layers, nil)
-	return err
 }

@@ -41,6 +41,9 @@ const BlurSigma = 4
 // is memory-bound for small batches and its time per image falls with the
 // batch size (see Model.Score).
 func (m *Model) ScoreFeatures(ctx context.Context, feats backbones.Features, h, w int) ([]Result, error) {
+	if h <= 0 || w <= 0 {
+		return nil, fmt.Errorf("padim: anomaly map size %dx%d must be positive", h, w)
+	}
 	layers := make([]backbones.Layer, 0, len(m.Header.Layers))
 	for _, name := range m.Header.Layers {
 		t := feats[name]
