@@ -78,3 +78,56 @@ func BenchmarkScoreResNet18(b *testing.B) {
 		}
 	}
 }
+
+// cannedBackbone returns ResNet-18's layer shapes at 224 x 224 filled with
+// noise that depends on the input's first value, at almost no cost, so a
+// benchmark through it times padim's own work.
+type cannedBackbone struct{}
+
+func (cannedBackbone) Name() string { return "canned" }
+
+func (cannedBackbone) Layers() []backbones.Layer {
+	return []backbones.Layer{{Name: "layer1", Channels: 64, Stride: 4}, {Name: "layer2", Channels: 128, Stride: 8}, {Name: "layer3", Channels: 256, Stride: 16}}
+}
+
+func (cb cannedBackbone) Forward(x *tensor.Tensor, layers []string) (backbones.Features, error) {
+	f := backbones.Features{}
+	for _, l := range cb.Layers() {
+		t := tensor.New(x.N, l.Channels, x.H/l.Stride, x.W/l.Stride)
+		for n := 0; n < x.N; n++ {
+			rng := rand.New(rand.NewPCG(uint64(x.At(n, 0, 0, 0)*1e6), uint64(l.Stride)))
+			img := t.Image(n).Data
+			for i := range img {
+				img[i] = float32(rng.Float64())
+			}
+		}
+		f[l.Name] = t
+	}
+	return f, nil
+}
+
+// Model.Score on 32 images through cannedBackbone: embedding, Mahalanobis
+// distances and maps, with the backbone's cost taken out.
+func BenchmarkScoreCanned(b *testing.B) {
+	samples := make([]datasets.Sample, 16)
+	for i := range samples {
+		samples[i].Path = fmt.Sprint("train/", i)
+	}
+	m, err := Fit(context.Background(), FitConfig{D: 100, Seed: 1}, cannedBackbone{}, samples, noiseLoader{}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	imgs := make([]*tensor.Tensor, 32)
+	for i := range imgs {
+		imgs[i], _ = noiseLoader{}.Image(fmt.Sprint("test/", 100+i))
+	}
+	x, err := tensor.Stack(imgs)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := m.Score(context.Background(), cannedBackbone{}, x); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
