@@ -12,6 +12,10 @@
 // identity in eval mode and is absent. The classifier heads (fc, and
 // EfficientNet's features.8 and classifier) are not built.
 //
+// Images go in and features come out as nchw.Tensor (N x C x H x W
+// float32), a public type, so a Backbone can also be implemented outside
+// this module and fed to padim and spade.
+//
 // Load reads only the tensors up to the deepest requested layer, so a
 // ResNet-18 file without layer4 and fc serves layer1..layer3, and
 // Forward stops after the deepest requested layer.

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/padim-go/padim/internal/tensor"
+	"github.com/padim-go/padim/nchw"
 )
 
 // LoadImages calls load for every path on up to workers goroutines
@@ -16,12 +16,12 @@ import (
 // time. If loads fail, the error returned is that of the first failing
 // path in order, whatever finished first, so the message does not depend
 // on scheduling; loading stops early once a load has failed.
-func LoadImages(paths []string, workers int, load func(path string) (*tensor.Tensor, error)) ([]*tensor.Tensor, error) {
+func LoadImages(paths []string, workers int, load func(path string) (*nchw.Tensor, error)) ([]*nchw.Tensor, error) {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
 	workers = min(workers, len(paths))
-	out := make([]*tensor.Tensor, len(paths))
+	out := make([]*nchw.Tensor, len(paths))
 	errs := make([]error, len(paths))
 	var next atomic.Int64
 	var failed atomic.Bool

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/padim-go/padim/internal/tensor"
+	"github.com/padim-go/padim/nchw"
 )
 
 // ImageNet channel statistics used by torchvision's pretrained models.
@@ -193,7 +193,7 @@ func (p Preprocess) RGB(path string) (*RGB, error) {
 
 // Image returns the preprocessed image at path as a 1x3xHxW tensor,
 // scaled to [0, 1] and normalised with the ImageNet mean and std.
-func (p Preprocess) Image(path string) (*tensor.Tensor, error) {
+func (p Preprocess) Image(path string) (*nchw.Tensor, error) {
 	img, err := p.RGB(path)
 	if err != nil {
 		return nil, err
@@ -204,8 +204,8 @@ func (p Preprocess) Image(path string) (*tensor.Tensor, error) {
 // Normalize converts an 8-bit RGB image to a 1x3xHxW tensor the way
 // torchvision's ToTensor + Normalize(ImageNet) do it, in float32:
 // (v/255 - mean) / std, each operation rounded to float32.
-func Normalize(img *RGB) *tensor.Tensor {
-	t := tensor.New(1, 3, img.H, img.W)
+func Normalize(img *RGB) *nchw.Tensor {
+	t := nchw.New(1, 3, img.H, img.W)
 	n := img.W * img.H
 	for c := 0; c < 3; c++ {
 		plane := t.Data[c*n : (c+1)*n]

@@ -8,13 +8,14 @@ import (
 	"github.com/padim-go/padim/datasets"
 	"github.com/padim-go/padim/eval"
 	"github.com/padim-go/padim/internal/tensor"
+	"github.com/padim-go/padim/nchw"
 )
 
 // Scorer turns a batch of preprocessed images into anomaly maps and image
 // scores. A PaDiM model with its backbone, a SPADE model, or a sum of
 // single-layer PaDiM models all are Scorers.
 type Scorer interface {
-	ScoreBatch(ctx context.Context, images *tensor.Tensor) (scores []float64, maps [][]float32, err error)
+	ScoreBatch(ctx context.Context, images *nchw.Tensor) (scores []float64, maps [][]float32, err error)
 }
 
 // Scored is a test set's scores, maps and ground truth, ready for eval.
@@ -107,7 +108,7 @@ func ScoreSplit(ctx context.Context, s Scorer, split *datasets.Split, pre Loader
 // testGroup is one group of decoded test images with their masks when
 // the split has them.
 type testGroup struct {
-	x     *tensor.Tensor
+	x     *nchw.Tensor
 	masks [][]bool
 }
 

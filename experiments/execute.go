@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/padim-go/padim/backbones"
+	"github.com/padim-go/padim/datasets"
+	"github.com/padim-go/padim/eval"
 )
 
 // Env is the Executor that runs declared experiments on this machine's data.
@@ -39,7 +41,8 @@ func (e *Env) logf(format string, args ...any) {
 	}
 }
 
-// Execute implements Executor.
+// Execute implements Executor: it fits the run's model on the training
+// images, scores the test images and writes the metrics and artifacts.
 func (e *Env) Execute(ctx context.Context, run Run, dir string) (*Result, error) {
 	split, pre, err := e.Dataset(run.Dataset)
 	if err != nil {
@@ -50,6 +53,33 @@ func (e *Env) Execute(ctx context.Context, run Run, dir string) (*Result, error)
 	if err := split.Validate(); err != nil {
 		return nil, err
 	}
+	bb, sha, load, err := e.runInputs(run, pre)
+	if err != nil {
+		return nil, err
+	}
+	res := newResult(run, split, sha)
+	scorer, err := e.fitModel(ctx, run, bb, sha, split, pre, load, res)
+	if err != nil {
+		return nil, err
+	}
+	scored, err := scoreTestSet(ctx, scorer, split, load, res)
+	if err != nil {
+		return nil, err
+	}
+	m, err := evaluateRun(scored, res)
+	if err != nil {
+		return nil, err
+	}
+	if res.Artifacts, err = writeArtifacts(dir, scored, m, pre, e.HeatmapImages); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// runInputs opens the run's backbone with the layers it reads and, for
+// untimed runs, puts the feature and image caches in front of the backbone
+// and the loader (timing runs measure the work itself, not the caches).
+func (e *Env) runInputs(run Run, pre datasets.Preprocess) (backbones.Backbone, string, Loader, error) {
 	layers := append([]string(nil), run.Model.Layers...)
 	if run.Model.Method == MethodSPADE && !slices.Contains(layers, run.Model.PoolLayer) {
 		layers = append(layers, run.Model.PoolLayer)
@@ -68,13 +98,18 @@ func (e *Env) Execute(ctx context.Context, run Run, dir string) (*Result, error)
 	}
 	bb, sha, err := e.openBackbone(run.Model, open)
 	if err != nil {
-		return nil, err
+		return nil, "", nil, err
 	}
 	load := Loader(pre)
-	if !run.Timing { // timing runs measure the work itself, not the caches
+	if !run.Timing {
 		bb = e.Features.Wrap(bb, run.Model.Backbone+"|"+sha, prefetch...)
 		load = e.Images.Loader(pre)
 	}
+	return bb, sha, load, nil
+}
+
+// newResult starts a run's result with the data set's counts.
+func newResult(run Run, split *datasets.Split, sha string) *Result {
 	res := &Result{NTrain: len(split.Train), NTest: len(split.Test), WeightsSHA256: sha, Seconds: map[string]float64{}}
 	for _, t := range split.Test {
 		if t.Label != 0 {
@@ -84,8 +119,15 @@ func (e *Env) Execute(ctx context.Context, run Run, dir string) (*Result, error)
 	if run.Timing {
 		res.Machine = newMachineInfo()
 	}
+	return res
+}
+
+// fitModel fits the run's PaDiM or SPADE model, recording its size, the
+// fit time and notes in res.
+func (e *Env) fitModel(ctx context.Context, run Run, bb backbones.Backbone, sha string, split *datasets.Split, pre datasets.Preprocess, load Loader, res *Result) (Scorer, error) {
 	t0 := time.Now()
 	var scorer Scorer
+	var err error
 	switch run.Model.Method {
 	case MethodPaDiM:
 		scorer, res.ModelBytes, err = e.fitPaDiM(ctx, run.Model, bb, sha, split, pre, load)
@@ -103,6 +145,11 @@ func (e *Env) Execute(ctx context.Context, run Run, dir string) (*Result, error)
 	}
 	res.Seconds["fit"] = time.Since(t0).Seconds()
 	e.logf("  fitted %s on %d images in %.1fs; scoring %d test images", run.Row, len(split.Train), res.Seconds["fit"], len(split.Test))
+	return scorer, nil
+}
+
+// scoreTestSet scores every test image, recording the times in res.
+func scoreTestSet(ctx context.Context, scorer Scorer, split *datasets.Split, load Loader, res *Result) (*Scored, error) {
 	scored, err := ScoreSplit(ctx, scorer, split, load, ScoreGroup, nil)
 	if err != nil {
 		return nil, err
@@ -110,23 +157,24 @@ func (e *Env) Execute(ctx context.Context, run Run, dir string) (*Result, error)
 	res.Seconds["score"] = scored.InferenceSeconds
 	res.Seconds["decode"] = scored.DecodeSeconds
 	res.InferenceSeconds = scored.InferenceSeconds / float64(max(1, len(split.Test)))
+	return scored, nil
+}
+
+// evaluateRun computes the run's metrics, overall and per defect type,
+// into res.
+func evaluateRun(scored *Scored, res *Result) (eval.Result, error) {
 	t1 := time.Now()
 	m, err := scored.Evaluate()
 	if err != nil {
-		return nil, err
+		return m, err
 	}
 	res.ImageAUROC, res.PixelAUROC, res.PRO = metricPtr(m.ImageAUROC), metricPtr(m.PixelAUROC), metricPtr(m.PRO)
 	if res.PerDefect, err = scored.EvaluatePerDefect(); err != nil {
-		return nil, err
+		return m, err
 	}
 	res.Seconds["metrics"] = time.Since(t1).Seconds()
 	if res.Machine != nil {
 		res.Machine.LoadEnd = loadAverage()
 	}
-	arts, err := writeArtifacts(dir, scored, m, pre, e.HeatmapImages)
-	if err != nil {
-		return nil, err
-	}
-	res.Artifacts = arts
-	return res, nil
+	return m, nil
 }

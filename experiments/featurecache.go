@@ -9,6 +9,7 @@ import (
 
 	"github.com/padim-go/padim/backbones"
 	"github.com/padim-go/padim/internal/tensor"
+	"github.com/padim-go/padim/nchw"
 )
 
 // FeatureCache memoises backbone outputs per input image, so the many runs
@@ -33,7 +34,7 @@ type cacheKey struct {
 }
 
 type cacheEntry struct {
-	layers map[string]*tensor.Tensor // 1 x C x H x W each
+	layers map[string]*nchw.Tensor // 1 x C x H x W each
 	bytes  int64
 }
 
@@ -66,7 +67,7 @@ func (cb *cachedBackbone) union(layers []string) []string {
 	return out
 }
 
-func imageKey(x *tensor.Tensor) [32]byte {
+func imageKey(x *nchw.Tensor) [32]byte {
 	h := sha256.New()
 	var b [4]byte
 	for _, v := range x.Data {
@@ -81,7 +82,7 @@ func imageKey(x *tensor.Tensor) [32]byte {
 // Forward serves cached images from memory and runs the backbone on the
 // others as one batch, for the union of the requested layers and those the
 // image had cached, so a later request for more layers is served too.
-func (cb *cachedBackbone) Forward(x *tensor.Tensor, layers []string) (backbones.Features, error) {
+func (cb *cachedBackbone) Forward(x *nchw.Tensor, layers []string) (backbones.Features, error) {
 	keys := make([]cacheKey, x.N)
 	var missing []int
 	cb.c.mu.Lock()
@@ -96,7 +97,7 @@ func (cb *cachedBackbone) Forward(x *tensor.Tensor, layers []string) (backbones.
 	cb.c.mu.Unlock()
 
 	if len(missing) > 0 {
-		imgs := make([]*tensor.Tensor, len(missing))
+		imgs := make([]*nchw.Tensor, len(missing))
 		for j, i := range missing {
 			imgs[j] = x.Image(i)
 		}
@@ -110,7 +111,7 @@ func (cb *cachedBackbone) Forward(x *tensor.Tensor, layers []string) (backbones.
 		}
 		cb.c.mu.Lock()
 		for j, i := range missing {
-			e := &cacheEntry{layers: map[string]*tensor.Tensor{}}
+			e := &cacheEntry{layers: map[string]*nchw.Tensor{}}
 			for name, t := range f {
 				e.layers[name] = t.Image(j).Clone()
 				e.bytes += int64(len(t.Image(j).Data)) * 4
@@ -132,7 +133,7 @@ func (cb *cachedBackbone) Forward(x *tensor.Tensor, layers []string) (backbones.
 	cb.c.mu.Lock()
 	defer cb.c.mu.Unlock()
 	for _, name := range layers {
-		items := make([]*tensor.Tensor, x.N)
+		items := make([]*nchw.Tensor, x.N)
 		for i := range items {
 			e := cb.c.entries[keys[i]]
 			if e == nil || e.layers[name] == nil {

@@ -7,7 +7,6 @@ import (
 
 	"github.com/padim-go/padim/backbones"
 	"github.com/padim-go/padim/datasets"
-	"github.com/padim-go/padim/internal/tensor"
 	"github.com/padim-go/padim/padim"
 	"github.com/padim-go/padim/spade"
 )
@@ -99,36 +98,22 @@ func (e *Env) fitSPADE(ctx context.Context, ms ModelSpec, bb backbones.Backbone,
 	if slices.Contains(ms.Layers, ms.PoolLayer) {
 		layers = ms.Layers
 	}
-	batch := e.BatchSize
-	if batch <= 0 {
-		batch = 8
-	}
 	var bytes int64
-	for start := 0; start < len(split.Train); start += batch {
-		if err := ctx.Err(); err != nil {
-			return nil, 0, err
-		}
-		end := min(start+batch, len(split.Train))
-		imgs, err := datasets.LoadImages(datasets.Paths(split.Train[start:end]), 0, load.Image)
+	reader := datasets.BatchReader{Size: e.BatchSize, Load: load.Image}
+	err = reader.Each(ctx, datasets.Paths(split.Train), func(b datasets.ImageBatch) error {
+		f, err := bb.Forward(b.X, layers)
 		if err != nil {
-			return nil, 0, err
-		}
-		x, err := tensor.Stack(imgs)
-		if err != nil {
-			return nil, 0, err
-		}
-		f, err := bb.Forward(x, layers)
-		if err != nil {
-			return nil, 0, err
+			return err
 		}
 		for _, l := range ms.Layers {
 			t := f[l]
 			bytes += int64(t.N*t.H*t.W*(t.C+1)) * 4
 		}
 		bytes += int64(f[ms.PoolLayer].N*(f[ms.PoolLayer].C+1)) * 4
-		if err := m.AddTrain(f); err != nil {
-			return nil, 0, err
-		}
+		return m.AddTrain(f)
+	})
+	if err != nil {
+		return nil, 0, err
 	}
 	return SPADEScorer{Model: m, Backbone: bb, Layers: layers}, bytes, nil
 }

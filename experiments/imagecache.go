@@ -5,7 +5,7 @@ import (
 	"sync"
 
 	"github.com/padim-go/padim/datasets"
-	"github.com/padim-go/padim/internal/tensor"
+	"github.com/padim-go/padim/nchw"
 )
 
 // Loader is what fitting and scoring need from preprocessing.
@@ -13,7 +13,7 @@ import (
 // Images are decoded on several goroutines at once, so a Loader must be
 // safe for concurrent use.
 type Loader interface {
-	Image(path string) (*tensor.Tensor, error)
+	Image(path string) (*nchw.Tensor, error)
 	SampleMask(s datasets.Sample) ([]bool, error)
 	Size() (h, w int)
 }
@@ -26,7 +26,7 @@ type ImageCache struct {
 	MaxBytes int64
 
 	mu      sync.Mutex
-	entries map[string]*tensor.Tensor
+	entries map[string]*nchw.Tensor
 	order   []string
 	bytes   int64
 }
@@ -45,7 +45,7 @@ type cachedLoader struct {
 	prefix string
 }
 
-func (l cachedLoader) Image(path string) (*tensor.Tensor, error) {
+func (l cachedLoader) Image(path string) (*nchw.Tensor, error) {
 	k := l.prefix + path
 	l.c.mu.Lock()
 	t := l.c.entries[k]
@@ -60,7 +60,7 @@ func (l cachedLoader) Image(path string) (*tensor.Tensor, error) {
 	l.c.mu.Lock()
 	defer l.c.mu.Unlock()
 	if l.c.entries == nil {
-		l.c.entries = map[string]*tensor.Tensor{}
+		l.c.entries = map[string]*nchw.Tensor{}
 	}
 	if _, ok := l.c.entries[k]; !ok {
 		l.c.entries[k] = t

@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/padim-go/padim/backbones"
-	"github.com/padim-go/padim/internal/tensor"
+	"github.com/padim-go/padim/nchw"
 	"github.com/padim-go/padim/padim"
 	"github.com/padim-go/padim/spade"
 )
@@ -17,7 +17,7 @@ type PaDiMScorer struct {
 }
 
 // ScoreBatch implements Scorer.
-func (s PaDiMScorer) ScoreBatch(ctx context.Context, x *tensor.Tensor) ([]float64, [][]float32, error) {
+func (s PaDiMScorer) ScoreBatch(ctx context.Context, x *nchw.Tensor) ([]float64, [][]float32, error) {
 	res, err := s.Model.Score(ctx, s.Backbone, x)
 	if err != nil {
 		return nil, nil, err
@@ -37,7 +37,7 @@ func (s PaDiMScorer) ScoreBatch(ctx context.Context, x *tensor.Tensor) ([]float6
 type SumScorer []Scorer
 
 // ScoreBatch implements Scorer.
-func (s SumScorer) ScoreBatch(ctx context.Context, x *tensor.Tensor) ([]float64, [][]float32, error) {
+func (s SumScorer) ScoreBatch(ctx context.Context, x *nchw.Tensor) ([]float64, [][]float32, error) {
 	var sum [][]float32
 	for i, part := range s {
 		_, maps, err := part.ScoreBatch(ctx, x)
@@ -78,7 +78,7 @@ type SPADEScorer struct {
 }
 
 // ScoreBatch implements Scorer.
-func (s SPADEScorer) ScoreBatch(ctx context.Context, x *tensor.Tensor) ([]float64, [][]float32, error) {
+func (s SPADEScorer) ScoreBatch(ctx context.Context, x *nchw.Tensor) ([]float64, [][]float32, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
 	}

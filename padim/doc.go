@@ -8,13 +8,31 @@
 // Read gaussian.go first: it is the paper's Section 3 in code (embedding,
 // per-position Gaussian, Mahalanobis distance). The rest is plumbing:
 //
+//   - gaussian_finalize.go: how Finalize writes the covariance factors over
+//     the sums they come from, and in which order, so a fit never holds
+//     both.
+//   - parallel.go: forPositions, which shares grid positions among
+//     goroutines.
 //   - channels.go: which d of the concatenated channels are kept (seeded
 //     random draw as in the paper, an explicit index file, or PCA).
-//   - pipeline.go: Fit streams training images through a backbone into the
-//     Gaussian accumulators; Model.Score turns test images into anomaly
-//     maps (upsample, Gaussian blur sigma 4) and image scores (map maximum).
+//   - fitter.go: the features-in fit. A Fitter takes the backbone features
+//     of training images batch by batch (Add) and returns the Model.
+//   - score.go: the features-in scoring. Model.ScoreFeatures turns test
+//     features into anomaly maps (upsample, Gaussian blur sigma 4) and
+//     image scores (map maximum).
+//   - pipeline.go: the drivers over that core. Fit reads image files
+//     through datasets.BatchReader into a backbone and a Fitter;
+//     Model.Score runs a batch of decoded images through a backbone.
 //   - modelfile.go: the versioned, checksummed binary model file, read back
 //     through a memory map so a multi-gigabyte model is not copied.
+//
+// Features in: every type of the API is public (images and features are
+// nchw.Tensor, backbones.Backbone can be implemented anywhere), so a
+// caller can fit and score with its own backbone or its own features; see
+// ExampleFitter. nchw.Tensor is a plain struct rather than an interface
+// because features are large (Wide-ResNet-50-2's layer1 is 256 x 56 x 56
+// floats per image) and the embedding reads them plane by plane: a caller
+// wraps its own slice, and nothing converts or copies it.
 //
 // Memory: the fit never holds all training embeddings. It keeps, per grid
 // position, the float64 sum and the upper triangle of the sum of outer

@@ -24,9 +24,7 @@ import (
 	"math"
 	"runtime"
 	"strings"
-	"sync"
 	"sync/atomic"
-	"unsafe"
 
 	"github.com/padim-go/padim/backbones"
 	"github.com/padim-go/padim/internal/blas"
@@ -200,17 +198,6 @@ func gramLen(d int) int {
 	return n
 }
 
-// FitHeldBytes is what Fit holds by construction at its peak for the given
-// grid positions, embedding dimension d and FitConfig.AccumulateImages:
-// the float64 shift, sum and panel sums of outer products of every
-// position, plus the float32 embedding buffer. Finalize writes the float32
-// Cholesky factors over the sums, so they add nothing. The backbone's activations
-// for one batch come on top.
-func FitHeldBytes(positions, d, accumulate int) int64 {
-	p := int64(positions)
-	return p*(2*int64(d)+int64(gramLen(d)))*8 + p*int64(accumulate)*int64(d)*4
-}
-
 // GaussianAccumulator streams embedding vectors into per-position
 // sufficient statistics, so a Gaussian can be fitted without holding the
 // training set: for each position p it keeps, in float64,
@@ -302,9 +289,7 @@ func accumulate[T float32 | float64](a *GaussianAccumulator, x []T, k int) error
 
 // addOuterProducts adds xs^T xs (xs is k x d) to s, one position's S in
 // the panel layout: each panel is one matrix product with beta = 1, which
-// reads and writes s once. (An earlier version computed each panel into a
-// scratch block and added it to a packed triangle in Go; that loop cost
-// more than the products.) The first call overwrites (beta = 0), so the
+// reads and writes s once, with no Go loop over s. The first call overwrites (beta = 0), so the
 // fresh pages of s are only written, never read.
 func addOuterProducts(s, xs []float64, k, d int, first bool) {
 	beta := 1.0
@@ -333,10 +318,9 @@ func addOuterProducts(s, xs []float64, k, d int, first bool) {
 // float32 is an error naming the position.
 //
 // Finalize consumes the accumulator: the factors are written into the
-// memory that held the sums S (float32 packed takes less than half of it,
-// and the rest is handed back to the operating system where it can be),
-// so a fit never holds S and the factors side by side. Later calls to
-// Add or Finalize return an error, also after a failed Finalize.
+// memory that held the sums S (see gaussian_finalize.go), so a fit never
+// holds S and the factors side by side. Later calls to Add or Finalize
+// return an error, also after a failed Finalize.
 //
 // N = 1 is an error: the unbiased covariance 1/(N-1) is undefined and a
 // model of one image would be eps I around it, which is not what the paper
@@ -352,14 +336,8 @@ func (a *GaussianAccumulator) Finalize(eps float64) (mean, chol []float32, err e
 		return nil, nil, fmt.Errorf("padim: covariance regulariser %v must be >= 0", eps)
 	}
 	d, n := a.dim, float64(a.n)
-	sxx := a.sxx
-	a.sxx = nil
+	out := a.takeSums()
 	mean = make([]float32, a.positions*d)
-	// Position p's packed float32 factor goes to chol[p*P:(p+1)*P]
-	// (P = packedLen(d)), which lies in the bytes of S_q for q <= p/2 or
-	// so: it may be written once every such S_q has been read.
-	chol = unsafe.Slice((*float32)(unsafe.Pointer(&sxx[0])), a.positions*packedLen(d))
-	read := newReadMark(a.positions)
 	var failed, notFinite atomic.Int64 // first positions found, else -1
 	failed.Store(-1)
 	notFinite.Store(-1)
@@ -376,7 +354,7 @@ func (a *GaussianAccumulator) Finalize(eps float64) (mean, chol []float32, err e
 					notFinite.CompareAndSwap(-1, int64(p))
 				}
 			}
-			s := sxx[p*gramLen(d) : (p+1)*gramLen(d)]
+			s := out.sums(p)
 			off := 0
 			for r0 := 0; r0 < d; r0 += gramPanel {
 				r1 := min(r0+gramPanel, d)
@@ -390,13 +368,12 @@ func (a *GaussianAccumulator) Finalize(eps float64) (mean, chol []float32, err e
 				}
 				off += (r1 - r0) * w
 			}
-			read.set(p)
+			out.doneReading(p)
 			if err := blas.CholeskyUpper(d, cov); err != nil {
 				failed.CompareAndSwap(-1, int64(p))
 				return
 			}
-			read.waitThrough(lastOverlapped(p, packedLen(d), gramLen(d)))
-			dst := chol[p*packedLen(d) : (p+1)*packedLen(d)]
+			dst := out.factor(p)
 			off = 0
 			for r := 0; r < d; r++ {
 				for c := r; c < d; c++ {
@@ -416,57 +393,13 @@ func (a *GaussianAccumulator) Finalize(eps float64) (mean, chol []float32, err e
 	if p := notFinite.Load(); p >= 0 {
 		return nil, nil, fmt.Errorf("padim: Gaussian fit: the mean or covariance factor at grid position %d is infinite or NaN in float32 (features too large?)", p)
 	}
-	releaseTail(sxx, len(chol)*4)
-	return mean, chol[:len(chol):len(chol)], nil
+	return mean, out.factors(), nil
 }
 
 // finite32 reports whether v is neither infinite nor NaN. Finalize checks
 // every value as it converts it, while it is in cache: a scan of the 1.9 GB
 // of results afterwards took 1.5 s for Wide-ResNet-50-2.
 func finite32(v float32) bool { return v-v == 0 }
-
-// lastOverlapped is the last position q whose float64 sums (gram float64
-// each) share bytes with position p's float32 result (packed float32
-// each) when both arrays start at the same address.
-func lastOverlapped(p, packed, gram int) int {
-	end := (p + 1) * packed * 4 // bytes
-	return (end - 1) / (gram * 8)
-}
-
-// readMark records which positions' sums have been read, so that results
-// written over them wait for the positions they overwrite. Positions are
-// handed out in increasing order and read before any wait, so every wait
-// ends.
-type readMark struct {
-	mu    sync.Mutex
-	cond  sync.Cond
-	done  []bool
-	front int // positions 0..front-1 have all been read
-}
-
-func newReadMark(positions int) *readMark {
-	r := &readMark{done: make([]bool, positions)}
-	r.cond.L = &r.mu
-	return r
-}
-
-func (r *readMark) set(p int) {
-	r.mu.Lock()
-	r.done[p] = true
-	for r.front < len(r.done) && r.done[r.front] {
-		r.front++
-	}
-	r.mu.Unlock()
-	r.cond.Broadcast()
-}
-
-func (r *readMark) waitThrough(q int) {
-	r.mu.Lock()
-	for r.front <= q {
-		r.cond.Wait()
-	}
-	r.mu.Unlock()
-}
 
 // ---------------------------------------------------------------------------
 // 3.3 Mahalanobis distance
@@ -534,42 +467,4 @@ func unpackUpper(packed []float32, d int, full []float32) {
 		copy(full[r*d+r:r*d+d], packed[off:off+d-r])
 		off += d - r
 	}
-}
-
-// forPositions runs the function made by newWorker for every position
-// 0..positions-1 on up to workers goroutines. Each goroutine calls newWorker
-// once, so per-worker scratch lives in its closure. Positions are
-// independent, so results do not depend on the number of workers.
-func forPositions(positions, workers int, newWorker func() func(p int)) {
-	// Parallelism comes from the goroutines; each BLAS call must stay on
-	// its goroutine's core (see Threads in doc.go).
-	blas.SetThreads(1)
-	if workers > positions {
-		workers = positions
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			do := newWorker()
-			for {
-				p := int(next.Add(1) - 1)
-				if p >= positions {
-					return
-				}
-				do(p)
-			}
-		}()
-	}
-	wg.Wait()
-}
-
-// CheckLayers checks a layer list against a backbone's layers (shallowest
-// first) the way Fit will, so a command can refuse an unknown, repeated or
-// misordered layer before it loads weights or reads an image.
-func CheckLayers(available []backbones.Layer, layers []string) error {
-	_, err := newEmbedding(available, layers, nil)
-	return err
 }

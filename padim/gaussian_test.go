@@ -2,12 +2,13 @@ package padim
 
 import (
 	"context"
-	"github.com/padim-go/padim/internal/testenv"
 	"math"
 	"math/rand/v2"
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/padim-go/padim/internal/testenv"
 
 	"github.com/padim-go/padim/backbones"
 	"github.com/padim-go/padim/internal/tensor"

@@ -2,6 +2,13 @@
 // Anomaly Detection with Deep Pyramid Correspondences", 2020) as the PaDiM
 // paper compares against it, on features from package backbones.
 //
+// Features in: New makes an empty model, AddTrain adds the features of
+// training images and Score or ScoreBatch score the features of test
+// images. The features are backbones.Features of public nchw.Tensor
+// values, so they can come from any backbone, including one implemented
+// outside this module (see Example); running the images through the
+// backbone is the caller's loop (the experiments use datasets.BatchReader).
+//
 // Image level. Every image is summarised by the global average pool of one
 // layer (Config.PoolLayer). SPADE and the PaDiM paper use the avgpool after
 // layer4 of a Wide-ResNet-50-2; the shared ResNet-18 weights stop at layer3,

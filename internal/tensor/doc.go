@@ -1,6 +1,6 @@
-// Package tensor holds the dense float32 array that flows through the
-// feature extractors: a batch of images or feature maps in NCHW order.
+// Package tensor holds what the feature extractors need beyond the public
+// nchw.Tensor it aliases: stacking images into a batch and recycling the
+// large buffers a forward pass allocates (recycle.go).
 //
-// It is deliberately small: a shape and a flat slice. Kernels that
-// transform tensors live in package nn.
+// Kernels that transform tensors live in package nn.
 package tensor
