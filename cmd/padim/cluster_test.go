@@ -3,13 +3,14 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"github.com/padim-go/padim/internal/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/padim-go/padim/internal/testenv"
 
 	"github.com/padim-go/padim/datasets"
 )

@@ -177,6 +177,11 @@ func (o *dataOptions) checkFormatFlags() error {
 	if o.format != formatMVTec && o.changed("category") {
 		return fmt.Errorf("--category applies to --format mvtec only (this is --format %s)", o.format)
 	}
+	// A category is one folder of the MVTec tree: "../x" or "a/b" would
+	// read (and name in reports) a folder outside it.
+	if o.category != "" && (strings.ContainsAny(o.category, `/\`) || o.category == "." || o.category == "..") {
+		return fmt.Errorf("--category %q: want the name of one folder under --data (e.g. bottle), not a path", o.category)
+	}
 	if o.format == formatFolder {
 		if o.changed("mask-suffix") && o.masks == "" {
 			return fmt.Errorf("--mask-suffix has no effect without --masks DIR")
@@ -241,18 +246,27 @@ func cacheDir() string {
 	return ".cache/padim"
 }
 
-// repeated returns the first entry of list that occurs twice, or "".
-func repeated(list []string) string {
-	seen := map[string]bool{}
-	for _, v := range list {
-		if seen[v] {
-			return v
+// parseList splits a comma-separated flag value into its entries. An empty
+// entry ("a,,b", a trailing comma) or one listed twice is an error rather
+// than dropped: a typo must not silently change what runs. what names an
+// entry in the messages ("layer", "table", "category").
+func parseList(s, what string) ([]string, error) {
+	parts := strings.Split(s, ",")
+	out := make([]string, 0, len(parts))
+	for i, v := range parts {
+		v = strings.TrimSpace(v)
+		if v == "" {
+			return nil, fmt.Errorf("%q: %s %d of %d is empty", s, what, i+1, len(parts))
 		}
-		seen[v] = true
+		if slices.Contains(out, v) {
+			return nil, fmt.Errorf("%q: %s %q listed twice", s, what, v)
+		}
+		out = append(out, v)
 	}
-	return ""
+	return out, nil
 }
 
+// splitList splits a flag value that parseList has already accepted.
 func splitList(s string) []string {
 	var out []string
 	for _, v := range strings.Split(s, ",") {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -66,18 +65,8 @@ func runFeatures(stdout io.Writer, o featuresOptions, image string) error {
 	}
 	layers := spec.PaDiMLayers
 	if o.layers != "" {
-		layers = nil
-		for _, l := range strings.Split(o.layers, ",") {
-			if l = strings.TrimSpace(l); l == "" {
-				continue
-			}
-			if slices.Contains(layers, l) {
-				return fmt.Errorf("features: --layers: layer %q listed twice", l)
-			}
-			layers = append(layers, l)
-		}
-		if len(layers) == 0 {
-			return fmt.Errorf("features: --layers %q names no layer", o.layers)
+		if layers, err = parseList(o.layers, "layer"); err != nil {
+			return fmt.Errorf("features: --layers %w", err)
 		}
 	}
 	pre := datasets.PaperPreprocess()

@@ -2,11 +2,12 @@ package main
 
 import (
 	"bytes"
-	"github.com/padim-go/padim/internal/testenv"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/padim-go/padim/internal/testenv"
 
 	"github.com/padim-go/padim/backbones"
 	"github.com/padim-go/padim/datasets"

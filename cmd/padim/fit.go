@@ -121,7 +121,9 @@ func runFit(ctx context.Context, stdout io.Writer, o fitOptions) error {
 	}
 	layers := spec.PaDiMLayers
 	if o.layers != "" {
-		layers = splitList(o.layers)
+		if layers, err = parseList(o.layers, "layer"); err != nil {
+			return fmt.Errorf("fit: --layers %w", err)
+		}
 	}
 	if err := padim.CheckLayers(spec.Layers, layers); err != nil {
 		return fmt.Errorf("fit: --layers: %s", strings.TrimPrefix(err.Error(), "padim: "))

@@ -31,12 +31,11 @@ new, empty, or an earlier synthetic dataset (which is replaced).`,
 					return fmt.Errorf("generate synthetic: --%s %d: want at least 1 (leave it out for the default)", name, v)
 				}
 			}
-			if cmd.Flags().Changed("categories") && len(splitList(cats)) == 0 {
-				return fmt.Errorf("generate synthetic: --categories %q names no category", cats)
-			}
-			o.Categories = splitList(cats)
-			if c := repeated(o.Categories); c != "" {
-				return fmt.Errorf("generate synthetic: --categories: %q listed twice", c)
+			if cmd.Flags().Changed("categories") {
+				var err error
+				if o.Categories, err = parseList(cats, "category"); err != nil {
+					return fmt.Errorf("generate synthetic: --categories %w", err)
+				}
 			}
 			// The whole dataset is swapped in: files of an earlier
 			// generation with other options never remain beside the new ones.

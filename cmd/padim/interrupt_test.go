@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"github.com/padim-go/padim/internal/testenv"
 	"io"
 	"io/fs"
 	"os"
@@ -15,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/padim-go/padim/internal/testenv"
 
 	"github.com/padim-go/padim/datasets"
 )

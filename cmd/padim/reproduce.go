@@ -225,8 +225,10 @@ func checkReproduceFlags(o reproduceOptions) error {
 			return fmt.Errorf("reproduce: --cache %w", err)
 		}
 	}
-	if t := repeated(splitList(o.only)); t != "" {
-		return fmt.Errorf("reproduce: --only: table %q listed twice", t)
+	if o.only != "" {
+		if _, err := parseList(o.only, "table"); err != nil {
+			return fmt.Errorf("reproduce: --only %w", err)
+		}
 	}
 	// Table names are checked now, not after the first tables have run.
 	_, err := experiments.Lookup(experiments.Options{Quick: o.quick, SyntheticCategories: datasets.SyntheticCategories}, splitList(o.only))

@@ -242,6 +242,15 @@ func TestCLIOutputTargets(t *testing.T) {
 		}
 		isMode(t, link, fs.ModeSymlink)
 	})
+	t.Run("fit --category a path", func(t *testing.T) {
+		c.t = t
+		// The category folder exists one level up too: only the flag check
+		// stops it from being read.
+		for _, cat := range []string{"../" + filepath.Base(c.data) + "/stripes", "stripes/train", ".."} {
+			c.fails([]string{"fit", "--data", c.data, "--category", cat, "--weights", c.weights, "--out", filepath.Join(dir, "cat.padim")},
+				fmt.Sprintf("--category %q: want the name of one folder under --data", cat))
+		}
+	})
 	t.Run("fit --out a training image", func(t *testing.T) {
 		c.t = t
 		img := filepath.Join(c.data, "stripes", "train", "good", "000.png")

@@ -81,9 +81,12 @@ func TestCLIReproduceClusterFlags(t *testing.T) {
 		{"--task-file 300 MB", rep("--task-file", big, "--task-index", "0"), []string{big + ": 314572800 bytes is too large for a task file"}},
 		{"--feature-cache-gb beyond memory", rep("--feature-cache-gb", "1e12"), []string{"--feature-cache-gb 1e+12: the caches would hold up to", "is available"}},
 		{"--feature-cache-gb beyond 2^63 bytes", rep("--slurm", "--feature-cache-gb", "1e12"), []string{"--feature-cache-gb 1e+12: more than 2^30 GB"}},
-		{"--only twice", []string{"reproduce", "--quick", "--only", "synthetic,synthetic", "--out", out}, []string{`--only: table "synthetic" listed twice`}},
-		{"--only twice with --plan", []string{"reproduce", "--quick", "--plan", "--only", "synthetic,synthetic"}, []string{`--only: table "synthetic" listed twice`}},
-		{"generate a category twice", []string{"generate", "synthetic", "--categories", "stripes,stripes", "--out", out}, []string{`--categories: "stripes" listed twice`}},
+		{"--only twice", []string{"reproduce", "--quick", "--only", "synthetic,synthetic", "--out", out}, []string{`--only "synthetic,synthetic": table "synthetic" listed twice`}},
+		{"--only twice with --plan", []string{"reproduce", "--quick", "--plan", "--only", "synthetic,synthetic"}, []string{`--only "synthetic,synthetic": table "synthetic" listed twice`}},
+		{"--only with an empty entry", []string{"reproduce", "--quick", "--only", "synthetic,", "--out", out}, []string{`--only "synthetic,": table 2 of 2 is empty`}},
+		{"generate a category twice", []string{"generate", "synthetic", "--categories", "stripes,stripes", "--out", out}, []string{`--categories "stripes,stripes": category "stripes" listed twice`}},
+		{"generate an empty category", []string{"generate", "synthetic", "--categories", "stripes,,disc", "--out", out}, []string{`--categories "stripes,,disc": category 2 of 3 is empty`}},
+		{"fit with an empty layer", []string{"fit", "--layers", "layer1,,layer3", "--data", dir, "--out", filepath.Join(dir, "m.padim")}, []string{`fit: --layers "layer1,,layer3": layer 2 of 3 is empty`}},
 	}
 	for _, k := range cases {
 		t.Run(k.name, func(t *testing.T) {
@@ -326,7 +329,7 @@ func TestCLIFeaturesAllOrNothing(t *testing.T) {
 	}
 
 	c.fails([]string{"features", "--weights", c.weights, "--layers", "layer2,layer2", imgA, "--out", out}, `layer "layer2" listed twice`)
-	c.fails([]string{"features", "--weights", c.weights, "--layers", ",", imgA, "--out", out}, `--layers "," names no layer`)
+	c.fails([]string{"features", "--weights", c.weights, "--layers", ",", imgA, "--out", out}, `--layers ",": layer 1 of 2 is empty`)
 }
 
 // TestCLISecondInterruptRemovesTemporaries: a second Ctrl-C while fit is

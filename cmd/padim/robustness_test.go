@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"github.com/padim-go/padim/internal/testenv"
 	"image"
 	"image/png"
 	"io"
@@ -16,6 +15,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/padim-go/padim/internal/testenv"
 
 	"github.com/padim-go/padim/datasets"
 	"github.com/padim-go/padim/internal/blas"

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/padim-go/padim/internal/testenv"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -14,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/padim-go/padim/internal/testenv"
 
 	"github.com/padim-go/padim/datasets"
 	"github.com/padim-go/padim/experiments"
