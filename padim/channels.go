@@ -14,17 +14,33 @@ import (
 	"github.com/padim-go/padim/internal/filekind"
 )
 
-// Channel selection methods (Section 3.1 and Table 1 of the paper).
+// Selection is how the d embedding channels are chosen (Section 3.1 and
+// Table II of the paper). It is a string so that model headers keep their
+// JSON; in a FitConfig the empty value means SelectRandom.
+type Selection string
+
+// Channel selection methods.
 const (
 	// SelectRandom keeps d channels drawn uniformly without replacement
 	// with a seeded generator, the paper's default ("Rd").
-	SelectRandom = "random"
+	SelectRandom Selection = "random"
 	// SelectIndices keeps an explicit list of channel indices.
-	SelectIndices = "indices"
+	SelectIndices Selection = "indices"
 	// SelectPCA projects the full embedding on the top-d principal axes of
 	// the training embeddings, the paper's alternative to the random draw.
-	SelectPCA = "pca"
+	SelectPCA Selection = "pca"
 )
+
+// Validate returns an error naming the allowed methods unless s is one of
+// them. The empty value is not accepted: FitConfig replaces it by
+// SelectRandom before validating, and a model header must say.
+func (s Selection) Validate() error {
+	switch s {
+	case SelectRandom, SelectIndices, SelectPCA:
+		return nil
+	}
+	return fmt.Errorf("channel selection %q: want one of %s, %s, %s", s, SelectRandom, SelectIndices, SelectPCA)
+}
 
 // RandomChannels draws d distinct indices out of 0..total-1 with a PCG
 // generator seeded by seed, and returns them sorted ascending.

@@ -19,7 +19,7 @@ type FitConfig struct {
 	// SelectIndices, where it is len(Indices).
 	D int
 	// Selection is SelectRandom (default), SelectIndices or SelectPCA.
-	Selection string
+	Selection Selection
 	// Seed drives SelectRandom.
 	Seed uint64
 	// Indices are the 0-based channels kept by SelectIndices, over the
@@ -140,7 +140,7 @@ func NewFitter(cfg FitConfig, backbone string, layers []backbones.Layer) (*Fitte
 		f.passes = 2
 		f.cov = newCovarianceAccumulator(total)
 	default:
-		return nil, fmt.Errorf("padim: unknown channel selection %q (want %s, %s or %s)", cfg.Selection, SelectRandom, SelectIndices, SelectPCA)
+		return nil, fmt.Errorf("padim: %w", cfg.Selection.Validate())
 	}
 	if cfg.Selection != SelectPCA {
 		if f.emb, err = newEmbedding(layers, cfg.Layers, h.Channels); err != nil {

@@ -36,7 +36,7 @@ func TestFitterMatchesFit(t *testing.T) {
 		{Selection: SelectIndices, Indices: []int{11, 0, 7, 5, 9}},
 		{Selection: SelectPCA, D: 5, AccumulateImages: 3},
 	} {
-		t.Run(cfg.Selection, func(t *testing.T) {
+		t.Run(string(cfg.Selection), func(t *testing.T) {
 			want, err := Fit(ctx, cfg, fakeBackbone{}, trainSamples(10), fakeLoader{}, nil)
 			if err != nil {
 				t.Fatal(err)

@@ -66,7 +66,7 @@ type Header struct {
 	WeightsPath   string           `json:"weights_path,omitempty"`
 	Layers        []string         `json:"layers"`
 	TotalChannels int              `json:"total_channels"` // width of the full concatenated embedding
-	Selection     string           `json:"selection"`      // SelectRandom, SelectIndices or SelectPCA
+	Selection     Selection        `json:"selection"`      // SelectRandom, SelectIndices or SelectPCA
 	Seed          uint64           `json:"seed"`           // SelectRandom's seed
 	Channels      []int            `json:"channels,omitempty"`
 	D             int              `json:"d"`

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/padim-go/padim/backbones"
 )
 
 func fittedModel(t testing.TB, cfg FitConfig) *Model {
@@ -288,5 +290,31 @@ func TestModelFilePreprocessMode(t *testing.T) {
 	m.Header.Preprocess.Mode = "smoosh"
 	if err := m.WriteFile(filepath.Join(dir, "written.padim")); err == nil || !strings.Contains(err.Error(), "preprocess mode") {
 		t.Errorf("WriteFile with an unknown mode: %v", err)
+	}
+}
+
+func TestSelectionValidate(t *testing.T) {
+	for _, tc := range []struct {
+		s    Selection
+		want string // "" = valid
+	}{
+		{SelectRandom, ""},
+		{SelectIndices, ""},
+		{SelectPCA, ""},
+		{"", `channel selection "": want one of random, indices, pca`},
+		{"Random", `channel selection "Random": want one of random, indices, pca`},
+	} {
+		err := tc.s.Validate()
+		if tc.want == "" && err != nil {
+			t.Errorf("%q: %v", tc.s, err)
+		}
+		if tc.want != "" && (err == nil || err.Error() != tc.want) {
+			t.Errorf("%q: error %v, want %q", tc.s, err, tc.want)
+		}
+	}
+	// A FitConfig with an unknown selection is refused by NewFitter, naming it.
+	_, err := NewFitter(FitConfig{Selection: "svd", D: 2, Layers: []string{"layer1"}}, "tiny", []backbones.Layer{{Name: "layer1", Channels: 4, Stride: 4}})
+	if err == nil || !strings.Contains(err.Error(), `channel selection "svd"`) {
+		t.Errorf("NewFitter with selection svd: %v", err)
 	}
 }

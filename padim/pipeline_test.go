@@ -150,7 +150,7 @@ func TestFitScoreFindsAnomaly(t *testing.T) {
 		{Selection: SelectPCA, D: 5},
 		{D: 12, Seed: 1, Layers: []string{"layer1", "layer2", "layer3"}},
 	} {
-		t.Run(cfg.Selection+fmt.Sprint(cfg.D), func(t *testing.T) {
+		t.Run(string(cfg.Selection)+fmt.Sprint(cfg.D), func(t *testing.T) {
 			var progressed []int
 			m, err := Fit(ctx, cfg, fakeBackbone{}, trainSamples(40), fakeLoader{}, func(done, total int) {
 				progressed = append(progressed, done)
@@ -296,7 +296,7 @@ func (cb countingBackbone) Forward(x *tensor.Tensor, layers []string) (backbones
 func TestScoreLargeBatchMatchesSingleImages(t *testing.T) {
 	ctx := context.Background()
 	for _, cfg := range []FitConfig{{D: 6, Seed: 3}, {Selection: SelectPCA, D: 5}} {
-		t.Run(cfg.Selection, func(t *testing.T) {
+		t.Run(string(cfg.Selection), func(t *testing.T) {
 			m, err := Fit(ctx, cfg, fakeBackbone{}, trainSamples(30), fakeLoader{}, nil)
 			if err != nil {
 				t.Fatal(err)
