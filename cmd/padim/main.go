@@ -142,9 +142,9 @@ func main() {
 	code := exitStatus(err, ctx.Err() != nil)
 	if err != nil {
 		if code == exitInterrupted {
-			fmt.Fprintln(os.Stderr, "padim:", interruptedMessage(err))
+			fmt.Fprintln(os.Stderr, errorLine(interruptedMessage(err)))
 		} else {
-			fmt.Fprintln(os.Stderr, "padim:", err)
+			fmt.Fprintln(os.Stderr, errorLine(err.Error()))
 		}
 		if code == exitUsage {
 			fmt.Fprintln(os.Stderr, "Run 'padim --help' or 'padim COMMAND --help' for usage.")
@@ -183,4 +183,14 @@ func interruptedMessage(err error) string {
 		return msg
 	}
 	return "interrupted: stopped before finishing; no output file of this command was written or changed (outputs are written only when complete)"
+}
+
+// errorLine is the line a failed command prints: the message after
+// "padim: ", which errors from the padim package already carry, so it is
+// not doubled ("padim: padim: need at least 2 training images").
+func errorLine(msg string) string {
+	if strings.HasPrefix(msg, "padim: ") {
+		return msg
+	}
+	return "padim: " + msg
 }

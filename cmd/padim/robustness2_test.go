@@ -152,6 +152,9 @@ func (c *cli) failsWith(code int, args []string, want ...string) result {
 	if !strings.HasPrefix(r.stderr, "padim: ") {
 		c.t.Errorf("stderr does not start with the padim: message: %q", r.stderr)
 	}
+	if strings.HasPrefix(r.stderr, "padim: padim: ") {
+		c.t.Errorf("stderr doubles the padim: prefix: %q", r.stderr)
+	}
 	for _, w := range want {
 		if !strings.Contains(r.stderr, w) {
 			c.t.Errorf("padim %s: message does not contain %q:\n%s", strings.Join(args, " "), w, r.stderr)
@@ -390,15 +393,16 @@ func TestCLIInterrupt(t *testing.T) {
 	if err := datasets.GenerateSynthetic(data, datasets.SyntheticOptions{Categories: []string{"stripes"}, Size: 256, Train: 12, TestGood: 1, TestPerDefect: 1, Seed: 3}); err != nil {
 		t.Fatal(err)
 	}
-	// interrupt starts a fit whose one batch (12 images at 512x512) spends
-	// seconds in the backbone, which does not check the context (7 s
-	// measured for 24 images on the loaded test machine, after well under a
-	// second of decoding). It sends SIGINT after delay, so the first signal
-	// comes during the backbone call, and a second one after gap when
-	// gap > 0. (TestInterruptContext checks the same logic without timing.)
+	// interrupt starts a fit whose one batch (12 images at 1024x1024)
+	// spends seconds in the backbone, which does not check the context: at
+	// 512x512 the whole fit took under 1.5 s on an idle machine, so the
+	// signals came after it had finished. It sends SIGINT after delay, so
+	// the first signal comes during the backbone call, and a second one
+	// after gap when gap > 0. (TestInterruptContext checks the same logic
+	// without timing.)
 	interrupt := func(delay, gap time.Duration) (int, string, string) {
 		out := filepath.Join(t.TempDir(), "m.padim")
-		cmd := exec.Command(c.bin, "fit", "--data", data, "--category", "stripes", "--weights", c.weights, "--size", "512x512", "--dims", "10", "--batch", "12", "--out", out)
+		cmd := exec.Command(c.bin, "fit", "--data", data, "--category", "stripes", "--weights", c.weights, "--size", "1024x1024", "--dims", "10", "--batch", "12", "--out", out)
 		cmd.Env = c.env
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
