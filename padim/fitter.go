@@ -231,14 +231,7 @@ func (f *Fitter) addToGaussians(feats backbones.Features, n int) error {
 	}
 	stride := f.cfg.AccumulateImages * d
 	for b := 0; b < n; b++ {
-		dst := f.chunk[f.filled*d:]
-		if f.proj != nil {
-			f.proj.embed(feats, b, f.gh, f.gw, func(p int, v []float32) {
-				copy(dst[p*stride:p*stride+d], v)
-			})
-		} else {
-			gather(feats, f.emb.refs, b, f.gh, f.gw, dst, stride)
-		}
+		embedImage(feats, b, f.gh, f.gw, f.emb, f.proj, f.chunk[f.filled*d:], stride)
 		f.filled++
 		if f.filled == f.cfg.AccumulateImages {
 			if err := f.flush(); err != nil {
@@ -346,12 +339,24 @@ func newProjector(full *embedding, axes []float32, d, positions int) *projector 
 		rows: make([]float32, positions*t), reduced: make([]float32, positions*d)}
 }
 
-// embed computes image b's reduced embedding and calls put for each position.
-func (pr *projector) embed(f backbones.Features, b, gh, gw int, put func(p int, v []float32)) {
+// embed writes image b's reduced embedding into dst, position p's d
+// values at dst[p*stride:].
+func (pr *projector) embed(f backbones.Features, b, gh, gw int, dst []float32, stride int) {
 	t := pr.full.total()
 	gather(f, pr.full.refs, b, gh, gw, pr.rows, t)
 	blas.Sgemm(false, false, pr.positions, pr.d, t, 1, pr.rows, t, pr.axes, pr.d, 0, pr.reduced, pr.d)
 	for p := 0; p < pr.positions; p++ {
-		put(p, pr.reduced[p*pr.d:(p+1)*pr.d])
+		copy(dst[p*stride:p*stride+pr.d], pr.reduced[p*pr.d:(p+1)*pr.d])
 	}
+}
+
+// embedImage writes image b's embedding, position-major with stride
+// between positions, into dst: the kept channels (emb), or with PCA the
+// projection (proj, emb unused). Fitting and scoring both embed this way.
+func embedImage(f backbones.Features, b, gh, gw int, emb *embedding, proj *projector, dst []float32, stride int) {
+	if proj != nil {
+		proj.embed(f, b, gh, gw, dst, stride)
+		return
+	}
+	gather(f, emb.refs, b, gh, gw, dst, stride)
 }

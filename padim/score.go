@@ -117,12 +117,7 @@ func (s *scoring) add(f backbones.Features, first int, name func(i int) string) 
 	}
 	d := h.D
 	for b := 0; b < n; b++ {
-		i := first + b
-		if s.proj != nil {
-			s.proj.embed(f, b, gh, gw, func(p int, v []float32) { copy(s.x[(p*s.n+i)*d:], v) })
-		} else {
-			gather(f, s.emb.refs, b, gh, gw, s.x[i*d:], s.n*d)
-		}
+		embedImage(f, b, gh, gw, s.emb, s.proj, s.x[(first+b)*d:], s.n*d)
 	}
 	return n, nil
 }
