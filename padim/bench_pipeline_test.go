@@ -54,8 +54,10 @@ func BenchmarkFitResNet18(b *testing.B) {
 }
 
 // Model.Score on 32 images (backbone in batches of 8, one Mahalanobis call).
-func BenchmarkScoreResNet18(b *testing.B) {
-	bb := benchResNet18(b)
+func BenchmarkScoreResNet18(b *testing.B) { benchScore(b, benchResNet18(b)) }
+
+// benchScore fits bb on 16 noise images, then times Model.Score on 32 others.
+func benchScore(b *testing.B, bb backbones.Backbone) {
 	samples := make([]datasets.Sample, 16)
 	for i := range samples {
 		samples[i].Path = fmt.Sprint("train/", i)
@@ -108,26 +110,4 @@ func (cb cannedBackbone) Forward(x *tensor.Tensor, layers []string) (backbones.F
 
 // Model.Score on 32 images through cannedBackbone: embedding, Mahalanobis
 // distances and maps, with the backbone's cost taken out.
-func BenchmarkScoreCanned(b *testing.B) {
-	samples := make([]datasets.Sample, 16)
-	for i := range samples {
-		samples[i].Path = fmt.Sprint("train/", i)
-	}
-	m, err := Fit(context.Background(), FitConfig{D: 100, Seed: 1}, cannedBackbone{}, samples, noiseLoader{}, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	imgs := make([]*tensor.Tensor, 32)
-	for i := range imgs {
-		imgs[i], _ = noiseLoader{}.Image(fmt.Sprint("test/", 100+i))
-	}
-	x, err := tensor.Stack(imgs)
-	if err != nil {
-		b.Fatal(err)
-	}
-	for b.Loop() {
-		if _, err := m.Score(context.Background(), cannedBackbone{}, x); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
+func BenchmarkScoreCanned(b *testing.B) { benchScore(b, cannedBackbone{}) }
