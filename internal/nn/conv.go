@@ -124,6 +124,25 @@ func (c *Conv2D) Forward(x *tensor.Tensor) *tensor.Tensor { return c.ForwardAct(
 // Tiles are spread over Threads() goroutines.
 func (c *Conv2D) ForwardAct(x *tensor.Tensor, act Activation) *tensor.Tensor {
 	out := c.newOutput(x)
+	c.run(x, out, act)
+	return out
+}
+
+// ForwardActInto is ForwardAct writing into out, which must have the
+// output's shape (x.N x OutC x OH x OW); it may be a view of a larger
+// tensor, such as one image of a batch. It panics on a wrong shape, like
+// ForwardAct on a wrong input.
+func (c *Conv2D) ForwardActInto(x, out *tensor.Tensor, act Activation) {
+	c.check(x)
+	oh, ow := c.OutSize(x.H, x.W)
+	if out.N != x.N || out.C != c.OutC || out.H != oh || out.W != ow || len(out.Data) != out.Len() {
+		panic(fmt.Sprintf("nn: conv of %v writes %dx%dx%dx%d, got %v", x, x.N, c.OutC, oh, ow, out))
+	}
+	c.run(x, out, act)
+}
+
+// run dispatches to the kernel KernelName names.
+func (c *Conv2D) run(x, out *tensor.Tensor, act Activation) {
 	switch c.KernelName(x.H, x.W) {
 	case "depthwise":
 		convDepthwise(c, x, out, act)
@@ -134,7 +153,6 @@ func (c *Conv2D) ForwardAct(x *tensor.Tensor, act Activation) *tensor.Tensor {
 	default:
 		convGemm(c, x, out, act)
 	}
-	return out
 }
 
 // KernelName names the kernel ForwardAct runs on an input of h x w:
@@ -169,6 +187,14 @@ func ConvKernels() string {
 
 // newOutput checks the convolution against x and allocates its output.
 func (c *Conv2D) newOutput(x *tensor.Tensor) *tensor.Tensor {
+	c.check(x)
+	oh, ow := c.OutSize(x.H, x.W)
+	// Every kernel writes all of its output, so a recycled buffer is fine.
+	return tensor.NewScratch(x.N, c.OutC, oh, ow)
+}
+
+// check panics unless the convolution is valid and can run on x.
+func (c *Conv2D) check(x *tensor.Tensor) {
 	if err := c.Validate(); err != nil {
 		panic(err.Error())
 	}
@@ -179,8 +205,6 @@ func (c *Conv2D) newOutput(x *tensor.Tensor) *tensor.Tensor {
 	if oh <= 0 || ow <= 0 {
 		panic(fmt.Sprintf("nn: %v is smaller than the %dx%d kernel with padding %dx%d", x, c.KH, c.KW, c.PadH, c.PadW))
 	}
-	// Every kernel writes all of its output, so a recycled buffer is fine.
-	return tensor.NewScratch(x.N, c.OutC, oh, ow)
 }
 
 // isDepthwise reports whether each output channel sees exactly its own
