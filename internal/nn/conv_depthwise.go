@@ -42,8 +42,12 @@ func convDepthwise(c *Conv2D, x, out *tensor.Tensor, act Activation) {
 		dst := out.Data[pi*out.H*out.W : (pi+1)*out.H*out.W]
 		b := c.bias(ch)
 		if offs != nil {
-			for oy := 0; oy < out.H; oy++ {
-				simdDepthwiseRow(dst[oy*out.W:(oy+1)*out.W], padded[oy*s*rowLen:], offs, kernel, b)
+			if simd512 {
+				depthwise512Plane(dst, out.H, out.W, padded, s*rowLen, offs, kernel, b)
+			} else {
+				for oy := 0; oy < out.H; oy++ {
+					simdDepthwiseRow(dst[oy*out.W:(oy+1)*out.W], padded[oy*s*rowLen:], offs, kernel, b)
+				}
 			}
 			applyAct(dst, act)
 			putScratch(buf)
@@ -106,6 +110,39 @@ func simdTapOffsets(c *Conv2D, out *tensor.Tensor, tapOff []int, hp, rowLen int)
 		panic(fmt.Sprintf("nn: depthwise geometry reads %d floats of a %d-float padded plane", last, hp*rowLen))
 	}
 	return offs
+}
+
+// dw512Kernel is the signature of the AVX-512 depthwise blocks
+// (simd_depthwise512_amd64.go).
+type dw512Kernel func(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32)
+
+// depthwise512Plane computes the oh x ow output plane dst from the padded,
+// phased plane (output row oy reading from padded[oy*rowStep:], tap t at
+// offs[t] further, as for simdDepthwiseRow) with the AVX-512 block
+// kernels: column chunks of up to 4 vectors (64 outputs), each cut into
+// blocks of as many rows as 16 accumulators allow (8 rows of a 14- or
+// 28-wide plane, 4 of a 56-wide one).
+//
+// A row at a time, as the AVX2 kernel runs, a 14-wide row of a 5x5
+// convolution costs 25 weight broadcasts and loop steps for 25 FMAs;
+// in blocks of 8 rows the same overhead serves 200. Measured on one
+// goroutine (BenchmarkConv, GFLOP per CPU-second, loaded machine): see
+// docs/performance.md.
+func depthwise512Plane(dst []float32, oh, ow int, padded []float32, rowStep int, offs []int, w []float32, b float32) {
+	for c0 := 0; c0 < ow; c0 += 64 {
+		cw := min(64, ow-c0)
+		nv := ceilDiv(cw, 16)
+		mask := uint64(1)<<(cw-16*(nv-1)) - 1
+		kernels := &dw512Kernels[nv-1]
+		for oy := 0; oy < oh; {
+			l := len(kernels) - 1
+			for kernels[l] == nil || 1<<l > oh-oy {
+				l--
+			}
+			kernels[l](&dst[oy*ow+c0], &padded[oy*rowStep+c0], ow, rowStep, mask, offs, w, b)
+			oy += 1 << l
+		}
+	}
 }
 
 // padPhased copies the h x w plane src into dst with pad rows/columns of

@@ -1,0 +1,116 @@
+package main
+
+import "fmt"
+
+// dw512Shapes are the blocks of rows x 16-lane vectors the AVX-512
+// depthwise kernels compute per call: at most 16 accumulators, so that
+// every tap's weight broadcast and loop overhead serve many FMAs even on
+// the 14- and 28-wide rows of EfficientNet's late stages.
+var dw512Shapes = []struct{ vectors, rows int }{
+	{1, 1}, {1, 2}, {1, 4}, {1, 8},
+	{2, 1}, {2, 2}, {2, 4}, {2, 8},
+	{3, 1}, {3, 2}, {3, 4},
+	{4, 1}, {4, 2}, {4, 4},
+}
+
+// writeDepthwise512 writes the AVX-512 depthwise kernels, one per shape
+// of dw512Shapes.
+func writeDepthwise512(a *asm) {
+	a.comment(`
+AVX-512 depthwise convolution blocks (conv_depthwise.go): rows x vectors
+outputs per call, every accumulator in a register across all taps. Written
+by asmgen/depthwise512.go.`)
+	for _, s := range dw512Shapes {
+		depthwise512(a, s.vectors, s.rows)
+	}
+}
+
+// depthwise512 writes simdDW512V<nv>R<nr>: for rows r < nr and columns
+// i < 16*nv (the last vector's lanes limited to mask), d[r*dStride+i] =
+// b + sum over taps t of w[t]*src[r*sStride+offs[t]+i], taps added in
+// order with FMA. The last vector's loads and stores are masked, so
+// nothing outside the block is read or written.
+func depthwise512(a *asm, nv, nr int) {
+	name := fmt.Sprintf("simdDW512V%dR%d", nv, nr)
+	a.text(name, "(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32)", 92, "")
+	a.i("MOVQ d+0(FP), DI")
+	a.i("MOVQ src+8(FP), SI")
+	a.i("MOVQ dStride+16(FP), CX")
+	a.i("SHLQ $2, CX")
+	a.i("MOVQ sStride+24(FP), R13")
+	a.i("SHLQ $2, R13")
+	a.i("MOVQ mask+32(FP), AX")
+	a.i("KMOVW AX, K1")
+	a.i("MOVQ offs_base+40(FP), R8")
+	a.i("MOVQ offs_len+48(FP), R9")
+	a.i("MOVQ w_base+64(FP), R10")
+	a.i("VBROADCASTSS b+88(FP), Z31")
+	a.note("BX, DX = three rows of src, of d, in bytes")
+	a.i("LEAQ (R13)(R13*2), BX")
+	a.i("LEAQ (CX)(CX*2), DX")
+	acc := func(r, v int) string { return fmt.Sprintf("Z%d", r*nv+v) }
+	for r := 0; r < nr; r++ {
+		for v := 0; v < nv; v++ {
+			a.i("VMOVAPS Z31, %s", acc(r, v))
+		}
+	}
+	a.i("XORQ AX, AX")
+	a.label("taps")
+	a.note("R11 = &src[offs[t]] (rows 0..3), R12 = 4 rows further (rows 4..7); Z30 = w[t]")
+	a.i("MOVQ (R8)(AX*8), R11")
+	a.i("VBROADCASTSS (R10)(AX*4), Z30")
+	a.i("LEAQ (SI)(R11*4), R11")
+	if nr > 4 {
+		a.i("LEAQ (R11)(R13*4), R12")
+	}
+	for r := 0; r < nr; r++ {
+		for v := 0; v < nv; v++ {
+			mem := rowVec(r, v, "R11", "R12", "R13", "BX")
+			if v == nv-1 {
+				a.i("VFMADD231PS %s, Z30, K1, %s", mem, acc(r, v))
+			} else {
+				a.i("VFMADD231PS %s, Z30, %s", mem, acc(r, v))
+			}
+		}
+	}
+	a.i("INCQ AX")
+	a.i("CMPQ AX, R9")
+	a.i("JLT taps")
+	if nr > 4 {
+		a.i("LEAQ (DI)(CX*4), R12")
+	}
+	for r := 0; r < nr; r++ {
+		for v := 0; v < nv; v++ {
+			mem := rowVec(r, v, "DI", "R12", "CX", "DX")
+			if v == nv-1 {
+				a.i("VMOVUPS %s, K1, %s", acc(r, v), mem)
+			} else {
+				a.i("VMOVUPS %s, %s", acc(r, v), mem)
+			}
+		}
+	}
+	a.ret()
+}
+
+// rowVec is the memory operand of vector v of row r: rows 0..3 from
+// base0, rows 4..7 from base4, row stride one (bytes in) step, three
+// rows step3.
+func rowVec(r, v int, base0, base4, step, step3 string) string {
+	base := base0
+	if r >= 4 {
+		base = base4
+	}
+	disp := ""
+	if v > 0 {
+		disp = fmt.Sprint(64 * v)
+	}
+	switch r % 4 {
+	case 0:
+		return fmt.Sprintf("%s(%s)", disp, base)
+	case 1:
+		return fmt.Sprintf("%s(%s)(%s*1)", disp, base, step)
+	case 2:
+		return fmt.Sprintf("%s(%s)(%s*2)", disp, base, step)
+	}
+	return fmt.Sprintf("%s(%s)(%s*1)", disp, base, step3)
+}

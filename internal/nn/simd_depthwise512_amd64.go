@@ -1,0 +1,64 @@
+//go:build amd64 && !purego
+
+package nn
+
+// The AVX-512 depthwise kernels of simd_depthwise512_amd64.s, written by
+// asmgen/depthwise512.go. simdDW512V<nv>R<nr>(d, src, dStride, sStride,
+// mask, offs, w, b) computes a block of nr output rows of nv 16-lane
+// vectors: for r < nr and i < 16*nv in the lanes mask leaves to the last
+// vector, d[r*dStride+i] = b + sum over taps t of w[t]*src[r*sStride+offs[t]+i],
+// the taps added in order with FMA, as simdDepthwiseRow adds them. The last
+// vector's loads and stores are masked, so the caller guarantees only the
+// elements the block uses: len(w) == len(offs) > 0, and every
+// src[r*sStride+offs[t]+i] and d[r*dStride+i] of the block in bounds.
+
+//go:noescape
+func simdDW512V1R1(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32)
+
+//go:noescape
+func simdDW512V1R2(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32)
+
+//go:noescape
+func simdDW512V1R4(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32)
+
+//go:noescape
+func simdDW512V1R8(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32)
+
+//go:noescape
+func simdDW512V2R1(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32)
+
+//go:noescape
+func simdDW512V2R2(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32)
+
+//go:noescape
+func simdDW512V2R4(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32)
+
+//go:noescape
+func simdDW512V2R8(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32)
+
+//go:noescape
+func simdDW512V3R1(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32)
+
+//go:noescape
+func simdDW512V3R2(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32)
+
+//go:noescape
+func simdDW512V3R4(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32)
+
+//go:noescape
+func simdDW512V4R1(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32)
+
+//go:noescape
+func simdDW512V4R2(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32)
+
+//go:noescape
+func simdDW512V4R4(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32)
+
+// dw512Kernels indexes the kernels by vectors-1 and log2(rows); nil where
+// a shape would need more than 16 accumulators.
+var dw512Kernels = [4][4]dw512Kernel{
+	{simdDW512V1R1, simdDW512V1R2, simdDW512V1R4, simdDW512V1R8},
+	{simdDW512V2R1, simdDW512V2R2, simdDW512V2R4, simdDW512V2R8},
+	{simdDW512V3R1, simdDW512V3R2, simdDW512V3R4, nil},
+	{simdDW512V4R1, simdDW512V4R2, simdDW512V4R4, nil},
+}

@@ -1,0 +1,7 @@
+//go:build !amd64 || purego
+
+package nn
+
+// dw512Kernels is empty without the assembly: simd512 is false, so
+// convDepthwise never looks at it.
+var dw512Kernels [4][4]dw512Kernel
