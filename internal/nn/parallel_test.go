@@ -76,6 +76,44 @@ func TestParallelFor(t *testing.T) {
 	}
 }
 
+// TestForEachGroup checks that every item runs once, on up to Threads()
+// goroutines, and that kernels called inside an item run on its
+// goroutine alone (worker 0 for every inner item).
+func TestForEachGroup(t *testing.T) {
+	defer SetThreads(SetThreads(0))
+	for _, threads := range []int{1, 2, 3} {
+		SetThreads(threads)
+		t.Run(fmt.Sprintf("threads%d", threads), func(t *testing.T) {
+			for _, n := range []int{0, 1, 2, 5, 40} {
+				runs := make([]atomic.Int32, n)
+				var inner, innerOff atomic.Int32
+				ForEachGroup(n, func(i int) {
+					runs[i].Add(1)
+					parallelFor(7, func(worker, _ int) {
+						inner.Add(1)
+						if worker != 0 {
+							innerOff.Add(1)
+						}
+					})
+				})
+				for i := range runs {
+					if got := runs[i].Load(); got != 1 {
+						t.Fatalf("%d items: item %d ran %d times", n, i, got)
+					}
+				}
+				if inner.Load() != int32(7*n) || innerOff.Load() != 0 {
+					t.Fatalf("%d items: %d inner items, %d of them off the item's goroutine; want %d and 0",
+						n, inner.Load(), innerOff.Load(), 7*n)
+				}
+			}
+			// After it, kernels use the goroutines again.
+			if err := checkParallelFor(100); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
 // TestParallelRange checks that the chunks tile [0, n) exactly once.
 func TestParallelRange(t *testing.T) {
 	defer SetThreads(SetThreads(0))
