@@ -153,15 +153,14 @@ func padPhased(dst, src []float32, h, w, padH, padW, s, phaseLen int) {
 	wp := w + 2*padW
 	clear(dst[:padH*rowLen])
 	clear(dst[(padH+h)*rowLen:])
+	if s == 1 {
+		padRows1(dst[padH*rowLen:(padH+h)*rowLen], src, w, padW, rowLen)
+		return
+	}
 	for y := 0; y < h; y++ {
 		in := src[y*w : (y+1)*w]
 		out := dst[(padH+y)*rowLen : (padH+y+1)*rowLen]
 		switch s {
-		case 1:
-			clear(out[:padW])
-			copy(out[padW:], in)
-			clear(out[padW+w:])
-			continue
 		case 2:
 			// Padded column pc goes to phase pc&1, index pc>>1. Walking
 			// the input in pairs makes that two branch-free stores.
@@ -181,6 +180,28 @@ func padPhased(dst, src []float32, h, w, padH, padW, s, phaseLen int) {
 				i++
 			}
 			clear(ph[i:])
+		}
+	}
+}
+
+// padRows1 copies the rows of w values of src into the rows of rowLen
+// values of dst at column padW, zeroing the columns around them. The
+// right pad of a row and the left pad of the next are one run of
+// rowLen-w zeros, 2 to 4 in the backbones, written by a plain loop: two
+// clear calls per row of 14 to 112 values took a third of the copy's time.
+func padRows1(dst, src []float32, w, padW, rowLen int) {
+	h := len(dst) / rowLen
+	gap := rowLen - w
+	for i := 0; i < padW; i++ {
+		dst[i] = 0
+	}
+	for y := 0; y < h; y++ {
+		row := dst[y*rowLen+padW:]
+		copy(row[:w], src[y*w:(y+1)*w])
+		// Up to the next row's data, or to the end of the last row.
+		z := row[w:min(w+gap, len(row))]
+		for i := 0; i < len(z); i++ {
+			z[i] = 0
 		}
 	}
 }
