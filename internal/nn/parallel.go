@@ -76,8 +76,8 @@ var groupJobs atomic.Int32
 // goroutines, items handed out one at a time, with every kernel body
 // calls running on body's goroutine alone: each goroutine works through
 // whole items, rather than all of them through each kernel call in turn.
-// Meanwhile any other caller's kernels also run on one goroutine, the
-// cores being busy.
+// Meanwhile any other caller's kernels, and a ForEachGroup nested in
+// body, also run on one goroutine, the cores being busy.
 //
 // It is for chains of kernels over independent pieces of data, such as
 // EfficientNet's expansion and depthwise convolution on one group of
@@ -86,7 +86,7 @@ var groupJobs atomic.Int32
 // and the chain needs no hand-over between goroutines per kernel.
 func ForEachGroup(n int, body func(i int)) {
 	w := min(Threads(), n)
-	if w <= 1 {
+	if w <= 1 || groupJobs.Load() > 0 {
 		for i := 0; i < n; i++ {
 			body(i)
 		}
