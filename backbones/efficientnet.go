@@ -73,9 +73,9 @@ func (b *mbconv) forward(x *tensor.Tensor) *tensor.Tensor {
 
 // forwardImage runs the block on one image x, writing out.
 func (b *mbconv) forwardImage(x, out *tensor.Tensor) {
-	d := b.expandDepthwise(x)
+	d, pooled := b.expandDepthwise(x)
 	se := nn.SqueezeExcite{Reduce: b.fc1.conv, Expand: b.fc2.conv}
-	b.project.conv.ForwardActInto(se.Forward(d), out, b.project.act)
+	b.project.conv.ForwardActInto(se.ForwardPooled(d, pooled), out, b.project.act)
 	tensor.Release(d)
 	if b.residual {
 		nn.Add(out, x)
@@ -83,28 +83,33 @@ func (b *mbconv) forwardImage(x, out *tensor.Tensor) {
 }
 
 // expandDepthwise runs the expansion (when there is one) and the
-// depthwise convolution, each with its SiLU, on one image x.
+// depthwise convolution, each with its SiLU, on one image x, and returns
+// the result with its channel means (nn.GlobalAvgPool), the input of the
+// squeeze-and-excitation.
 //
 // The expanded maps are 6 times the size of x: 3 MB and more per image
 // in the 112x112 and 56x56 blocks, more than a core's 2 MB L2, so written
 // whole by the expansion they come back from L3 when the depthwise
 // convolution reads them. Instead the two run on one group of channels at
 // a time (splitGroupBytes of expanded maps), the depthwise convolution
-// reading each group while it is still in L2. Every output value is
-// computed exactly as by the whole convolutions.
-func (b *mbconv) expandDepthwise(x *tensor.Tensor) *tensor.Tensor {
+// reading each group while it is still in L2, and the group's means taken
+// while its output is. Every output value is computed exactly as by the
+// whole convolutions.
+func (b *mbconv) expandDepthwise(x *tensor.Tensor) (d, pooled *tensor.Tensor) {
 	if b.expand == nil {
-		return b.dw.forward(x)
+		d = b.dw.forward(x)
+		return d, nn.GlobalAvgPool(d)
 	}
 	sp := b.splitFor(x.H, x.W)
 	if len(sp.expand) == 1 {
 		h := b.expand.forward(x)
-		d := b.dw.forward(h)
+		d = b.dw.forward(h)
 		tensor.Release(h)
-		return d
+		return d, nn.GlobalAvgPool(d)
 	}
 	oh, ow := b.dw.conv.OutSize(x.H, x.W)
-	d := tensor.NewScratch(1, b.dw.conv.OutC, oh, ow)
+	d = tensor.NewScratch(1, b.dw.conv.OutC, oh, ow)
+	pooled = tensor.New(1, b.dw.conv.OutC, 1, 1)
 	nn.ForEachGroup(len(sp.expand), func(i int) {
 		e, g, c0 := sp.expand[i], sp.expand[i].OutC, sp.first[i]
 		h := tensor.NewScratch(1, g, x.H, x.W)
@@ -112,8 +117,9 @@ func (b *mbconv) expandDepthwise(x *tensor.Tensor) *tensor.Tensor {
 		dg := &tensor.Tensor{N: 1, C: g, H: oh, W: ow, Data: d.Data[c0*oh*ow : (c0+g)*oh*ow]}
 		sp.dw[i].ForwardActInto(h, dg, b.dw.act)
 		tensor.Release(h)
+		copy(pooled.Data[c0:c0+g], nn.GlobalAvgPool(dg).Data)
 	})
-	return d
+	return d, pooled
 }
 
 // splitGroupBytes is the size of expanded maps per channel group: a

@@ -12,7 +12,7 @@ import (
 
 // TestMBConvChannelGroups checks that the expansion and depthwise
 // convolution run per channel group give, bit for bit, what the whole
-// convolutions give, for a stride-1 and a stride-2 block on inputs cut
+// convolutions give, and the same channel means, for a stride-1 and a stride-2 block on inputs cut
 // into several groups, on one goroutine and on several.
 func TestMBConvChannelGroups(t *testing.T) {
 	defer nn.SetThreads(nn.SetThreads(0))
@@ -34,14 +34,20 @@ func TestMBConvChannelGroups(t *testing.T) {
 				if groups := len(blk.splitFor(x.H, x.W).expand); groups < 2 {
 					t.Fatalf("a %v input makes %d channel group, want several", x, groups)
 				}
-				got := blk.expandDepthwise(x)
+				got, gotPooled := blk.expandDepthwise(x)
 				want := blk.dw.forward(blk.expand.forward(x))
-				if !got.SameShape(want) {
-					t.Fatalf("grouped output %v, whole %v", got, want)
+				wantPooled := nn.GlobalAvgPool(want)
+				if !got.SameShape(want) || !gotPooled.SameShape(wantPooled) {
+					t.Fatalf("grouped output %v and means %v, whole %v and %v", got, gotPooled, want, wantPooled)
 				}
 				for i := range want.Data {
 					if math.Float32bits(got.Data[i]) != math.Float32bits(want.Data[i]) {
 						t.Fatalf("element %d: grouped %v, whole %v", i, got.Data[i], want.Data[i])
+					}
+				}
+				for c := range wantPooled.Data {
+					if math.Float32bits(gotPooled.Data[c]) != math.Float32bits(wantPooled.Data[c]) {
+						t.Fatalf("mean of channel %d: grouped %v, whole %v", c, gotPooled.Data[c], wantPooled.Data[c])
 					}
 				}
 			})
