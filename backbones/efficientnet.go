@@ -55,7 +55,7 @@ func (b *mbconv) outChannels() int { return b.project.conv.OutC }
 // expanded maps are 6 times the size of its input, and an image's keep
 // to a few MB (at 224x224) where the whole batch's would not fit the
 // caches. Run on the whole batch of 8, every block took 4-65% more time
-// per image than at batch 1 (one goroutine, the stride-2 and 56x56 blocks
+// per image than at batch 1 (one goroutine, the 112x112 and 56x56 blocks
 // worst). With several goroutines, each takes whole images (as many as
 // divide evenly among them; the rest run one by one with the kernels
 // split over the goroutines), which spares the hand-over between them at
