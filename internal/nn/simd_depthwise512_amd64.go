@@ -62,3 +62,60 @@ var dw512Kernels = [4][4]dw512Kernel{
 	{simdDW512V3R1, simdDW512V3R2, simdDW512V3R4, nil},
 	{simdDW512V4R1, simdDW512V4R2, simdDW512V4R4, nil},
 }
+
+// simdDW512EdgeV<nv>R<nr>(d, src, dStride, sStride, mask, offs, w, b, edges)
+// is the same block reading an unpadded plane: offs[t] may be negative,
+// and tap t's FMAs of the first and last vector take the lane masks
+// edges[2t] and edges[2t+1] (edges[2t] alone when nv is 1), lanes outside
+// the masks skipping the tap. The caller guarantees every element read
+// under the masks (and every full middle vector) in bounds.
+
+//go:noescape
+func simdDW512EdgeV1R1(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
+
+//go:noescape
+func simdDW512EdgeV1R2(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
+
+//go:noescape
+func simdDW512EdgeV1R4(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
+
+//go:noescape
+func simdDW512EdgeV1R8(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
+
+//go:noescape
+func simdDW512EdgeV2R1(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
+
+//go:noescape
+func simdDW512EdgeV2R2(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
+
+//go:noescape
+func simdDW512EdgeV2R4(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
+
+//go:noescape
+func simdDW512EdgeV2R8(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
+
+//go:noescape
+func simdDW512EdgeV3R1(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
+
+//go:noescape
+func simdDW512EdgeV3R2(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
+
+//go:noescape
+func simdDW512EdgeV3R4(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
+
+//go:noescape
+func simdDW512EdgeV4R1(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
+
+//go:noescape
+func simdDW512EdgeV4R2(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
+
+//go:noescape
+func simdDW512EdgeV4R4(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
+
+// dw512EdgeKernels indexes the edge-masked kernels as dw512Kernels.
+var dw512EdgeKernels = [4][4]dw512EdgeKernel{
+	{simdDW512EdgeV1R1, simdDW512EdgeV1R2, simdDW512EdgeV1R4, simdDW512EdgeV1R8},
+	{simdDW512EdgeV2R1, simdDW512EdgeV2R2, simdDW512EdgeV2R4, simdDW512EdgeV2R8},
+	{simdDW512EdgeV3R1, simdDW512EdgeV3R2, simdDW512EdgeV3R4, nil},
+	{simdDW512EdgeV4R1, simdDW512EdgeV4R2, simdDW512EdgeV4R4, nil},
+}

@@ -713,3 +713,750 @@ taps:
 	VMOVUPS Z15, K1, 192(DI)(DX*1)
 	VZEROUPPER
 	RET
+
+// The same blocks reading the unpadded plane (stride 1): per tap, masks
+// of the first and last vector's lanes whose input column exists.
+
+// func simdDW512EdgeV1R1(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
+TEXT ·simdDW512EdgeV1R1(SB), NOSPLIT, $0-120
+	MOVQ d+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ dStride+16(FP), CX
+	SHLQ $2, CX
+	MOVQ sStride+24(FP), R13
+	SHLQ $2, R13
+	MOVQ mask+32(FP), AX
+	KMOVW AX, K1
+	MOVQ offs_base+40(FP), R8
+	MOVQ offs_len+48(FP), R9
+	MOVQ w_base+64(FP), R10
+	VBROADCASTSS b+88(FP), Z31
+	MOVQ edges_base+96(FP), R14
+	// BX, DX = three rows of src, of d, in bytes
+	LEAQ (R13)(R13*2), BX
+	LEAQ (CX)(CX*2), DX
+	VMOVAPS Z31, Z0
+	XORQ AX, AX
+
+taps:
+	// R11 = &src[offs[t]] (rows 0..3), R12 = 4 rows further (rows 4..7); Z30 = w[t]
+	MOVQ (R8)(AX*8), R11
+	VBROADCASTSS (R10)(AX*4), Z30
+	LEAQ (SI)(R11*4), R11
+	KMOVW (R14)(AX*8), K2
+	VFMADD231PS (R11), Z30, K2, Z0
+	INCQ AX
+	CMPQ AX, R9
+	JLT taps
+	VMOVUPS Z0, K1, (DI)
+	VZEROUPPER
+	RET
+
+// func simdDW512EdgeV1R2(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
+TEXT ·simdDW512EdgeV1R2(SB), NOSPLIT, $0-120
+	MOVQ d+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ dStride+16(FP), CX
+	SHLQ $2, CX
+	MOVQ sStride+24(FP), R13
+	SHLQ $2, R13
+	MOVQ mask+32(FP), AX
+	KMOVW AX, K1
+	MOVQ offs_base+40(FP), R8
+	MOVQ offs_len+48(FP), R9
+	MOVQ w_base+64(FP), R10
+	VBROADCASTSS b+88(FP), Z31
+	MOVQ edges_base+96(FP), R14
+	// BX, DX = three rows of src, of d, in bytes
+	LEAQ (R13)(R13*2), BX
+	LEAQ (CX)(CX*2), DX
+	VMOVAPS Z31, Z0
+	VMOVAPS Z31, Z1
+	XORQ AX, AX
+
+taps:
+	// R11 = &src[offs[t]] (rows 0..3), R12 = 4 rows further (rows 4..7); Z30 = w[t]
+	MOVQ (R8)(AX*8), R11
+	VBROADCASTSS (R10)(AX*4), Z30
+	LEAQ (SI)(R11*4), R11
+	KMOVW (R14)(AX*8), K2
+	VFMADD231PS (R11), Z30, K2, Z0
+	VFMADD231PS (R11)(R13*1), Z30, K2, Z1
+	INCQ AX
+	CMPQ AX, R9
+	JLT taps
+	VMOVUPS Z0, K1, (DI)
+	VMOVUPS Z1, K1, (DI)(CX*1)
+	VZEROUPPER
+	RET
+
+// func simdDW512EdgeV1R4(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
+TEXT ·simdDW512EdgeV1R4(SB), NOSPLIT, $0-120
+	MOVQ d+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ dStride+16(FP), CX
+	SHLQ $2, CX
+	MOVQ sStride+24(FP), R13
+	SHLQ $2, R13
+	MOVQ mask+32(FP), AX
+	KMOVW AX, K1
+	MOVQ offs_base+40(FP), R8
+	MOVQ offs_len+48(FP), R9
+	MOVQ w_base+64(FP), R10
+	VBROADCASTSS b+88(FP), Z31
+	MOVQ edges_base+96(FP), R14
+	// BX, DX = three rows of src, of d, in bytes
+	LEAQ (R13)(R13*2), BX
+	LEAQ (CX)(CX*2), DX
+	VMOVAPS Z31, Z0
+	VMOVAPS Z31, Z1
+	VMOVAPS Z31, Z2
+	VMOVAPS Z31, Z3
+	XORQ AX, AX
+
+taps:
+	// R11 = &src[offs[t]] (rows 0..3), R12 = 4 rows further (rows 4..7); Z30 = w[t]
+	MOVQ (R8)(AX*8), R11
+	VBROADCASTSS (R10)(AX*4), Z30
+	LEAQ (SI)(R11*4), R11
+	KMOVW (R14)(AX*8), K2
+	VFMADD231PS (R11), Z30, K2, Z0
+	VFMADD231PS (R11)(R13*1), Z30, K2, Z1
+	VFMADD231PS (R11)(R13*2), Z30, K2, Z2
+	VFMADD231PS (R11)(BX*1), Z30, K2, Z3
+	INCQ AX
+	CMPQ AX, R9
+	JLT taps
+	VMOVUPS Z0, K1, (DI)
+	VMOVUPS Z1, K1, (DI)(CX*1)
+	VMOVUPS Z2, K1, (DI)(CX*2)
+	VMOVUPS Z3, K1, (DI)(DX*1)
+	VZEROUPPER
+	RET
+
+// func simdDW512EdgeV1R8(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
+TEXT ·simdDW512EdgeV1R8(SB), NOSPLIT, $0-120
+	MOVQ d+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ dStride+16(FP), CX
+	SHLQ $2, CX
+	MOVQ sStride+24(FP), R13
+	SHLQ $2, R13
+	MOVQ mask+32(FP), AX
+	KMOVW AX, K1
+	MOVQ offs_base+40(FP), R8
+	MOVQ offs_len+48(FP), R9
+	MOVQ w_base+64(FP), R10
+	VBROADCASTSS b+88(FP), Z31
+	MOVQ edges_base+96(FP), R14
+	// BX, DX = three rows of src, of d, in bytes
+	LEAQ (R13)(R13*2), BX
+	LEAQ (CX)(CX*2), DX
+	VMOVAPS Z31, Z0
+	VMOVAPS Z31, Z1
+	VMOVAPS Z31, Z2
+	VMOVAPS Z31, Z3
+	VMOVAPS Z31, Z4
+	VMOVAPS Z31, Z5
+	VMOVAPS Z31, Z6
+	VMOVAPS Z31, Z7
+	XORQ AX, AX
+
+taps:
+	// R11 = &src[offs[t]] (rows 0..3), R12 = 4 rows further (rows 4..7); Z30 = w[t]
+	MOVQ (R8)(AX*8), R11
+	VBROADCASTSS (R10)(AX*4), Z30
+	LEAQ (SI)(R11*4), R11
+	LEAQ (R11)(R13*4), R12
+	KMOVW (R14)(AX*8), K2
+	VFMADD231PS (R11), Z30, K2, Z0
+	VFMADD231PS (R11)(R13*1), Z30, K2, Z1
+	VFMADD231PS (R11)(R13*2), Z30, K2, Z2
+	VFMADD231PS (R11)(BX*1), Z30, K2, Z3
+	VFMADD231PS (R12), Z30, K2, Z4
+	VFMADD231PS (R12)(R13*1), Z30, K2, Z5
+	VFMADD231PS (R12)(R13*2), Z30, K2, Z6
+	VFMADD231PS (R12)(BX*1), Z30, K2, Z7
+	INCQ AX
+	CMPQ AX, R9
+	JLT taps
+	LEAQ (DI)(CX*4), R12
+	VMOVUPS Z0, K1, (DI)
+	VMOVUPS Z1, K1, (DI)(CX*1)
+	VMOVUPS Z2, K1, (DI)(CX*2)
+	VMOVUPS Z3, K1, (DI)(DX*1)
+	VMOVUPS Z4, K1, (R12)
+	VMOVUPS Z5, K1, (R12)(CX*1)
+	VMOVUPS Z6, K1, (R12)(CX*2)
+	VMOVUPS Z7, K1, (R12)(DX*1)
+	VZEROUPPER
+	RET
+
+// func simdDW512EdgeV2R1(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
+TEXT ·simdDW512EdgeV2R1(SB), NOSPLIT, $0-120
+	MOVQ d+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ dStride+16(FP), CX
+	SHLQ $2, CX
+	MOVQ sStride+24(FP), R13
+	SHLQ $2, R13
+	MOVQ mask+32(FP), AX
+	KMOVW AX, K1
+	MOVQ offs_base+40(FP), R8
+	MOVQ offs_len+48(FP), R9
+	MOVQ w_base+64(FP), R10
+	VBROADCASTSS b+88(FP), Z31
+	MOVQ edges_base+96(FP), R14
+	// BX, DX = three rows of src, of d, in bytes
+	LEAQ (R13)(R13*2), BX
+	LEAQ (CX)(CX*2), DX
+	VMOVAPS Z31, Z0
+	VMOVAPS Z31, Z1
+	XORQ AX, AX
+
+taps:
+	// R11 = &src[offs[t]] (rows 0..3), R12 = 4 rows further (rows 4..7); Z30 = w[t]
+	MOVQ (R8)(AX*8), R11
+	VBROADCASTSS (R10)(AX*4), Z30
+	LEAQ (SI)(R11*4), R11
+	KMOVW (R14)(AX*8), K2
+	KMOVW 4(R14)(AX*8), K4
+	VFMADD231PS (R11), Z30, K2, Z0
+	VFMADD231PS 64(R11), Z30, K4, Z1
+	INCQ AX
+	CMPQ AX, R9
+	JLT taps
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, K1, 64(DI)
+	VZEROUPPER
+	RET
+
+// func simdDW512EdgeV2R2(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
+TEXT ·simdDW512EdgeV2R2(SB), NOSPLIT, $0-120
+	MOVQ d+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ dStride+16(FP), CX
+	SHLQ $2, CX
+	MOVQ sStride+24(FP), R13
+	SHLQ $2, R13
+	MOVQ mask+32(FP), AX
+	KMOVW AX, K1
+	MOVQ offs_base+40(FP), R8
+	MOVQ offs_len+48(FP), R9
+	MOVQ w_base+64(FP), R10
+	VBROADCASTSS b+88(FP), Z31
+	MOVQ edges_base+96(FP), R14
+	// BX, DX = three rows of src, of d, in bytes
+	LEAQ (R13)(R13*2), BX
+	LEAQ (CX)(CX*2), DX
+	VMOVAPS Z31, Z0
+	VMOVAPS Z31, Z1
+	VMOVAPS Z31, Z2
+	VMOVAPS Z31, Z3
+	XORQ AX, AX
+
+taps:
+	// R11 = &src[offs[t]] (rows 0..3), R12 = 4 rows further (rows 4..7); Z30 = w[t]
+	MOVQ (R8)(AX*8), R11
+	VBROADCASTSS (R10)(AX*4), Z30
+	LEAQ (SI)(R11*4), R11
+	KMOVW (R14)(AX*8), K2
+	KMOVW 4(R14)(AX*8), K4
+	VFMADD231PS (R11), Z30, K2, Z0
+	VFMADD231PS 64(R11), Z30, K4, Z1
+	VFMADD231PS (R11)(R13*1), Z30, K2, Z2
+	VFMADD231PS 64(R11)(R13*1), Z30, K4, Z3
+	INCQ AX
+	CMPQ AX, R9
+	JLT taps
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, K1, 64(DI)
+	VMOVUPS Z2, (DI)(CX*1)
+	VMOVUPS Z3, K1, 64(DI)(CX*1)
+	VZEROUPPER
+	RET
+
+// func simdDW512EdgeV2R4(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
+TEXT ·simdDW512EdgeV2R4(SB), NOSPLIT, $0-120
+	MOVQ d+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ dStride+16(FP), CX
+	SHLQ $2, CX
+	MOVQ sStride+24(FP), R13
+	SHLQ $2, R13
+	MOVQ mask+32(FP), AX
+	KMOVW AX, K1
+	MOVQ offs_base+40(FP), R8
+	MOVQ offs_len+48(FP), R9
+	MOVQ w_base+64(FP), R10
+	VBROADCASTSS b+88(FP), Z31
+	MOVQ edges_base+96(FP), R14
+	// BX, DX = three rows of src, of d, in bytes
+	LEAQ (R13)(R13*2), BX
+	LEAQ (CX)(CX*2), DX
+	VMOVAPS Z31, Z0
+	VMOVAPS Z31, Z1
+	VMOVAPS Z31, Z2
+	VMOVAPS Z31, Z3
+	VMOVAPS Z31, Z4
+	VMOVAPS Z31, Z5
+	VMOVAPS Z31, Z6
+	VMOVAPS Z31, Z7
+	XORQ AX, AX
+
+taps:
+	// R11 = &src[offs[t]] (rows 0..3), R12 = 4 rows further (rows 4..7); Z30 = w[t]
+	MOVQ (R8)(AX*8), R11
+	VBROADCASTSS (R10)(AX*4), Z30
+	LEAQ (SI)(R11*4), R11
+	KMOVW (R14)(AX*8), K2
+	KMOVW 4(R14)(AX*8), K4
+	VFMADD231PS (R11), Z30, K2, Z0
+	VFMADD231PS 64(R11), Z30, K4, Z1
+	VFMADD231PS (R11)(R13*1), Z30, K2, Z2
+	VFMADD231PS 64(R11)(R13*1), Z30, K4, Z3
+	VFMADD231PS (R11)(R13*2), Z30, K2, Z4
+	VFMADD231PS 64(R11)(R13*2), Z30, K4, Z5
+	VFMADD231PS (R11)(BX*1), Z30, K2, Z6
+	VFMADD231PS 64(R11)(BX*1), Z30, K4, Z7
+	INCQ AX
+	CMPQ AX, R9
+	JLT taps
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, K1, 64(DI)
+	VMOVUPS Z2, (DI)(CX*1)
+	VMOVUPS Z3, K1, 64(DI)(CX*1)
+	VMOVUPS Z4, (DI)(CX*2)
+	VMOVUPS Z5, K1, 64(DI)(CX*2)
+	VMOVUPS Z6, (DI)(DX*1)
+	VMOVUPS Z7, K1, 64(DI)(DX*1)
+	VZEROUPPER
+	RET
+
+// func simdDW512EdgeV2R8(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
+TEXT ·simdDW512EdgeV2R8(SB), NOSPLIT, $0-120
+	MOVQ d+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ dStride+16(FP), CX
+	SHLQ $2, CX
+	MOVQ sStride+24(FP), R13
+	SHLQ $2, R13
+	MOVQ mask+32(FP), AX
+	KMOVW AX, K1
+	MOVQ offs_base+40(FP), R8
+	MOVQ offs_len+48(FP), R9
+	MOVQ w_base+64(FP), R10
+	VBROADCASTSS b+88(FP), Z31
+	MOVQ edges_base+96(FP), R14
+	// BX, DX = three rows of src, of d, in bytes
+	LEAQ (R13)(R13*2), BX
+	LEAQ (CX)(CX*2), DX
+	VMOVAPS Z31, Z0
+	VMOVAPS Z31, Z1
+	VMOVAPS Z31, Z2
+	VMOVAPS Z31, Z3
+	VMOVAPS Z31, Z4
+	VMOVAPS Z31, Z5
+	VMOVAPS Z31, Z6
+	VMOVAPS Z31, Z7
+	VMOVAPS Z31, Z8
+	VMOVAPS Z31, Z9
+	VMOVAPS Z31, Z10
+	VMOVAPS Z31, Z11
+	VMOVAPS Z31, Z12
+	VMOVAPS Z31, Z13
+	VMOVAPS Z31, Z14
+	VMOVAPS Z31, Z15
+	XORQ AX, AX
+
+taps:
+	// R11 = &src[offs[t]] (rows 0..3), R12 = 4 rows further (rows 4..7); Z30 = w[t]
+	MOVQ (R8)(AX*8), R11
+	VBROADCASTSS (R10)(AX*4), Z30
+	LEAQ (SI)(R11*4), R11
+	LEAQ (R11)(R13*4), R12
+	KMOVW (R14)(AX*8), K2
+	KMOVW 4(R14)(AX*8), K4
+	VFMADD231PS (R11), Z30, K2, Z0
+	VFMADD231PS 64(R11), Z30, K4, Z1
+	VFMADD231PS (R11)(R13*1), Z30, K2, Z2
+	VFMADD231PS 64(R11)(R13*1), Z30, K4, Z3
+	VFMADD231PS (R11)(R13*2), Z30, K2, Z4
+	VFMADD231PS 64(R11)(R13*2), Z30, K4, Z5
+	VFMADD231PS (R11)(BX*1), Z30, K2, Z6
+	VFMADD231PS 64(R11)(BX*1), Z30, K4, Z7
+	VFMADD231PS (R12), Z30, K2, Z8
+	VFMADD231PS 64(R12), Z30, K4, Z9
+	VFMADD231PS (R12)(R13*1), Z30, K2, Z10
+	VFMADD231PS 64(R12)(R13*1), Z30, K4, Z11
+	VFMADD231PS (R12)(R13*2), Z30, K2, Z12
+	VFMADD231PS 64(R12)(R13*2), Z30, K4, Z13
+	VFMADD231PS (R12)(BX*1), Z30, K2, Z14
+	VFMADD231PS 64(R12)(BX*1), Z30, K4, Z15
+	INCQ AX
+	CMPQ AX, R9
+	JLT taps
+	LEAQ (DI)(CX*4), R12
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, K1, 64(DI)
+	VMOVUPS Z2, (DI)(CX*1)
+	VMOVUPS Z3, K1, 64(DI)(CX*1)
+	VMOVUPS Z4, (DI)(CX*2)
+	VMOVUPS Z5, K1, 64(DI)(CX*2)
+	VMOVUPS Z6, (DI)(DX*1)
+	VMOVUPS Z7, K1, 64(DI)(DX*1)
+	VMOVUPS Z8, (R12)
+	VMOVUPS Z9, K1, 64(R12)
+	VMOVUPS Z10, (R12)(CX*1)
+	VMOVUPS Z11, K1, 64(R12)(CX*1)
+	VMOVUPS Z12, (R12)(CX*2)
+	VMOVUPS Z13, K1, 64(R12)(CX*2)
+	VMOVUPS Z14, (R12)(DX*1)
+	VMOVUPS Z15, K1, 64(R12)(DX*1)
+	VZEROUPPER
+	RET
+
+// func simdDW512EdgeV3R1(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
+TEXT ·simdDW512EdgeV3R1(SB), NOSPLIT, $0-120
+	MOVQ d+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ dStride+16(FP), CX
+	SHLQ $2, CX
+	MOVQ sStride+24(FP), R13
+	SHLQ $2, R13
+	MOVQ mask+32(FP), AX
+	KMOVW AX, K1
+	MOVQ offs_base+40(FP), R8
+	MOVQ offs_len+48(FP), R9
+	MOVQ w_base+64(FP), R10
+	VBROADCASTSS b+88(FP), Z31
+	MOVQ edges_base+96(FP), R14
+	// BX, DX = three rows of src, of d, in bytes
+	LEAQ (R13)(R13*2), BX
+	LEAQ (CX)(CX*2), DX
+	VMOVAPS Z31, Z0
+	VMOVAPS Z31, Z1
+	VMOVAPS Z31, Z2
+	XORQ AX, AX
+
+taps:
+	// R11 = &src[offs[t]] (rows 0..3), R12 = 4 rows further (rows 4..7); Z30 = w[t]
+	MOVQ (R8)(AX*8), R11
+	VBROADCASTSS (R10)(AX*4), Z30
+	LEAQ (SI)(R11*4), R11
+	KMOVW (R14)(AX*8), K2
+	KMOVW 4(R14)(AX*8), K4
+	VFMADD231PS (R11), Z30, K2, Z0
+	VFMADD231PS 64(R11), Z30, Z1
+	VFMADD231PS 128(R11), Z30, K4, Z2
+	INCQ AX
+	CMPQ AX, R9
+	JLT taps
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	VMOVUPS Z2, K1, 128(DI)
+	VZEROUPPER
+	RET
+
+// func simdDW512EdgeV3R2(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
+TEXT ·simdDW512EdgeV3R2(SB), NOSPLIT, $0-120
+	MOVQ d+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ dStride+16(FP), CX
+	SHLQ $2, CX
+	MOVQ sStride+24(FP), R13
+	SHLQ $2, R13
+	MOVQ mask+32(FP), AX
+	KMOVW AX, K1
+	MOVQ offs_base+40(FP), R8
+	MOVQ offs_len+48(FP), R9
+	MOVQ w_base+64(FP), R10
+	VBROADCASTSS b+88(FP), Z31
+	MOVQ edges_base+96(FP), R14
+	// BX, DX = three rows of src, of d, in bytes
+	LEAQ (R13)(R13*2), BX
+	LEAQ (CX)(CX*2), DX
+	VMOVAPS Z31, Z0
+	VMOVAPS Z31, Z1
+	VMOVAPS Z31, Z2
+	VMOVAPS Z31, Z3
+	VMOVAPS Z31, Z4
+	VMOVAPS Z31, Z5
+	XORQ AX, AX
+
+taps:
+	// R11 = &src[offs[t]] (rows 0..3), R12 = 4 rows further (rows 4..7); Z30 = w[t]
+	MOVQ (R8)(AX*8), R11
+	VBROADCASTSS (R10)(AX*4), Z30
+	LEAQ (SI)(R11*4), R11
+	KMOVW (R14)(AX*8), K2
+	KMOVW 4(R14)(AX*8), K4
+	VFMADD231PS (R11), Z30, K2, Z0
+	VFMADD231PS 64(R11), Z30, Z1
+	VFMADD231PS 128(R11), Z30, K4, Z2
+	VFMADD231PS (R11)(R13*1), Z30, K2, Z3
+	VFMADD231PS 64(R11)(R13*1), Z30, Z4
+	VFMADD231PS 128(R11)(R13*1), Z30, K4, Z5
+	INCQ AX
+	CMPQ AX, R9
+	JLT taps
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	VMOVUPS Z2, K1, 128(DI)
+	VMOVUPS Z3, (DI)(CX*1)
+	VMOVUPS Z4, 64(DI)(CX*1)
+	VMOVUPS Z5, K1, 128(DI)(CX*1)
+	VZEROUPPER
+	RET
+
+// func simdDW512EdgeV3R4(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
+TEXT ·simdDW512EdgeV3R4(SB), NOSPLIT, $0-120
+	MOVQ d+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ dStride+16(FP), CX
+	SHLQ $2, CX
+	MOVQ sStride+24(FP), R13
+	SHLQ $2, R13
+	MOVQ mask+32(FP), AX
+	KMOVW AX, K1
+	MOVQ offs_base+40(FP), R8
+	MOVQ offs_len+48(FP), R9
+	MOVQ w_base+64(FP), R10
+	VBROADCASTSS b+88(FP), Z31
+	MOVQ edges_base+96(FP), R14
+	// BX, DX = three rows of src, of d, in bytes
+	LEAQ (R13)(R13*2), BX
+	LEAQ (CX)(CX*2), DX
+	VMOVAPS Z31, Z0
+	VMOVAPS Z31, Z1
+	VMOVAPS Z31, Z2
+	VMOVAPS Z31, Z3
+	VMOVAPS Z31, Z4
+	VMOVAPS Z31, Z5
+	VMOVAPS Z31, Z6
+	VMOVAPS Z31, Z7
+	VMOVAPS Z31, Z8
+	VMOVAPS Z31, Z9
+	VMOVAPS Z31, Z10
+	VMOVAPS Z31, Z11
+	XORQ AX, AX
+
+taps:
+	// R11 = &src[offs[t]] (rows 0..3), R12 = 4 rows further (rows 4..7); Z30 = w[t]
+	MOVQ (R8)(AX*8), R11
+	VBROADCASTSS (R10)(AX*4), Z30
+	LEAQ (SI)(R11*4), R11
+	KMOVW (R14)(AX*8), K2
+	KMOVW 4(R14)(AX*8), K4
+	VFMADD231PS (R11), Z30, K2, Z0
+	VFMADD231PS 64(R11), Z30, Z1
+	VFMADD231PS 128(R11), Z30, K4, Z2
+	VFMADD231PS (R11)(R13*1), Z30, K2, Z3
+	VFMADD231PS 64(R11)(R13*1), Z30, Z4
+	VFMADD231PS 128(R11)(R13*1), Z30, K4, Z5
+	VFMADD231PS (R11)(R13*2), Z30, K2, Z6
+	VFMADD231PS 64(R11)(R13*2), Z30, Z7
+	VFMADD231PS 128(R11)(R13*2), Z30, K4, Z8
+	VFMADD231PS (R11)(BX*1), Z30, K2, Z9
+	VFMADD231PS 64(R11)(BX*1), Z30, Z10
+	VFMADD231PS 128(R11)(BX*1), Z30, K4, Z11
+	INCQ AX
+	CMPQ AX, R9
+	JLT taps
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	VMOVUPS Z2, K1, 128(DI)
+	VMOVUPS Z3, (DI)(CX*1)
+	VMOVUPS Z4, 64(DI)(CX*1)
+	VMOVUPS Z5, K1, 128(DI)(CX*1)
+	VMOVUPS Z6, (DI)(CX*2)
+	VMOVUPS Z7, 64(DI)(CX*2)
+	VMOVUPS Z8, K1, 128(DI)(CX*2)
+	VMOVUPS Z9, (DI)(DX*1)
+	VMOVUPS Z10, 64(DI)(DX*1)
+	VMOVUPS Z11, K1, 128(DI)(DX*1)
+	VZEROUPPER
+	RET
+
+// func simdDW512EdgeV4R1(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
+TEXT ·simdDW512EdgeV4R1(SB), NOSPLIT, $0-120
+	MOVQ d+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ dStride+16(FP), CX
+	SHLQ $2, CX
+	MOVQ sStride+24(FP), R13
+	SHLQ $2, R13
+	MOVQ mask+32(FP), AX
+	KMOVW AX, K1
+	MOVQ offs_base+40(FP), R8
+	MOVQ offs_len+48(FP), R9
+	MOVQ w_base+64(FP), R10
+	VBROADCASTSS b+88(FP), Z31
+	MOVQ edges_base+96(FP), R14
+	// BX, DX = three rows of src, of d, in bytes
+	LEAQ (R13)(R13*2), BX
+	LEAQ (CX)(CX*2), DX
+	VMOVAPS Z31, Z0
+	VMOVAPS Z31, Z1
+	VMOVAPS Z31, Z2
+	VMOVAPS Z31, Z3
+	XORQ AX, AX
+
+taps:
+	// R11 = &src[offs[t]] (rows 0..3), R12 = 4 rows further (rows 4..7); Z30 = w[t]
+	MOVQ (R8)(AX*8), R11
+	VBROADCASTSS (R10)(AX*4), Z30
+	LEAQ (SI)(R11*4), R11
+	KMOVW (R14)(AX*8), K2
+	KMOVW 4(R14)(AX*8), K4
+	VFMADD231PS (R11), Z30, K2, Z0
+	VFMADD231PS 64(R11), Z30, Z1
+	VFMADD231PS 128(R11), Z30, Z2
+	VFMADD231PS 192(R11), Z30, K4, Z3
+	INCQ AX
+	CMPQ AX, R9
+	JLT taps
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	VMOVUPS Z2, 128(DI)
+	VMOVUPS Z3, K1, 192(DI)
+	VZEROUPPER
+	RET
+
+// func simdDW512EdgeV4R2(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
+TEXT ·simdDW512EdgeV4R2(SB), NOSPLIT, $0-120
+	MOVQ d+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ dStride+16(FP), CX
+	SHLQ $2, CX
+	MOVQ sStride+24(FP), R13
+	SHLQ $2, R13
+	MOVQ mask+32(FP), AX
+	KMOVW AX, K1
+	MOVQ offs_base+40(FP), R8
+	MOVQ offs_len+48(FP), R9
+	MOVQ w_base+64(FP), R10
+	VBROADCASTSS b+88(FP), Z31
+	MOVQ edges_base+96(FP), R14
+	// BX, DX = three rows of src, of d, in bytes
+	LEAQ (R13)(R13*2), BX
+	LEAQ (CX)(CX*2), DX
+	VMOVAPS Z31, Z0
+	VMOVAPS Z31, Z1
+	VMOVAPS Z31, Z2
+	VMOVAPS Z31, Z3
+	VMOVAPS Z31, Z4
+	VMOVAPS Z31, Z5
+	VMOVAPS Z31, Z6
+	VMOVAPS Z31, Z7
+	XORQ AX, AX
+
+taps:
+	// R11 = &src[offs[t]] (rows 0..3), R12 = 4 rows further (rows 4..7); Z30 = w[t]
+	MOVQ (R8)(AX*8), R11
+	VBROADCASTSS (R10)(AX*4), Z30
+	LEAQ (SI)(R11*4), R11
+	KMOVW (R14)(AX*8), K2
+	KMOVW 4(R14)(AX*8), K4
+	VFMADD231PS (R11), Z30, K2, Z0
+	VFMADD231PS 64(R11), Z30, Z1
+	VFMADD231PS 128(R11), Z30, Z2
+	VFMADD231PS 192(R11), Z30, K4, Z3
+	VFMADD231PS (R11)(R13*1), Z30, K2, Z4
+	VFMADD231PS 64(R11)(R13*1), Z30, Z5
+	VFMADD231PS 128(R11)(R13*1), Z30, Z6
+	VFMADD231PS 192(R11)(R13*1), Z30, K4, Z7
+	INCQ AX
+	CMPQ AX, R9
+	JLT taps
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	VMOVUPS Z2, 128(DI)
+	VMOVUPS Z3, K1, 192(DI)
+	VMOVUPS Z4, (DI)(CX*1)
+	VMOVUPS Z5, 64(DI)(CX*1)
+	VMOVUPS Z6, 128(DI)(CX*1)
+	VMOVUPS Z7, K1, 192(DI)(CX*1)
+	VZEROUPPER
+	RET
+
+// func simdDW512EdgeV4R4(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
+TEXT ·simdDW512EdgeV4R4(SB), NOSPLIT, $0-120
+	MOVQ d+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ dStride+16(FP), CX
+	SHLQ $2, CX
+	MOVQ sStride+24(FP), R13
+	SHLQ $2, R13
+	MOVQ mask+32(FP), AX
+	KMOVW AX, K1
+	MOVQ offs_base+40(FP), R8
+	MOVQ offs_len+48(FP), R9
+	MOVQ w_base+64(FP), R10
+	VBROADCASTSS b+88(FP), Z31
+	MOVQ edges_base+96(FP), R14
+	// BX, DX = three rows of src, of d, in bytes
+	LEAQ (R13)(R13*2), BX
+	LEAQ (CX)(CX*2), DX
+	VMOVAPS Z31, Z0
+	VMOVAPS Z31, Z1
+	VMOVAPS Z31, Z2
+	VMOVAPS Z31, Z3
+	VMOVAPS Z31, Z4
+	VMOVAPS Z31, Z5
+	VMOVAPS Z31, Z6
+	VMOVAPS Z31, Z7
+	VMOVAPS Z31, Z8
+	VMOVAPS Z31, Z9
+	VMOVAPS Z31, Z10
+	VMOVAPS Z31, Z11
+	VMOVAPS Z31, Z12
+	VMOVAPS Z31, Z13
+	VMOVAPS Z31, Z14
+	VMOVAPS Z31, Z15
+	XORQ AX, AX
+
+taps:
+	// R11 = &src[offs[t]] (rows 0..3), R12 = 4 rows further (rows 4..7); Z30 = w[t]
+	MOVQ (R8)(AX*8), R11
+	VBROADCASTSS (R10)(AX*4), Z30
+	LEAQ (SI)(R11*4), R11
+	KMOVW (R14)(AX*8), K2
+	KMOVW 4(R14)(AX*8), K4
+	VFMADD231PS (R11), Z30, K2, Z0
+	VFMADD231PS 64(R11), Z30, Z1
+	VFMADD231PS 128(R11), Z30, Z2
+	VFMADD231PS 192(R11), Z30, K4, Z3
+	VFMADD231PS (R11)(R13*1), Z30, K2, Z4
+	VFMADD231PS 64(R11)(R13*1), Z30, Z5
+	VFMADD231PS 128(R11)(R13*1), Z30, Z6
+	VFMADD231PS 192(R11)(R13*1), Z30, K4, Z7
+	VFMADD231PS (R11)(R13*2), Z30, K2, Z8
+	VFMADD231PS 64(R11)(R13*2), Z30, Z9
+	VFMADD231PS 128(R11)(R13*2), Z30, Z10
+	VFMADD231PS 192(R11)(R13*2), Z30, K4, Z11
+	VFMADD231PS (R11)(BX*1), Z30, K2, Z12
+	VFMADD231PS 64(R11)(BX*1), Z30, Z13
+	VFMADD231PS 128(R11)(BX*1), Z30, Z14
+	VFMADD231PS 192(R11)(BX*1), Z30, K4, Z15
+	INCQ AX
+	CMPQ AX, R9
+	JLT taps
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	VMOVUPS Z2, 128(DI)
+	VMOVUPS Z3, K1, 192(DI)
+	VMOVUPS Z4, (DI)(CX*1)
+	VMOVUPS Z5, 64(DI)(CX*1)
+	VMOVUPS Z6, 128(DI)(CX*1)
+	VMOVUPS Z7, K1, 192(DI)(CX*1)
+	VMOVUPS Z8, (DI)(CX*2)
+	VMOVUPS Z9, 64(DI)(CX*2)
+	VMOVUPS Z10, 128(DI)(CX*2)
+	VMOVUPS Z11, K1, 192(DI)(CX*2)
+	VMOVUPS Z12, (DI)(DX*1)
+	VMOVUPS Z13, 64(DI)(DX*1)
+	VMOVUPS Z14, 128(DI)(DX*1)
+	VMOVUPS Z15, K1, 192(DI)(DX*1)
+	VZEROUPPER
+	RET

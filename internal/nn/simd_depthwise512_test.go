@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand"
 	"slices"
+
+	"github.com/padim-go/padim/internal/tensor"
 	"testing"
 )
 
@@ -66,6 +68,43 @@ func checkDepthwise512Plane(t *testing.T, rng *rand.Rand, k, stride, oh, ow int)
 	for i := range got {
 		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
 			t.Fatalf("output (%d, %d) = %v, the row kernel gives %v", i/ow, i%ow, got[i], want[i])
+		}
+	}
+}
+
+// TestDepthwiseEdgeMasked checks convDepthwise's stride-1 path over the
+// unpadded planes (the edge-masked AVX-512 kernels) against its AVX2 path
+// over padded planes: the same FMAs in the same order, the padding's
+// zeros replaced by skipped lanes, so the values are equal (a zero's sign
+// aside), on sizes from a single pixel (all rows at the border) to planes
+// of several column chunks, through ForwardAct with SiLU.
+func TestDepthwiseEdgeMasked(t *testing.T) {
+	if !simd512 {
+		t.Skip(noAsm("AVX-512F"))
+	}
+	rng := rand.New(rand.NewSource(513))
+	for _, k := range []int{3, 5} {
+		for _, h := range []int{1, 2, 3, 6, 14, 17} {
+			for _, w := range []int{1, 3, 14, 16, 28, 33, 56, 64, 65, 112, 130} {
+				t.Run(fmt.Sprintf("k%d_%dx%d", k, h, w), func(t *testing.T) {
+					c := &Conv2D{InC: 3, OutC: 3, KH: k, KW: k, Stride: 1, PadH: k / 2, PadW: k / 2, Groups: 3,
+						Weight: randSlice(rng, 3*k*k), Bias: randSlice(rng, 3)}
+					// The backbones' widths must take the path; others may
+					// fall back to padding (a middle vector at the right edge).
+					if _, ok := newDWEdgePlan(c, h, w); !ok && (w == 14 || w == 28 || w == 56 || w == 112) {
+						t.Fatalf("no edge-masked plan for %dx%d", h, w)
+					}
+					x := randTensor(rng, 2, 3, h, w)
+					got := c.ForwardAct(x, ActSiLU)
+					var want *tensor.Tensor
+					withSIMD512(false, func() { want = c.ForwardAct(x, ActSiLU) })
+					for i := range want.Data {
+						if got.Data[i] != want.Data[i] {
+							t.Fatalf("element %d: %v, the padded path gives %v", i, got.Data[i], want.Data[i])
+						}
+					}
+				})
+			}
 		}
 	}
 }

@@ -21,7 +21,13 @@ AVX-512 depthwise convolution blocks (conv_depthwise.go): rows x vectors
 outputs per call, every accumulator in a register across all taps. Written
 by asmgen/depthwise512.go.`)
 	for _, s := range dw512Shapes {
-		depthwise512(a, s.vectors, s.rows)
+		depthwise512(a, s.vectors, s.rows, false)
+	}
+	a.comment(`
+The same blocks reading the unpadded plane (stride 1): per tap, masks
+of the first and last vector's lanes whose input column exists.`)
+	for _, s := range dw512Shapes {
+		depthwise512(a, s.vectors, s.rows, true)
 	}
 }
 
@@ -30,9 +36,25 @@ by asmgen/depthwise512.go.`)
 // b + sum over taps t of w[t]*src[r*sStride+offs[t]+i], taps added in
 // order with FMA. The last vector's loads and stores are masked, so
 // nothing outside the block is read or written.
-func depthwise512(a *asm, nv, nr int) {
+//
+// With edges, the block reads an unpadded plane: offs[t] may be negative,
+// and the FMAs of the first and the last vector take, per tap, the lane
+// masks edges[2t] and edges[2t+1] (one mask, edges[2t], when nv is 1), so
+// that the lanes whose input column lies outside the plane skip the tap,
+// as a zero of the padding would add nothing.
+func depthwise512(a *asm, nv, nr int, edges bool) {
 	name := fmt.Sprintf("simdDW512V%dR%d", nv, nr)
-	a.text(name, "(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32)", 92, "")
+	sig, args := "(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32)", 92
+	first, last := "K1", "K1" // masks of the first and last vector's FMAs
+	if edges {
+		name = fmt.Sprintf("simdDW512EdgeV%dR%d", nv, nr)
+		sig, args = "(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)", 120
+		first, last = "K2", "K4"
+		if nv == 1 {
+			last = first
+		}
+	}
+	a.text(name, sig, args, "")
 	a.i("MOVQ d+0(FP), DI")
 	a.i("MOVQ src+8(FP), SI")
 	a.i("MOVQ dStride+16(FP), CX")
@@ -45,6 +67,9 @@ func depthwise512(a *asm, nv, nr int) {
 	a.i("MOVQ offs_len+48(FP), R9")
 	a.i("MOVQ w_base+64(FP), R10")
 	a.i("VBROADCASTSS b+88(FP), Z31")
+	if edges {
+		a.i("MOVQ edges_base+96(FP), R14")
+	}
 	a.note("BX, DX = three rows of src, of d, in bytes")
 	a.i("LEAQ (R13)(R13*2), BX")
 	a.i("LEAQ (CX)(CX*2), DX")
@@ -63,12 +88,21 @@ func depthwise512(a *asm, nv, nr int) {
 	if nr > 4 {
 		a.i("LEAQ (R11)(R13*4), R12")
 	}
+	if edges {
+		a.i("KMOVW (R14)(AX*8), K2")
+		if nv > 1 {
+			a.i("KMOVW 4(R14)(AX*8), K4")
+		}
+	}
 	for r := 0; r < nr; r++ {
 		for v := 0; v < nv; v++ {
 			mem := rowVec(r, v, "R11", "R12", "R13", "BX")
-			if v == nv-1 {
-				a.i("VFMADD231PS %s, Z30, K1, %s", mem, acc(r, v))
-			} else {
+			switch {
+			case v == nv-1:
+				a.i("VFMADD231PS %s, Z30, %s, %s", mem, last, acc(r, v))
+			case v == 0 && edges:
+				a.i("VFMADD231PS %s, Z30, %s, %s", mem, first, acc(r, v))
+			default:
 				a.i("VFMADD231PS %s, Z30, %s", mem, acc(r, v))
 			}
 		}
