@@ -112,7 +112,9 @@ func (c *Conv2D) Forward(x *tensor.Tensor) *tensor.Tensor { return c.ForwardAct(
 // Kernels by shape:
 //   - depthwise (Groups == InC == OutC): a direct kernel over a padded,
 //     stride-deinterleaved copy of each plane, so every inner loop is a
-//     contiguous multiply-add with no bounds tests;
+//     contiguous multiply-add with no bounds tests; with AVX-512, stride 1
+//     and a same-size output, over the plane itself, lanes outside it
+//     masked off;
 //   - 1x1, stride 1, no padding: one Sgemm per column tile straight on the
 //     input, Weight (OutC x InC) times input (InC x H*W);
 //   - 3x3, stride 1, padding 1, ungrouped, wide enough (useWinograd):

@@ -18,6 +18,9 @@ import (
 // output row are one contiguous slice. The inner loops are then plain
 // multiply-adds over equal-length slices: no padding tests, no strided
 // indexing, and bounds checks hoisted out by the compiler.
+//
+// With AVX-512, a stride-1 convolution with a same-size output skips the
+// copy: the edge-masked kernels read the plane itself (see newDWEdgePlan).
 func convDepthwise(c *Conv2D, x, out *tensor.Tensor, act Activation) {
 	s := c.Stride
 	hp, wp := x.H+2*c.PadH, x.W+2*c.PadW
