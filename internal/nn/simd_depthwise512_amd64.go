@@ -119,3 +119,17 @@ var dw512EdgeKernels = [4][4]dw512EdgeKernel{
 	{simdDW512EdgeV3R1, simdDW512EdgeV3R2, simdDW512EdgeV3R4, nil},
 	{simdDW512EdgeV4R1, simdDW512EdgeV4R2, simdDW512EdgeV4R4, nil},
 }
+
+// simdDW512BorderV<nv> is simdDW512EdgeV<nv>R2 with masks per tap and row:
+// edges[4t+2r] and edges[4t+2r+1] for the first and last vector of row r
+// (edges[4t+2r] alone when nv is 1), an empty mask where the tap's input
+// row lies outside the plane.
+//
+//go:noescape
+func simdDW512BorderV1(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
+
+//go:noescape
+func simdDW512BorderV2(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
+
+// dw512BorderKernels indexes the border-pair kernels by vectors-1.
+var dw512BorderKernels = [2]dw512EdgeKernel{simdDW512BorderV1, simdDW512BorderV2}

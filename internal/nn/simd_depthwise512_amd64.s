@@ -1460,3 +1460,89 @@ taps:
 	VMOVUPS Z15, K1, 192(DI)(DX*1)
 	VZEROUPPER
 	RET
+
+// Pairs of border rows (5x5 kernels, planes up to 32 wide): lane masks per
+// tap and row, so that both rows take the taps of either, a row skipping
+// those of input rows outside the plane.
+
+// func simdDW512BorderV1(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
+TEXT ·simdDW512BorderV1(SB), NOSPLIT, $0-120
+	MOVQ d+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ dStride+16(FP), CX
+	SHLQ $2, CX
+	MOVQ sStride+24(FP), R13
+	SHLQ $2, R13
+	MOVQ mask+32(FP), AX
+	KMOVW AX, K1
+	MOVQ offs_base+40(FP), R8
+	MOVQ offs_len+48(FP), R9
+	MOVQ w_base+64(FP), R10
+	VBROADCASTSS b+88(FP), Z31
+	MOVQ edges_base+96(FP), R12
+	VMOVAPS Z31, Z0
+	VMOVAPS Z31, Z1
+	XORQ AX, AX
+
+taps:
+	// R11 = &src[offs[t]]; Z30 = w[t]; K2, K4 / K5, K6 = first, last vector masks of rows 0 / 1
+	MOVQ (R8)(AX*8), R11
+	VBROADCASTSS (R10)(AX*4), Z30
+	LEAQ (SI)(R11*4), R11
+	KMOVW (R12), K2
+	KMOVW 8(R12), K5
+	VFMADD231PS (R11), Z30, K2, Z0
+	VFMADD231PS (R11)(R13*1), Z30, K5, Z1
+	ADDQ $16, R12
+	INCQ AX
+	CMPQ AX, R9
+	JLT taps
+	VMOVUPS Z0, K1, (DI)
+	VMOVUPS Z1, K1, (DI)(CX*1)
+	VZEROUPPER
+	RET
+
+// func simdDW512BorderV2(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
+TEXT ·simdDW512BorderV2(SB), NOSPLIT, $0-120
+	MOVQ d+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ dStride+16(FP), CX
+	SHLQ $2, CX
+	MOVQ sStride+24(FP), R13
+	SHLQ $2, R13
+	MOVQ mask+32(FP), AX
+	KMOVW AX, K1
+	MOVQ offs_base+40(FP), R8
+	MOVQ offs_len+48(FP), R9
+	MOVQ w_base+64(FP), R10
+	VBROADCASTSS b+88(FP), Z31
+	MOVQ edges_base+96(FP), R12
+	VMOVAPS Z31, Z0
+	VMOVAPS Z31, Z1
+	VMOVAPS Z31, Z2
+	VMOVAPS Z31, Z3
+	XORQ AX, AX
+
+taps:
+	// R11 = &src[offs[t]]; Z30 = w[t]; K2, K4 / K5, K6 = first, last vector masks of rows 0 / 1
+	MOVQ (R8)(AX*8), R11
+	VBROADCASTSS (R10)(AX*4), Z30
+	LEAQ (SI)(R11*4), R11
+	KMOVW (R12), K2
+	KMOVW 8(R12), K5
+	KMOVW 4(R12), K4
+	KMOVW 12(R12), K6
+	VFMADD231PS (R11), Z30, K2, Z0
+	VFMADD231PS 64(R11), Z30, K4, Z1
+	VFMADD231PS (R11)(R13*1), Z30, K5, Z2
+	VFMADD231PS 64(R11)(R13*1), Z30, K6, Z3
+	ADDQ $16, R12
+	INCQ AX
+	CMPQ AX, R9
+	JLT taps
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, K1, 64(DI)
+	VMOVUPS Z2, (DI)(CX*1)
+	VMOVUPS Z3, K1, 64(DI)(CX*1)
+	VZEROUPPER
+	RET

@@ -8,3 +8,6 @@ var dw512Kernels [4][4]dw512Kernel
 
 // dw512EdgeKernels is empty likewise.
 var dw512EdgeKernels [4][4]dw512EdgeKernel
+
+// dw512BorderKernels is empty likewise.
+var dw512BorderKernels [2]dw512EdgeKernel

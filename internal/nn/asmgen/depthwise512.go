@@ -29,6 +29,69 @@ of the first and last vector's lanes whose input column exists.`)
 	for _, s := range dw512Shapes {
 		depthwise512(a, s.vectors, s.rows, true)
 	}
+	a.comment(`
+Pairs of border rows (5x5 kernels, planes up to 32 wide): lane masks per
+tap and row, so that both rows take the taps of either, a row skipping
+those of input rows outside the plane.`)
+	for nv := 1; nv <= 2; nv++ {
+		depthwise512BorderPair(a, nv)
+	}
+}
+
+// depthwise512BorderPair writes simdDW512BorderV<nv>: depthwise512's
+// edge-masked block of 2 rows x nv vectors, the masks of tap t being
+// edges[4t+2r] (first vector of row r) and edges[4t+2r+1] (last vector).
+func depthwise512BorderPair(a *asm, nv int) {
+	a.text(fmt.Sprintf("simdDW512BorderV%d", nv), "(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)", 120, "")
+	a.i("MOVQ d+0(FP), DI")
+	a.i("MOVQ src+8(FP), SI")
+	a.i("MOVQ dStride+16(FP), CX")
+	a.i("SHLQ $2, CX")
+	a.i("MOVQ sStride+24(FP), R13")
+	a.i("SHLQ $2, R13")
+	a.i("MOVQ mask+32(FP), AX")
+	a.i("KMOVW AX, K1")
+	a.i("MOVQ offs_base+40(FP), R8")
+	a.i("MOVQ offs_len+48(FP), R9")
+	a.i("MOVQ w_base+64(FP), R10")
+	a.i("VBROADCASTSS b+88(FP), Z31")
+	a.i("MOVQ edges_base+96(FP), R12")
+	for r := 0; r < 2*nv; r++ {
+		a.i("VMOVAPS Z31, Z%d", r)
+	}
+	a.i("XORQ AX, AX")
+	a.label("taps")
+	a.note("R11 = &src[offs[t]]; Z30 = w[t]; K2, K4 / K5, K6 = first, last vector masks of rows 0 / 1")
+	a.i("MOVQ (R8)(AX*8), R11")
+	a.i("VBROADCASTSS (R10)(AX*4), Z30")
+	a.i("LEAQ (SI)(R11*4), R11")
+	a.i("KMOVW (R12), K2")
+	a.i("KMOVW 8(R12), K5")
+	if nv == 2 {
+		a.i("KMOVW 4(R12), K4")
+		a.i("KMOVW 12(R12), K6")
+	}
+	masks := [2][2]string{{"K2", "K4"}, {"K5", "K6"}}
+	for r := 0; r < 2; r++ {
+		for v := 0; v < nv; v++ {
+			a.i("VFMADD231PS %s, Z30, %s, Z%d", rowVec(r, v, "R11", "", "R13", ""), masks[r][v], r*nv+v)
+		}
+	}
+	a.i("ADDQ $16, R12")
+	a.i("INCQ AX")
+	a.i("CMPQ AX, R9")
+	a.i("JLT taps")
+	for r := 0; r < 2; r++ {
+		for v := 0; v < nv; v++ {
+			mem := rowVec(r, v, "DI", "", "CX", "")
+			if v == nv-1 {
+				a.i("VMOVUPS Z%d, K1, %s", r*nv+v, mem)
+			} else {
+				a.i("VMOVUPS Z%d, %s", r*nv+v, mem)
+			}
+		}
+	}
+	a.ret()
 }
 
 // depthwise512 writes simdDW512V<nv>R<nr>: for rows r < nr and columns
