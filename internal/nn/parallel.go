@@ -77,7 +77,9 @@ var groupJobs atomic.Int32
 // calls running on body's goroutine alone: each goroutine works through
 // whole items, rather than all of them through each kernel call in turn.
 // Meanwhile any other caller's kernels, and a ForEachGroup nested in
-// body, also run on one goroutine, the cores being busy.
+// body, also run on one goroutine, the cores being busy. A single item
+// (or a single thread) runs on the caller with its kernels split over the
+// goroutines as usual.
 //
 // It is for chains of kernels over independent pieces of data, such as
 // EfficientNet's expansion and depthwise convolution on one group of

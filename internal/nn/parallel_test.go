@@ -78,7 +78,8 @@ func TestParallelFor(t *testing.T) {
 
 // TestForEachGroup checks that every item runs once, on up to Threads()
 // goroutines, and that kernels called inside an item run on its
-// goroutine alone (worker 0 for every inner item).
+// goroutine alone (worker 0 for every inner item) when there are several
+// items to share; a single item's kernels may use every goroutine.
 func TestForEachGroup(t *testing.T) {
 	defer SetThreads(SetThreads(0))
 	for _, threads := range []int{1, 2, 3} {
@@ -101,9 +102,11 @@ func TestForEachGroup(t *testing.T) {
 						t.Fatalf("%d items: item %d ran %d times", n, i, got)
 					}
 				}
-				if inner.Load() != int32(7*n) || innerOff.Load() != 0 {
-					t.Fatalf("%d items: %d inner items, %d of them off the item's goroutine; want %d and 0",
-						n, inner.Load(), innerOff.Load(), 7*n)
+				if inner.Load() != int32(7*n) {
+					t.Fatalf("%d items: %d inner items, want %d", n, inner.Load(), 7*n)
+				}
+				if n >= 2 && innerOff.Load() != 0 {
+					t.Fatalf("%d items: %d inner items ran off their item's goroutine", n, innerOff.Load())
 				}
 			}
 			// After it, kernels use the goroutines again.
