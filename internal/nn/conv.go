@@ -116,8 +116,8 @@ func (c *Conv2D) Forward(x *tensor.Tensor) *tensor.Tensor { return c.ForwardAct(
 //   - 1x1, stride 1, no padding: one Sgemm per column tile straight on the
 //     input, Weight (OutC x InC) times input (InC x H*W);
 //   - 3x3, stride 1, padding 1, ungrouped, wide enough (useWinograd):
-//     Winograd F(2x2, 3x3), 16 Sgemm calls per block of tiles on 2.25x
-//     fewer multiplies, with the weight transform cached in the Conv2D;
+//     Winograd F(2x2, 3x3), 16 GEMMs per block of tiles on 2.25x fewer
+//     multiplies, with the weight transform cached in the Conv2D;
 //   - everything else: im2col of one column tile into a pooled buffer,
 //     then Sgemm, per image and group.
 //
@@ -145,7 +145,7 @@ func (c *Conv2D) KernelName(h, w int) string {
 	switch {
 	case c.isDepthwise():
 		return "depthwise"
-	case useWinograd(c):
+	case useWinograd(c) && winogradFits(c, h, w):
 		return "winograd"
 	case usePacked(c) && packedFits(c, h, w):
 		return "packed"

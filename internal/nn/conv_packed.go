@@ -117,9 +117,46 @@ func packWeights(w []float32, m, k int) []float32 {
 func packedPanels(kl int, a *float32, b []float32, offs *int32, c []float32, ldc, n, flags int, bias *float32) {
 	for q := 0; q < n; q += packedNR {
 		nq := min(packedNR, n-q)
+		if nq <= packedNarrowMax {
+			packedNarrow(kl, a, b[q:], offs, c[q:], ldc, nq, flags, bias)
+			continue
+		}
 		width := panelWidth(nq)
 		mask := 1<<(nq-(width-16)) - 1
 		packedKernel(width, kl, a, &b[q], offs, &c[q], ldc, mask, flags, bias)
+	}
+}
+
+// packedNarrowMax is the widest last panel packedNarrow takes: at 8
+// pixels its kernel does the 8x16 kernel's useful work with the same loads
+// and half-width FMAs; below, fewer of both.
+const packedNarrowMax = 8
+
+// packedNarrow runs a last panel of n <= packedNarrowMax pixels on the
+// narrow kernels, then finishes its 8 x n outputs as the wide kernels do
+// in registers: plus C (kernelLoad), plus the bias, then ReLU.
+func packedNarrow(kl int, a *float32, b []float32, offs *int32, c []float32, ldc, n, flags int, bias *float32) {
+	var t [8 * packedNarrowMax]float32
+	narrowKernel(n, kl, a, &b[0], offs, &t[0])
+	var bs []float32
+	if flags&kernelBias != 0 {
+		bs = unsafe.Slice(bias, packedMR)
+	}
+	for r := 0; r < packedMR; r++ {
+		row := c[r*ldc : r*ldc+n]
+		for j := range row {
+			v := t[8*j+r]
+			if flags&kernelLoad != 0 {
+				v = row[j] + v
+			}
+			if bs != nil {
+				v += bs[r]
+			}
+			if flags&kernelReLU != 0 {
+				v = relu32(v)
+			}
+			row[j] = v
+		}
 	}
 }
 

@@ -321,18 +321,73 @@ func TestPackedKernelFusedBiasReLU(t *testing.T) {
 	}
 }
 
-// TestPackedFits checks the int32 bound of the offset table: a 3x3
-// convolution of 256 channels fits at 224x224 and not at 4000x4000
-// (256 * 4002^2 > 2^31), which then takes the im2col path.
+// TestPackedFits checks the int32 bound of the offset table and of
+// Winograd's padded copy: a 3x3 convolution of 256 channels fits at
+// 224x224 and not at 4000x4000 (256 * 4002^2 > 2^31), which then takes
+// the im2col path.
 func TestPackedFits(t *testing.T) {
 	c := NewConv2D(256, 64, 3, 1, 1, 1)
-	if !packedFits(c, 224, 224) {
+	if !packedFits(c, 224, 224) || !winogradFits(c, 224, 224) {
 		t.Error("224x224 does not fit")
 	}
-	if packedFits(c, 4000, 4000) {
+	if packedFits(c, 4000, 4000) || winogradFits(c, 4000, 4000) {
 		t.Error("4000x4000 fits")
 	}
 	if packedEnabled && c.KernelName(4000, 4000) != "blas" {
 		t.Errorf("4000x4000 runs %s, want blas", c.KernelName(4000, 4000))
+	}
+}
+
+// TestPackedNarrowMatchesWide checks the narrow last panels (1..8 pixels)
+// against the 8x16 kernel on the same panel, bit for bit: over several
+// depths, accumulating onto C or not, with and without bias and ReLU, on
+// values holding NaN, ±Inf and -0, and without touching C past the panel.
+func TestPackedNarrowMatchesWide(t *testing.T) {
+	if !packedEnabled {
+		t.Skip(noAsm("AVX-512"))
+	}
+	rng := rand.New(rand.NewSource(5))
+	special := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.Copysign(0, -1)), 0}
+	val := func() float32 {
+		if rng.Intn(30) == 0 {
+			return special[rng.Intn(len(special))]
+		}
+		return float32(rng.NormFloat64())
+	}
+	for _, kl := range []int{1, 7, 96} {
+		for n := 1; n <= packedNarrowMax; n++ {
+			for flags := 0; flags < 8; flags++ {
+				const ldc, stride = 21, 13
+				a := make([]float32, 8*kl)
+				for i := range a {
+					a[i] = val()
+				}
+				// B rows at scattered offsets, as the phased copy's are.
+				offs := make([]int32, kl)
+				for k := range offs {
+					offs[k] = int32(k*stride + rng.Intn(3))
+				}
+				b := make([]float32, kl*stride+2+16)
+				for i := range b {
+					b[i] = val()
+				}
+				bias := make([]float32, 8)
+				for i := range bias {
+					bias[i] = val()
+				}
+				c0 := make([]float32, 8*ldc)
+				for i := range c0 {
+					c0[i] = val()
+				}
+				wide, narrow := append([]float32(nil), c0...), append([]float32(nil), c0...)
+				packedKernel(16, kl, &a[0], &b[0], &offs[0], &wide[0], ldc, 1<<n-1, flags, &bias[0])
+				packedNarrow(kl, &a[0], b, &offs[0], narrow, ldc, n, flags, &bias[0])
+				for i := range wide {
+					if math.Float32bits(wide[i]) != math.Float32bits(narrow[i]) && !(wide[i] != wide[i] && narrow[i] != narrow[i]) {
+						t.Fatalf("depth %d, %d pixels, flags %d: C[%d][%d] = %v, the 8x16 kernel gives %v", kl, n, flags, i/ldc, i%ldc, narrow[i], wide[i])
+					}
+				}
+			}
+		}
 	}
 }

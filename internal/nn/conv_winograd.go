@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"math"
 	"sync/atomic"
 	"unsafe"
 
@@ -87,6 +88,15 @@ func useWinograd(c *Conv2D) bool {
 		least = winogradMinChannels512
 	}
 	return c.InC >= least && c.OutC >= least
+}
+
+// winogradFits reports whether the zero-padded copy of one h x w image
+// that convWinograd makes (winogradPad) stays below 2^31 floats, the
+// bound packedFits sets for the packed kernel's copy: inputs of several
+// thousand pixels a side with hundreds of channels take the im2col path,
+// which copies one tile at a time.
+func winogradFits(c *Conv2D, h, w int) bool {
+	return int64(c.InC)*int64(2*ceilDiv(h, 2)+2)*int64(2*ceilDiv(w, 2)+2) < math.MaxInt32
 }
 
 // winogradMinChannels and winogradMinChannels512 are the narrowest

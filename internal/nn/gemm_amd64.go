@@ -42,3 +42,41 @@ func packedKernel(width, kc int, a, b *float32, offs *int32, c *float32, ldc, ma
 		gemm8x16(kc, a, b, offs, c, ldc, mask, flags, bias)
 	}
 }
+
+// The narrow kernels of gemm_amd64.s: t[8*j+r] = sum over k of a[8k+r] *
+// b[offs[k]+j] for the R = 1..8 pixels j of a last panel; see
+// packedNarrow.
+
+//go:noescape
+func gemm8x1(kc int, a, b *float32, offs *int32, t *float32)
+
+//go:noescape
+func gemm8x2(kc int, a, b *float32, offs *int32, t *float32)
+
+//go:noescape
+func gemm8x3(kc int, a, b *float32, offs *int32, t *float32)
+
+//go:noescape
+func gemm8x4(kc int, a, b *float32, offs *int32, t *float32)
+
+//go:noescape
+func gemm8x5(kc int, a, b *float32, offs *int32, t *float32)
+
+//go:noescape
+func gemm8x6(kc int, a, b *float32, offs *int32, t *float32)
+
+//go:noescape
+func gemm8x7(kc int, a, b *float32, offs *int32, t *float32)
+
+//go:noescape
+func gemm8x8(kc int, a, b *float32, offs *int32, t *float32)
+
+// narrowKernels[r] is the kernel for a panel of r pixels.
+var narrowKernels = [packedNarrowMax + 1]func(kc int, a, b *float32, offs *int32, t *float32){
+	nil, gemm8x1, gemm8x2, gemm8x3, gemm8x4, gemm8x5, gemm8x6, gemm8x7, gemm8x8,
+}
+
+// narrowKernel runs the narrow kernel for a panel of n (1..8) pixels.
+func narrowKernel(n, kc int, a, b *float32, offs *int32, t *float32) {
+	narrowKernels[n](kc, a, b, offs, t)
+}

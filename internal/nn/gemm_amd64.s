@@ -602,3 +602,346 @@ store:
 	VMOVUPS Z23, K1, 128(CX)
 	VZEROUPPER
 	RET
+
+// Narrow panels: gemm8xR for R = 1..8 pixels, the last panel of a row of
+// tiles when fewer than 9 pixels are left. The 8x16 kernel would spend 8
+// broadcasts and 8 full-width FMAs per depth step on them; these hold one
+// ymm accumulator per pixel instead (its 8 lanes the 8 output channels),
+// and per depth step load the 8 packed A values of that depth as one
+// vector, broadcast the R values of depth row k of B and issue R FMAs.
+// Each output accumulates the same products in the same order, with the
+// same fused multiply-adds, as in the wide kernels, so the results are
+// bit for bit the same.
+//
+// func gemm8xR(kc int, a, b *float32, offs *int32, t *float32)
+//
+// t[8*j + r] = sum over k of a[8k + r] * b[offs[k] + j], for j < R, r < 8.
+// The caller adds C, the bias and ReLU (packedPanels).
+
+// func gemm8x1(kc int, a, b *float32, offs *int32, t *float32)
+TEXT ·gemm8x1(SB), NOSPLIT, $0-40
+	MOVQ kc+0(FP), SI
+	MOVQ a+8(FP), AX
+	MOVQ b+16(FP), BX
+	MOVQ offs+24(FP), R12
+	MOVQ t+32(FP), CX
+	VXORPS Y0, Y0, Y0
+	TESTQ SI, SI
+	JLE done
+
+loop:
+	MOVLQSX (R12), R13
+	LEAQ (BX)(R13*4), R14
+	VMOVUPS (AX), Y15
+	VBROADCASTSS 0(R14), Y8
+	VFMADD231PS Y8, Y15, Y0
+	ADDQ $32, AX
+	ADDQ $4, R12
+	DECQ SI
+	JNZ loop
+
+done:
+	VMOVUPS Y0, 0(CX)
+	VZEROUPPER
+	RET
+
+// func gemm8x2(kc int, a, b *float32, offs *int32, t *float32)
+TEXT ·gemm8x2(SB), NOSPLIT, $0-40
+	MOVQ kc+0(FP), SI
+	MOVQ a+8(FP), AX
+	MOVQ b+16(FP), BX
+	MOVQ offs+24(FP), R12
+	MOVQ t+32(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	TESTQ SI, SI
+	JLE done
+
+loop:
+	MOVLQSX (R12), R13
+	LEAQ (BX)(R13*4), R14
+	VMOVUPS (AX), Y15
+	VBROADCASTSS 0(R14), Y8
+	VFMADD231PS Y8, Y15, Y0
+	VBROADCASTSS 4(R14), Y9
+	VFMADD231PS Y9, Y15, Y1
+	ADDQ $32, AX
+	ADDQ $4, R12
+	DECQ SI
+	JNZ loop
+
+done:
+	VMOVUPS Y0, 0(CX)
+	VMOVUPS Y1, 32(CX)
+	VZEROUPPER
+	RET
+
+// func gemm8x3(kc int, a, b *float32, offs *int32, t *float32)
+TEXT ·gemm8x3(SB), NOSPLIT, $0-40
+	MOVQ kc+0(FP), SI
+	MOVQ a+8(FP), AX
+	MOVQ b+16(FP), BX
+	MOVQ offs+24(FP), R12
+	MOVQ t+32(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	TESTQ SI, SI
+	JLE done
+
+loop:
+	MOVLQSX (R12), R13
+	LEAQ (BX)(R13*4), R14
+	VMOVUPS (AX), Y15
+	VBROADCASTSS 0(R14), Y8
+	VFMADD231PS Y8, Y15, Y0
+	VBROADCASTSS 4(R14), Y9
+	VFMADD231PS Y9, Y15, Y1
+	VBROADCASTSS 8(R14), Y10
+	VFMADD231PS Y10, Y15, Y2
+	ADDQ $32, AX
+	ADDQ $4, R12
+	DECQ SI
+	JNZ loop
+
+done:
+	VMOVUPS Y0, 0(CX)
+	VMOVUPS Y1, 32(CX)
+	VMOVUPS Y2, 64(CX)
+	VZEROUPPER
+	RET
+
+// func gemm8x4(kc int, a, b *float32, offs *int32, t *float32)
+TEXT ·gemm8x4(SB), NOSPLIT, $0-40
+	MOVQ kc+0(FP), SI
+	MOVQ a+8(FP), AX
+	MOVQ b+16(FP), BX
+	MOVQ offs+24(FP), R12
+	MOVQ t+32(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	TESTQ SI, SI
+	JLE done
+
+loop:
+	MOVLQSX (R12), R13
+	LEAQ (BX)(R13*4), R14
+	VMOVUPS (AX), Y15
+	VBROADCASTSS 0(R14), Y8
+	VFMADD231PS Y8, Y15, Y0
+	VBROADCASTSS 4(R14), Y9
+	VFMADD231PS Y9, Y15, Y1
+	VBROADCASTSS 8(R14), Y10
+	VFMADD231PS Y10, Y15, Y2
+	VBROADCASTSS 12(R14), Y11
+	VFMADD231PS Y11, Y15, Y3
+	ADDQ $32, AX
+	ADDQ $4, R12
+	DECQ SI
+	JNZ loop
+
+done:
+	VMOVUPS Y0, 0(CX)
+	VMOVUPS Y1, 32(CX)
+	VMOVUPS Y2, 64(CX)
+	VMOVUPS Y3, 96(CX)
+	VZEROUPPER
+	RET
+
+// func gemm8x5(kc int, a, b *float32, offs *int32, t *float32)
+TEXT ·gemm8x5(SB), NOSPLIT, $0-40
+	MOVQ kc+0(FP), SI
+	MOVQ a+8(FP), AX
+	MOVQ b+16(FP), BX
+	MOVQ offs+24(FP), R12
+	MOVQ t+32(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	TESTQ SI, SI
+	JLE done
+
+loop:
+	MOVLQSX (R12), R13
+	LEAQ (BX)(R13*4), R14
+	VMOVUPS (AX), Y15
+	VBROADCASTSS 0(R14), Y8
+	VFMADD231PS Y8, Y15, Y0
+	VBROADCASTSS 4(R14), Y9
+	VFMADD231PS Y9, Y15, Y1
+	VBROADCASTSS 8(R14), Y10
+	VFMADD231PS Y10, Y15, Y2
+	VBROADCASTSS 12(R14), Y11
+	VFMADD231PS Y11, Y15, Y3
+	VBROADCASTSS 16(R14), Y12
+	VFMADD231PS Y12, Y15, Y4
+	ADDQ $32, AX
+	ADDQ $4, R12
+	DECQ SI
+	JNZ loop
+
+done:
+	VMOVUPS Y0, 0(CX)
+	VMOVUPS Y1, 32(CX)
+	VMOVUPS Y2, 64(CX)
+	VMOVUPS Y3, 96(CX)
+	VMOVUPS Y4, 128(CX)
+	VZEROUPPER
+	RET
+
+// func gemm8x6(kc int, a, b *float32, offs *int32, t *float32)
+TEXT ·gemm8x6(SB), NOSPLIT, $0-40
+	MOVQ kc+0(FP), SI
+	MOVQ a+8(FP), AX
+	MOVQ b+16(FP), BX
+	MOVQ offs+24(FP), R12
+	MOVQ t+32(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	TESTQ SI, SI
+	JLE done
+
+loop:
+	MOVLQSX (R12), R13
+	LEAQ (BX)(R13*4), R14
+	VMOVUPS (AX), Y15
+	VBROADCASTSS 0(R14), Y8
+	VFMADD231PS Y8, Y15, Y0
+	VBROADCASTSS 4(R14), Y9
+	VFMADD231PS Y9, Y15, Y1
+	VBROADCASTSS 8(R14), Y10
+	VFMADD231PS Y10, Y15, Y2
+	VBROADCASTSS 12(R14), Y11
+	VFMADD231PS Y11, Y15, Y3
+	VBROADCASTSS 16(R14), Y12
+	VFMADD231PS Y12, Y15, Y4
+	VBROADCASTSS 20(R14), Y13
+	VFMADD231PS Y13, Y15, Y5
+	ADDQ $32, AX
+	ADDQ $4, R12
+	DECQ SI
+	JNZ loop
+
+done:
+	VMOVUPS Y0, 0(CX)
+	VMOVUPS Y1, 32(CX)
+	VMOVUPS Y2, 64(CX)
+	VMOVUPS Y3, 96(CX)
+	VMOVUPS Y4, 128(CX)
+	VMOVUPS Y5, 160(CX)
+	VZEROUPPER
+	RET
+
+// func gemm8x7(kc int, a, b *float32, offs *int32, t *float32)
+TEXT ·gemm8x7(SB), NOSPLIT, $0-40
+	MOVQ kc+0(FP), SI
+	MOVQ a+8(FP), AX
+	MOVQ b+16(FP), BX
+	MOVQ offs+24(FP), R12
+	MOVQ t+32(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	TESTQ SI, SI
+	JLE done
+
+loop:
+	MOVLQSX (R12), R13
+	LEAQ (BX)(R13*4), R14
+	VMOVUPS (AX), Y15
+	VBROADCASTSS 0(R14), Y8
+	VFMADD231PS Y8, Y15, Y0
+	VBROADCASTSS 4(R14), Y9
+	VFMADD231PS Y9, Y15, Y1
+	VBROADCASTSS 8(R14), Y10
+	VFMADD231PS Y10, Y15, Y2
+	VBROADCASTSS 12(R14), Y11
+	VFMADD231PS Y11, Y15, Y3
+	VBROADCASTSS 16(R14), Y12
+	VFMADD231PS Y12, Y15, Y4
+	VBROADCASTSS 20(R14), Y13
+	VFMADD231PS Y13, Y15, Y5
+	VBROADCASTSS 24(R14), Y14
+	VFMADD231PS Y14, Y15, Y6
+	ADDQ $32, AX
+	ADDQ $4, R12
+	DECQ SI
+	JNZ loop
+
+done:
+	VMOVUPS Y0, 0(CX)
+	VMOVUPS Y1, 32(CX)
+	VMOVUPS Y2, 64(CX)
+	VMOVUPS Y3, 96(CX)
+	VMOVUPS Y4, 128(CX)
+	VMOVUPS Y5, 160(CX)
+	VMOVUPS Y6, 192(CX)
+	VZEROUPPER
+	RET
+
+// func gemm8x8(kc int, a, b *float32, offs *int32, t *float32)
+TEXT ·gemm8x8(SB), NOSPLIT, $0-40
+	MOVQ kc+0(FP), SI
+	MOVQ a+8(FP), AX
+	MOVQ b+16(FP), BX
+	MOVQ offs+24(FP), R12
+	MOVQ t+32(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	TESTQ SI, SI
+	JLE done
+
+loop:
+	MOVLQSX (R12), R13
+	LEAQ (BX)(R13*4), R14
+	VMOVUPS (AX), Y15
+	VBROADCASTSS 0(R14), Y8
+	VFMADD231PS Y8, Y15, Y0
+	VBROADCASTSS 4(R14), Y9
+	VFMADD231PS Y9, Y15, Y1
+	VBROADCASTSS 8(R14), Y10
+	VFMADD231PS Y10, Y15, Y2
+	VBROADCASTSS 12(R14), Y11
+	VFMADD231PS Y11, Y15, Y3
+	VBROADCASTSS 16(R14), Y12
+	VFMADD231PS Y12, Y15, Y4
+	VBROADCASTSS 20(R14), Y13
+	VFMADD231PS Y13, Y15, Y5
+	VBROADCASTSS 24(R14), Y14
+	VFMADD231PS Y14, Y15, Y6
+	VBROADCASTSS 28(R14), Y8
+	VFMADD231PS Y8, Y15, Y7
+	ADDQ $32, AX
+	ADDQ $4, R12
+	DECQ SI
+	JNZ loop
+
+done:
+	VMOVUPS Y0, 0(CX)
+	VMOVUPS Y1, 32(CX)
+	VMOVUPS Y2, 64(CX)
+	VMOVUPS Y3, 96(CX)
+	VMOVUPS Y4, 128(CX)
+	VMOVUPS Y5, 160(CX)
+	VMOVUPS Y6, 192(CX)
+	VMOVUPS Y7, 224(CX)
+	VZEROUPPER
+	RET

@@ -10,3 +10,7 @@ var packedEnabled = false
 func packedKernel(width, kc int, a, b *float32, offs *int32, c *float32, ldc, mask, flags int, bias *float32) {
 	panic("nn: packed GEMM kernels need the amd64 assembly (built without the purego tag)")
 }
+
+func narrowKernel(n, kc int, a, b *float32, offs *int32, t *float32) {
+	panic("nn: packed GEMM kernels need the amd64 assembly (built without the purego tag)")
+}

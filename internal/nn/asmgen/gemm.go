@@ -21,13 +21,68 @@ mask (bit i = pixel 16*(nv-1)+i), so panels narrower than 16*nv never
 touch memory past their last pixel; masked-off lanes do not fault.
 `
 
+const narrowDoc = `
+Narrow panels: gemm8xR for R = 1..8 pixels, the last panel of a row of
+tiles when fewer than 9 pixels are left. The 8x16 kernel would spend 8
+broadcasts and 8 full-width FMAs per depth step on them; these hold one
+ymm accumulator per pixel instead (its 8 lanes the 8 output channels),
+and per depth step load the 8 packed A values of that depth as one
+vector, broadcast the R values of depth row k of B and issue R FMAs.
+Each output accumulates the same products in the same order, with the
+same fused multiply-adds, as in the wide kernels, so the results are
+bit for bit the same.
+
+func gemm8xR(kc int, a, b *float32, offs *int32, t *float32)
+
+t[8*j + r] = sum over k of a[8k + r] * b[offs[k] + j], for j < R, r < 8.
+The caller adds C, the bias and ReLU (packedPanels).
+`
+
 // writeGemm writes the three micro-kernels, which differ only in how many
-// 16-lane vectors of pixels they hold per row.
+// 16-lane vectors of pixels they hold per row, and the narrow ones.
 func writeGemm(a *asm) {
 	a.comment(gemmDoc)
 	for nv := 1; nv <= 3; nv++ {
 		gemmKernel(a, nv)
 	}
+	a.comment(narrowDoc)
+	for r := 1; r <= 8; r++ {
+		gemmNarrowKernel(a, r)
+	}
+}
+
+// gemmNarrowKernel writes gemm8x<r>: accumulators Y0..Y(r-1), the A vector
+// in Y15, broadcasts through Y8..Y14.
+func gemmNarrowKernel(a *asm, r int) {
+	a.text(fmt.Sprintf("gemm8x%d", r), "(kc int, a, b *float32, offs *int32, t *float32)", 40, "")
+	a.i("MOVQ kc+0(FP), SI")
+	a.i("MOVQ a+8(FP), AX")
+	a.i("MOVQ b+16(FP), BX")
+	a.i("MOVQ offs+24(FP), R12")
+	a.i("MOVQ t+32(FP), CX")
+	for j := 0; j < r; j++ {
+		a.i("VXORPS Y%d, Y%d, Y%d", j, j, j)
+	}
+	a.i("TESTQ SI, SI")
+	a.i("JLE done")
+	a.label("loop")
+	a.i("MOVLQSX (R12), R13")
+	a.i("LEAQ (BX)(R13*4), R14")
+	a.i("VMOVUPS (AX), Y15")
+	for j := 0; j < r; j++ {
+		t := 8 + j%7
+		a.i("VBROADCASTSS %d(R14), Y%d", 4*j, t)
+		a.i("VFMADD231PS Y%d, Y15, Y%d", t, j)
+	}
+	a.i("ADDQ $32, AX")
+	a.i("ADDQ $4, R12")
+	a.i("DECQ SI")
+	a.i("JNZ loop")
+	a.label("done")
+	for j := 0; j < r; j++ {
+		a.i("VMOVUPS Y%d, %d(CX)", j, 32*j)
+	}
+	a.ret()
 }
 
 func gemmKernel(a *asm, nv int) {
