@@ -338,10 +338,12 @@ func TestPackedFits(t *testing.T) {
 	}
 }
 
-// TestPackedNarrowMatchesWide checks the narrow last panels (1..8 pixels)
-// against the 8x16 kernel on the same panel, bit for bit: over several
-// depths, accumulating onto C or not, with and without bias and ReLU, on
-// values holding NaN, ±Inf and -0, and without touching C past the panel.
+// TestPackedNarrowMatchesWide checks the narrow last panels (1..8
+// pixels, one to nine channel blocks, so the multi-block kernels and the
+// one-block ones for the blocks left over all run) against the 8x16
+// kernel on the same panels, bit for bit: over several depths,
+// accumulating onto C or not, with and without bias and ReLU, on values
+// holding NaN, ±Inf and -0, and without touching C past the panel.
 func TestPackedNarrowMatchesWide(t *testing.T) {
 	if !packedEnabled {
 		t.Skip(noAsm("AVX-512"))
@@ -354,37 +356,36 @@ func TestPackedNarrowMatchesWide(t *testing.T) {
 		}
 		return float32(rng.NormFloat64())
 	}
+	vals := func(n int) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = val()
+		}
+		return v
+	}
 	for _, kl := range []int{1, 7, 96} {
-		for n := 1; n <= packedNarrowMax; n++ {
-			for flags := 0; flags < 8; flags++ {
-				const ldc, stride = 21, 13
-				a := make([]float32, 8*kl)
-				for i := range a {
-					a[i] = val()
-				}
-				// B rows at scattered offsets, as the phased copy's are.
-				offs := make([]int32, kl)
-				for k := range offs {
-					offs[k] = int32(k*stride + rng.Intn(3))
-				}
-				b := make([]float32, kl*stride+2+16)
-				for i := range b {
-					b[i] = val()
-				}
-				bias := make([]float32, 8)
-				for i := range bias {
-					bias[i] = val()
-				}
-				c0 := make([]float32, 8*ldc)
-				for i := range c0 {
-					c0[i] = val()
-				}
-				wide, narrow := append([]float32(nil), c0...), append([]float32(nil), c0...)
-				packedKernel(16, kl, &a[0], &b[0], &offs[0], &wide[0], ldc, 1<<n-1, flags, &bias[0])
-				packedNarrow(kl, &a[0], b, &offs[0], narrow, ldc, n, flags, &bias[0])
-				for i := range wide {
-					if math.Float32bits(wide[i]) != math.Float32bits(narrow[i]) && !(wide[i] != wide[i] && narrow[i] != narrow[i]) {
-						t.Fatalf("depth %d, %d pixels, flags %d: C[%d][%d] = %v, the 8x16 kernel gives %v", kl, n, flags, i/ldc, i%ldc, narrow[i], wide[i])
+		for _, blocks := range []int{1, 2, 5, 9} {
+			for n := 1; n <= packedNarrowMax; n++ {
+				for flags := 0; flags < 8; flags++ {
+					const ldc, stride = 21, 13
+					a := vals(blocks * packedMR * kl)
+					// B rows at scattered offsets, as the phased copy's are.
+					offs := make([]int32, kl)
+					for k := range offs {
+						offs[k] = int32(k*stride + rng.Intn(3))
+					}
+					b := vals(kl*stride + 2 + 16)
+					bias := vals(blocks * packedMR)
+					c0 := vals(blocks * packedMR * ldc)
+					wide, narrow := append([]float32(nil), c0...), append([]float32(nil), c0...)
+					for mb := 0; mb < blocks; mb++ {
+						packedKernel(16, kl, &a[mb*packedMR*kl], &b[0], &offs[0], &wide[mb*packedMR*ldc], ldc, 1<<n-1, flags, &bias[mb*packedMR])
+					}
+					packedNarrow(kl, a, 0, blocks, b, &offs[0], narrow, ldc, n, flags, bias)
+					for i := range wide {
+						if math.Float32bits(wide[i]) != math.Float32bits(narrow[i]) && !(wide[i] != wide[i] && narrow[i] != narrow[i]) {
+							t.Fatalf("depth %d, %d blocks, %d pixels, flags %d: C[%d][%d] = %v, the 8x16 kernel gives %v", kl, blocks, n, flags, i/ldc, i%ldc, narrow[i], wide[i])
+						}
 					}
 				}
 			}

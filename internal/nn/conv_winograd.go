@@ -267,9 +267,7 @@ func winogradPackedGemm(ww *winogradWeights, inC, outC int, v, m []float32, vStr
 			if k0 > 0 {
 				flags = kernelLoad
 			}
-			for mb := o0 / packedMR; mb < o1/packedMR; mb++ {
-				packedPanels(kl, &a[k0*outC+mb*packedMR*kl], vk, &offs[k0], mk[mb*packedMR*n:], n, n, flags, nil)
-			}
+			packedRows(kl, a[k0*outC:], o0/packedMR, o1/packedMR, vk, &offs[k0], mk, n, n, flags, nil)
 		}
 	}
 }
