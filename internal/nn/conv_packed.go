@@ -124,17 +124,16 @@ func packedRows(kl int, a []float32, mb0, mb1 int, b []float32, offs *int32, c [
 	if tail := n % packedNR; tail > 0 && tail <= packedNarrowMax {
 		wide -= tail
 	}
-	for mb := mb0; mb < mb1; mb++ {
-		var bp *float32
-		if bias != nil {
-			bp = &bias[mb*packedMR]
-		}
-		ap, cr := &a[mb*packedMR*kl], c[mb*packedMR*ldc:]
-		for q := 0; q < wide; q += packedNR {
-			nq := min(packedNR, wide-q)
-			width := panelWidth(nq)
-			mask := 1<<(nq-(width-16)) - 1
-			packedKernel(width, kl, ap, &b[q], offs, &cr[q], ldc, mask, flags, bp)
+	for q := 0; q < wide; q += packedNR {
+		nq := min(packedNR, wide-q)
+		width := panelWidth(nq)
+		mask := 1<<(nq-(width-16)) - 1
+		for mb := mb0; mb < mb1; mb++ {
+			var bp *float32
+			if bias != nil {
+				bp = &bias[mb*packedMR]
+			}
+			packedKernel(width, kl, &a[mb*packedMR*kl], &b[q], offs, &c[mb*packedMR*ldc+q], ldc, mask, flags, bp)
 		}
 	}
 	if wide < n {
