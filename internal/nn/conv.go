@@ -123,16 +123,40 @@ func (c *Conv2D) Forward(x *tensor.Tensor) *tensor.Tensor { return c.ForwardAct(
 //
 // Tiles are spread over Threads() goroutines.
 func (c *Conv2D) ForwardAct(x *tensor.Tensor, act Activation) *tensor.Tensor {
+	return c.forward(c.newOutput(x), x, act, nil)
+}
+
+// ForwardAddReLU returns ReLU(c(x) + residual), the end of a ResNet block,
+// bit for bit ForwardAct(x, ActNone) followed by AddReLU. The Winograd and
+// packed kernels add the residual and apply ReLU to each finished part of
+// the output while it is still in cache, instead of in one more pass over
+// the whole output. It panics if residual does not have the output's
+// shape.
+func (c *Conv2D) ForwardAddReLU(x, residual *tensor.Tensor) *tensor.Tensor {
 	out := c.newOutput(x)
+	if !out.SameShape(residual) {
+		panic(fmt.Sprintf("nn: residual %v for a convolution output of %v", residual, out))
+	}
+	return c.forward(out, x, ActNone, residual)
+}
+
+// forward runs the kernel KernelName names into out, then, when res is
+// not nil, sets out = ReLU(out + res).
+func (c *Conv2D) forward(out, x *tensor.Tensor, act Activation, res *tensor.Tensor) *tensor.Tensor {
 	switch c.KernelName(x.H, x.W) {
+	case "winograd":
+		convWinogradResidual(c, x, out, act, res)
+		return out
+	case "packed":
+		convPackedResidual(c, x, out, act, res)
+		return out
 	case "depthwise":
 		convDepthwise(c, x, out, act)
-	case "winograd":
-		convWinograd(c, x, out, act)
-	case "packed":
-		convPacked(c, x, out, act)
 	default:
 		convGemm(c, x, out, act)
+	}
+	if res != nil {
+		AddReLU(out, res)
 	}
 	return out
 }

@@ -286,6 +286,13 @@ func packedFits(c *Conv2D, h, w int) bool {
 // tile buffer whose valid columns are then copied out; the kernels add the
 // bias and apply ReLU, SiLU and sigmoid run over the finished tile.
 func convPacked(c *Conv2D, x, out *tensor.Tensor, act Activation) {
+	convPackedResidual(c, x, out, act, nil)
+}
+
+// convPackedResidual is convPacked, then, when res is not nil,
+// out = ReLU(out + res) (act must then be ActNone), applied to each
+// finished tile while it is in cache.
+func convPackedResidual(c *Conv2D, x, out *tensor.Tensor, act Activation, res *tensor.Tensor) {
 	m := c.OutC
 	k := c.InC * c.KH * c.KW
 	p := out.H * out.W
@@ -362,6 +369,12 @@ func convPacked(c *Conv2D, x, out *tensor.Tensor, act Activation) {
 		if act == ActSiLU || act == ActSigmoid { // the bias is in already
 			for o := o0; o < o1; o++ {
 				biasAct(dst[o*p+r0*out.W:o*p+r1*out.W], 0, act)
+			}
+		}
+		if res != nil {
+			rp := res.Data[img*m*p : (img+1)*m*p]
+			for o := o0; o < o1; o++ {
+				addReLURows(dst[o*p+r0*out.W:o*p+r1*out.W], rp[o*p+r0*out.W:])
 			}
 		}
 	})

@@ -181,6 +181,13 @@ func winogradTransformWeights(weight []float32, outC, inC int) []float32 {
 // transform is split by input channel and whose GEMMs and output transform
 // are split by output channel.
 func convWinograd(c *Conv2D, x, out *tensor.Tensor, act Activation) {
+	convWinogradResidual(c, x, out, act, nil)
+}
+
+// convWinogradResidual is convWinograd, then, when res is not nil,
+// out = ReLU(out + res) (act must then be ActNone), applied to each run of
+// output rows right after its output transform writes it.
+func convWinogradResidual(c *Conv2D, x, out *tensor.Tensor, act Activation, res *tensor.Tensor) {
 	ww := c.winogradU()
 	u := ww.u
 	inC, outC := c.InC, c.OutC
@@ -226,7 +233,7 @@ func convWinograd(c *Conv2D, x, out *tensor.Tensor, act Activation) {
 			o0, o1 := i*outChunk, min((i+1)*outChunk, outC)
 			if o0 < o1 {
 				gemm(v, m, vStride, mStride, o0, o1, total)
-				winogradOutput(out, m, mStride, c, act, o0, o1, 0, total, tilesW, perImage)
+				winogradOutput(out, res, m, mStride, c, act, o0, o1, 0, total, tilesW, perImage)
 			}
 		})
 		putScratch(vBuf)
@@ -244,7 +251,7 @@ func convWinograd(c *Conv2D, x, out *tensor.Tensor, act Activation) {
 		v, m := *vBuf, *mBuf
 		winogradInput(v, vStride, xp, hp, wp, inC, 0, inC, j0, j1, tilesW, perImage)
 		gemm(v, m, vStride, mStride, 0, outC, n)
-		winogradOutput(out, m, mStride, c, act, 0, outC, j0, j1, tilesW, perImage)
+		winogradOutput(out, res, m, mStride, c, act, 0, outC, j0, j1, tilesW, perImage)
 		putScratch(vBuf)
 		putScratch(mBuf)
 	})
@@ -431,7 +438,7 @@ func winogradInputRow(v []float32, stride, cnt int, ra, rb []float32, sign float
 // k plane) of tiles [j0, j1) and output channels [o0, o1) into 2x2 output
 // tiles Y = A^T m A, clipped at odd image edges, adding the bias and
 // applying act while each output row segment is in cache.
-func winogradOutput(out *tensor.Tensor, m []float32, stride int, c *Conv2D, act Activation, o0, o1, j0, j1, tilesW, perImage int) {
+func winogradOutput(out, res *tensor.Tensor, m []float32, stride int, c *Conv2D, act Activation, o0, o1, j0, j1, tilesW, perImage int) {
 	n := j1 - j0
 	oh, ow, oc := out.H, out.W, out.C
 	tmpBuf := getScratch(10 * min(tilesW, n)) // winogradOutputRun's tmp
@@ -452,6 +459,13 @@ func winogradOutput(out *tensor.Tensor, m []float32, stride int, c *Conv2D, act 
 				bottom = dst[(y0+1)*ow+x0 : (y0+1)*ow+x1]
 			}
 			winogradOutputRun(top, bottom, m[o*n+j-j0:], stride, cnt, c.bias(o), act, tmp)
+			if res != nil {
+				rp := res.Data[(img*oc+o)*oh*ow : (img*oc+o+1)*oh*ow]
+				addReLURows(top, rp[y0*ow+x0:])
+				if bottom != nil {
+					addReLURows(bottom, rp[(y0+1)*ow+x0:])
+				}
+			}
 		}
 		j += tx1 - tx0
 	}
