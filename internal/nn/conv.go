@@ -116,23 +116,47 @@ func (c *Conv2D) Forward(x *tensor.Tensor) *tensor.Tensor { return c.ForwardAct(
 //   - 1x1, stride 1, no padding: one Sgemm per column tile straight on the
 //     input, Weight (OutC x InC) times input (InC x H*W);
 //   - 3x3, stride 1, padding 1, ungrouped, wide enough (useWinograd):
-//     Winograd F(2x2, 3x3), 16 Sgemm calls per block of tiles on 2.25x
-//     fewer multiplies, with the weight transform cached in the Conv2D;
+//     Winograd F(2x2, 3x3), 16 GEMMs per block of tiles on 2.25x fewer
+//     multiplies, with the weight transform cached in the Conv2D;
 //   - everything else: im2col of one column tile into a pooled buffer,
 //     then Sgemm, per image and group.
 //
 // Tiles are spread over Threads() goroutines.
 func (c *Conv2D) ForwardAct(x *tensor.Tensor, act Activation) *tensor.Tensor {
+	return c.forward(c.newOutput(x), x, act, nil)
+}
+
+// ForwardAddReLU returns ReLU(c(x) + residual), the end of a ResNet block,
+// bit for bit ForwardAct(x, ActNone) followed by AddReLU. The Winograd and
+// packed kernels add the residual and apply ReLU to each finished part of
+// the output while it is still in cache, instead of in one more pass over
+// the whole output. It panics if residual does not have the output's
+// shape.
+func (c *Conv2D) ForwardAddReLU(x, residual *tensor.Tensor) *tensor.Tensor {
 	out := c.newOutput(x)
+	if !out.SameShape(residual) {
+		panic(fmt.Sprintf("nn: residual %v for a convolution output of %v", residual, out))
+	}
+	return c.forward(out, x, ActNone, residual)
+}
+
+// forward runs the kernel KernelName names into out, then, when res is
+// not nil, sets out = ReLU(out + res).
+func (c *Conv2D) forward(out, x *tensor.Tensor, act Activation, res *tensor.Tensor) *tensor.Tensor {
 	switch c.KernelName(x.H, x.W) {
+	case "winograd":
+		convWinogradResidual(c, x, out, act, res)
+		return out
+	case "packed":
+		convPackedResidual(c, x, out, act, res)
+		return out
 	case "depthwise":
 		convDepthwise(c, x, out, act)
-	case "winograd":
-		convWinograd(c, x, out, act)
-	case "packed":
-		convPacked(c, x, out, act)
 	default:
 		convGemm(c, x, out, act)
+	}
+	if res != nil {
+		AddReLU(out, res)
 	}
 	return out
 }
@@ -145,7 +169,7 @@ func (c *Conv2D) KernelName(h, w int) string {
 	switch {
 	case c.isDepthwise():
 		return "depthwise"
-	case useWinograd(c):
+	case useWinograd(c) && winogradFits(c, h, w):
 		return "winograd"
 	case usePacked(c) && packedFits(c, h, w):
 		return "packed"

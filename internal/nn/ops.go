@@ -39,6 +39,16 @@ func AddReLU(dst, src *tensor.Tensor) *tensor.Tensor {
 	return dst
 }
 
+// addReLURows sets d[i] = max(d[i]+s[i], 0) for i < len(d) on the
+// fastest kernel this build and CPU have.
+func addReLURows(d, s []float32) {
+	if simdEnabled {
+		simdAddReLU(d, s)
+	} else {
+		addReLUGo(d, s)
+	}
+}
+
 // AllFinite reports whether no element of x is NaN or infinite. It sums x
 // in float64, where no sum of float32 values can overflow and any NaN or
 // infinity carries through (+Inf + -Inf gives NaN), so the sum is finite

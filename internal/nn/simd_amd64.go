@@ -110,3 +110,27 @@ func simdBiasSigmoid16(d []float32, b float32) int
 //
 //go:noescape
 func simdSplit2(first, second, in *float32, pairs int) int
+
+// winograd512 selects the AVX-512 Winograd transforms of
+// simd_winograd_amd64.s over the pure-Go loops.
+var winograd512 = cpu.X86.HasAVX512F
+
+// winogradInput16 writes, for chans channels (input rows from src +
+// ch*plane, V from v + ch*vrow), the transformed input of groups*16
+// tiles, then of a last group of popcount(st) tiles when st != 0, whose
+// four input rows are wp floats apart (tile i reads columns 2i..2i+3),
+// into the 16 planes v + k*stride. The last group reads its rows under
+// the lane masks lo (floats 0..15 of the group's 32) and hi (16..31) and
+// writes under st; see winogradInputChannels.
+//
+//go:noescape
+func winogradInput16(v *float32, stride int, src *float32, wp, groups, lo, hi, st, chans, plane, vrow int)
+
+// winogradOutput16 writes the 2x2 output tiles A^T M A + bias (ReLU when
+// relu != 0) of groups*16 tiles, then of a last group when ld != 0, from
+// the 16 planes m + k*stride into the rows y0 and y1 (y1 nil: one row);
+// the last group reads under ld and writes its 32 floats per row under
+// lo and hi; see winogradOutputTiles.
+//
+//go:noescape
+func winogradOutput16(y0, y1, m *float32, stride, groups int, bias float32, relu, ld, lo, hi int)

@@ -1,0 +1,249 @@
+package main
+
+import "fmt"
+
+const winogradDoc = `
+AVX-512 input and output transforms of Winograd F(2x2, 3x3)
+(conv_winograd.go), 16 tiles per step, one tile per lane. Tile i of a run
+reads columns 2i..2i+3 of its four input rows and writes columns 2i and
+2i+1 of its two output rows, so each step deinterleaves the even and odd
+columns of 32 floats with VPERMT2PS (and of the 32 floats two further on,
+for columns 2i+2 and 2i+3), and the output step interleaves its two
+column vectors back. Written by asmgen/winograd.go.`
+
+// writeWinograd writes the index tables and the two transform kernels.
+func writeWinograd(a *asm) {
+	a.comment(winogradDoc)
+	indexTable(a, "winoEven", "lane i = 2i: the even columns of two vectors", func(i int) int { return 2 * i })
+	indexTable(a, "winoOdd", "lane i = 2i+1: the odd columns of two vectors", func(i int) int { return 2*i + 1 })
+	indexTable(a, "winoLo", "lanes 0..15 of the interleave of two vectors: a0 b0 a1 b1 ...", func(i int) int { return i/2 + 16*(i%2) })
+	indexTable(a, "winoHi", "lanes 16..31 of the interleave of two vectors", func(i int) int { return 8 + i/2 + 16*(i%2) })
+	winogradInputKernel(a)
+	winogradOutputKernel(a)
+}
+
+// indexTable writes a read-only table of 16 int32 lane indices.
+func indexTable(a *asm, sym, what string, lane func(int) int) {
+	a.comment(what)
+	for i := 0; i < 16; i++ {
+		fmt.Fprintf(&a.buf, "DATA %s<>+%d(SB)/4, $%d\n", sym, 4*i, lane(i))
+	}
+	fmt.Fprintf(&a.buf, "GLOBL %s<>(SB), RODATA|NOPTR, $64\n", sym)
+}
+
+func z(i int) string { return fmt.Sprintf("Z%d", i) }
+
+func winogradInputKernel(a *asm) {
+	a.text("winogradInput16", "(v *float32, stride int, src *float32, wp, groups, lo, hi, st, chans, plane, vrow int)", 88, `
+For each of chans channels (input rows from src + ch*plane, V rows from
+v + ch*vrow), writes V = B^T d B of groups*16 tiles, then of one more
+group of popcount(st) tiles when st != 0, into the 16 planes
+v + k*stride (k = 4*row + column of V), tile i at [i]. The tiles' four
+input rows are wp floats apart; tile i reads their columns 2i..2i+3.
+Row q of B^T d is r0-r2, r1+r2, r2-r1 or r1-r3 (computed on the raw
+rows, before the deinterleave, which is linear); the columns of V are
+t0-t2, t1+t2, t2-t1 and t1-t3 of that row. The last group loads rows
+under the masks lo (floats 0..15 of 32) and hi (16..31) and stores under
+st.`)
+	a.i("MOVQ v+0(FP), DX")
+	a.i("MOVQ stride+8(FP), R8")
+	a.i("SHLQ $2, R8")
+	a.i("MOVQ src+16(FP), SI")
+	a.i("MOVQ wp+24(FP), R11")
+	a.i("SHLQ $2, R11")
+	a.i("LEAQ (R11)(R11*2), R13")
+	a.i("MOVQ st+56(FP), AX")
+	a.i("KMOVW AX, K3")
+	a.i("MOVQ lo+40(FP), AX")
+	a.i("KMOVW AX, K1")
+	a.i("MOVQ hi+48(FP), AX")
+	a.i("KMOVW AX, K2")
+	a.i("MOVQ chans+64(FP), BX")
+	a.i("VMOVDQU32 winoEven<>(SB), Z30")
+	a.i("VMOVDQU32 winoOdd<>(SB), Z31")
+	a.i("TESTQ BX, BX")
+	a.i("JEQ done")
+	a.label("channel")
+	a.i("MOVQ SI, R10")
+	a.i("MOVQ DX, DI")
+	a.i("MOVQ groups+32(FP), CX")
+	a.i("TESTQ CX, CX")
+	a.i("JEQ tail")
+	a.label("loop")
+	winogradInputStep(a, false)
+	a.i("ADDQ $64, DI")
+	a.i("ADDQ $128, R10")
+	a.i("DECQ CX")
+	a.i("JNZ loop")
+	a.label("tail")
+	a.i("MOVQ st+56(FP), AX")
+	a.i("TESTQ AX, AX")
+	a.i("JEQ next")
+	winogradInputStep(a, true)
+	a.label("next")
+	a.i("MOVQ plane+72(FP), AX")
+	a.i("LEAQ (SI)(AX*4), SI")
+	a.i("MOVQ vrow+80(FP), AX")
+	a.i("LEAQ (DX)(AX*4), DX")
+	a.i("DECQ BX")
+	a.i("JNZ channel")
+	a.label("done")
+	a.ret()
+}
+
+// winogradInputStep transforms 16 tiles: rows at R10, R10+R11, R10+2*R11
+// and R10+R13 (= 3*R11), planes from DI
+// at R8-byte steps; masked, under K1/K2 (loads) and K3 (stores).
+func winogradInputStep(a *asm, masked bool) {
+	// Row q in Z(4q)..Z(4q+3): floats 0..15, 16..31, 2..17, 18..33.
+	for q, r := range []string{"(R10)", "(R10)(R11*1)", "(R10)(R11*2)", "(R10)(R13*1)"} {
+		for p, off := range []int{0, 64, 8, 72} {
+			if masked {
+				k := "K1"
+				if p%2 == 1 {
+					k = "K2"
+				}
+				a.i("VMOVUPS.Z %d%s, %s, %s", off, r, k, z(4*q+p))
+			} else {
+				a.i("VMOVUPS %d%s, %s", off, r, z(4*q+p))
+			}
+		}
+	}
+	a.note("rows of B^T d: t0 = r0-r2 (Z0..3), t1 = r1+r2 (Z16..19), t2 = r2-r1 (Z8..11), t3 = r1-r3 (Z12..15)")
+	for p := 0; p < 4; p++ {
+		a.i("VSUBPS %s, %s, %s", z(8+p), z(p), z(p))
+		a.i("VADDPS %s, %s, %s", z(8+p), z(4+p), z(16+p))
+		a.i("VSUBPS %s, %s, %s", z(4+p), z(8+p), z(8+p))
+		a.i("VSUBPS %s, %s, %s", z(12+p), z(4+p), z(12+p))
+	}
+	a.i("MOVQ DI, R9")
+	for q, t := range []int{0, 16, 8, 12} {
+		a.note("row %d: E, O = columns 2i, 2i+1 (Z20, Z21); E2, O2 = columns 2i+2, 2i+3 (Z22, Z23)", q)
+		for i, src := range []int{t, t, t + 2, t + 2} {
+			idx := "Z30"
+			if i%2 == 1 {
+				idx = "Z31"
+			}
+			a.i("VMOVAPS %s, %s", z(src), z(20+i))
+			a.i("VPERMT2PS %s, %s, %s", z(src+1), idx, z(20+i))
+		}
+		a.i("VSUBPS Z22, Z20, Z24")
+		a.i("VADDPS Z22, Z21, Z25")
+		a.i("VSUBPS Z21, Z22, Z26")
+		a.i("VSUBPS Z23, Z21, Z27")
+		for c := 0; c < 4; c++ {
+			if masked {
+				a.i("VMOVUPS %s, K3, (R9)", z(24+c))
+			} else {
+				a.i("VMOVUPS %s, (R9)", z(24+c))
+			}
+			if q < 3 || c < 3 {
+				a.i("ADDQ R8, R9")
+			}
+		}
+	}
+}
+
+func winogradOutputKernel(a *asm) {
+	a.text("winogradOutput16", "(y0, y1, m *float32, stride, groups int, bias float32, relu, ld, lo, hi int)", 80, `
+Writes the 2x2 output tiles Y = A^T M A + bias of groups*16 tiles, then
+of one more group when ld != 0, from the 16 planes m + k*stride (tile i
+at [i]): tile i's top row to y0[2i], y0[2i+1], its bottom row to y1
+(not written when y1 is nil). ReLU as Go's max(., 0) when relu != 0.
+The last group loads under ld and stores 32 floats of each row under lo
+(floats 0..15) and hi (16..31), for a clipped last column.`)
+	a.i("MOVQ y0+0(FP), DI")
+	a.i("MOVQ y1+8(FP), SI")
+	a.i("MOVQ m+16(FP), R10")
+	a.i("MOVQ stride+24(FP), R8")
+	a.i("SHLQ $2, R8")
+	a.i("MOVQ groups+32(FP), CX")
+	a.i("VBROADCASTSS bias+40(FP), Z28")
+	a.i("MOVQ relu+48(FP), DX")
+	a.i("VPXORD Z29, Z29, Z29")
+	a.i("VMOVDQU32 winoLo<>(SB), Z30")
+	a.i("VMOVDQU32 winoHi<>(SB), Z31")
+	a.i("TESTQ CX, CX")
+	a.i("JEQ tail")
+	a.label("loop")
+	winogradOutputStep(a, false, "l")
+	a.i("ADDQ $64, R10")
+	a.i("ADDQ $128, DI")
+	a.i("TESTQ SI, SI")
+	a.i("JEQ next")
+	a.i("ADDQ $128, SI")
+	a.label("next")
+	a.i("DECQ CX")
+	a.i("JNZ loop")
+	a.label("tail")
+	a.i("MOVQ ld+56(FP), AX")
+	a.i("TESTQ AX, AX")
+	a.i("JEQ done")
+	a.i("KMOVW AX, K3")
+	a.i("MOVQ lo+64(FP), AX")
+	a.i("KMOVW AX, K1")
+	a.i("MOVQ hi+72(FP), AX")
+	a.i("KMOVW AX, K2")
+	winogradOutputStep(a, true, "t")
+	a.label("done")
+	a.ret()
+}
+
+// winogradOutputStep finishes 16 tiles: planes from R10 at R8-byte steps
+// into Z0..Z15, rows to DI and (unless nil) SI; masked, under K3 (loads)
+// and K1/K2 (stores). sfx keeps the labels of the two copies apart.
+func winogradOutputStep(a *asm, masked bool, sfx string) {
+	a.i("MOVQ R10, R9")
+	for k := 0; k < 16; k++ {
+		if masked {
+			a.i("VMOVUPS.Z (R9), K3, %s", z(k))
+		} else {
+			a.i("VMOVUPS (R9), %s", z(k))
+		}
+		if k < 15 {
+			a.i("ADDQ R8, R9")
+		}
+	}
+	a.note("A^T M: s_c = m_c + m_4+c + m_8+c (Z16..19), t_c = m_4+c - m_8+c - m_12+c (Z20..23)")
+	for c := 0; c < 4; c++ {
+		a.i("VADDPS %s, %s, %s", z(4+c), z(c), z(16+c))
+		a.i("VADDPS %s, %s, %s", z(8+c), z(16+c), z(16+c))
+		a.i("VSUBPS %s, %s, %s", z(8+c), z(4+c), z(20+c))
+		a.i("VSUBPS %s, %s, %s", z(12+c), z(20+c), z(20+c))
+	}
+	a.note("times A, plus bias: top row Z24 (column 2i), Z25 (2i+1); bottom row Z26, Z27")
+	for r, base := range []int{16, 20} {
+		e, o := z(24+2*r), z(25+2*r)
+		a.i("VADDPS %s, %s, %s", z(base+1), z(base), e)
+		a.i("VADDPS %s, %s, %s", z(base+2), e, e)
+		a.i("VSUBPS %s, %s, %s", z(base+2), z(base+1), o)
+		a.i("VSUBPS %s, %s, %s", z(base+3), o, o)
+		a.i("VADDPS Z28, %s, %s", e, e)
+		a.i("VADDPS Z28, %s, %s", o, o)
+	}
+	a.i("TESTQ DX, DX")
+	a.i("JEQ store%s", sfx)
+	for r := 24; r < 28; r++ {
+		relu(a, z(r), "Z29")
+	}
+	a.label("store" + sfx)
+	for r, dst := range []string{"DI", "SI"} {
+		if r == 1 {
+			a.i("TESTQ SI, SI")
+			a.i("JEQ stored%s", sfx)
+		}
+		e, o := z(24+2*r), z(25+2*r)
+		a.i("VMOVAPS %s, Z0", e)
+		a.i("VPERMT2PS %s, Z30, Z0", o)
+		a.i("VMOVAPS %s, Z1", e)
+		a.i("VPERMT2PS %s, Z31, Z1", o)
+		if masked {
+			a.i("VMOVUPS Z0, K1, (%s)", dst)
+			a.i("VMOVUPS Z1, K2, 64(%s)", dst)
+		} else {
+			a.i("VMOVUPS Z0, (%s)", dst)
+			a.i("VMOVUPS Z1, 64(%s)", dst)
+		}
+	}
+	a.label("stored" + sfx)
+}
