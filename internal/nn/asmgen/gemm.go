@@ -81,16 +81,13 @@ func gemmNarrowKernel(a *asm, p, r int) {
 	a.i("MOVQ b+24(FP), BX")
 	a.i("MOVQ offs+32(FP), R12")
 	a.i("MOVQ t+40(FP), CX")
+	var accs []string
 	for q := 0; q < p; q++ {
 		for j := 0; j < r; j++ {
-			a.i("VPXORD Y%d, Y%d, Y%d", acc(q, j), acc(q, j), acc(q, j))
+			accs = append(accs, fmt.Sprintf("Y%d", acc(q, j)))
 		}
 	}
-	a.i("TESTQ SI, SI")
-	a.i("JLE done")
-	a.label("loop")
-	a.i("MOVLQSX (R12), R13")
-	a.i("LEAQ (BX)(R13*4), R14")
+	depthLoopStart(a, accs)
 	for j := 0; j < r; j++ {
 		a.i("VBROADCASTSS %d(R14), Y%d", 4*j, p*r+j)
 	}
@@ -133,16 +130,13 @@ func gemmKernel(a *asm, nv int) {
 	a.i("SHLQ $2, DX")
 	a.i("MOVQ mask+48(FP), R8")
 	a.i("KMOVW R8, K1")
+	var accs []string
 	for r := 0; r < 8; r++ {
 		for v := 0; v < nv; v++ {
-			a.i("VPXORD %s, %s, %s", acc(r, v), acc(r, v), acc(r, v))
+			accs = append(accs, acc(r, v))
 		}
 	}
-	a.i("TESTQ SI, SI")
-	a.i("JLE done")
-	a.label("loop")
-	a.i("MOVLQSX (R12), R13")
-	a.i("LEAQ (BX)(R13*4), R14")
+	depthLoopStart(a, accs)
 	for v := 0; v < nv; v++ {
 		if v == nv-1 {
 			a.i("VMOVUPS.Z %d(R14), K1, %s", 64*v, breg(v))
@@ -212,4 +206,18 @@ func gemmKernel(a *asm, nv int) {
 		}
 	}
 	a.ret()
+}
+
+// depthLoopStart clears the accumulators, skips to done when the depth
+// (SI) is not positive, and opens the loop over depth steps: R14 = the
+// step's row of B, b (BX) + 4*offs[k] (R12 points at offs[k]).
+func depthLoopStart(a *asm, accs []string) {
+	for _, r := range accs {
+		a.i("VPXORD %s, %s, %s", r, r, r)
+	}
+	a.i("TESTQ SI, SI")
+	a.i("JLE done")
+	a.label("loop")
+	a.i("MOVLQSX (R12), R13")
+	a.i("LEAQ (BX)(R13*4), R14")
 }
