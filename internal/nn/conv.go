@@ -169,7 +169,7 @@ func (c *Conv2D) KernelName(h, w int) string {
 	switch {
 	case c.isDepthwise():
 		return "depthwise"
-	case useWinograd(c) && winogradFits(c, h, w):
+	case useWinograd(c):
 		return "winograd"
 	case usePacked(c) && packedFits(c, h, w):
 		return "packed"

@@ -1,7 +1,6 @@
 package nn
 
 import (
-	"math"
 	"sync/atomic"
 	"unsafe"
 
@@ -90,14 +89,6 @@ func useWinograd(c *Conv2D) bool {
 	return c.InC >= least && c.OutC >= least
 }
 
-// winogradFits reports whether the zero-padded copy of one h x w image
-// that convWinograd makes (winogradPad) stays below 2^31 floats, the
-// bound packedFits sets for the packed kernel's copy: inputs of several
-// thousand pixels a side with hundreds of channels take the im2col path,
-// which copies one tile at a time.
-func winogradFits(c *Conv2D, h, w int) bool {
-	return int64(c.InC)*int64(2*ceilDiv(h, 2)+2)*int64(2*ceilDiv(w, 2)+2) < math.MaxInt32
-}
 
 // winogradMinChannels and winogradMinChannels512 are the narrowest
 // convolutions useWinograd accepts without and with the AVX-512 kernels.
@@ -204,14 +195,11 @@ func convWinogradResidual(c *Conv2D, x, out *tensor.Tensor, act Activation, res 
 			blas.Sgemm(false, false, o1-o0, n, inC, 1, u[k*plane+o0*inC:], inC, v[k*vStride:], n, 0, m[k*mStride+o0*n:], n)
 		}
 	}
-	// The padded copy of the input the transform reads (winogradPad).
-	hp, wp := 2*tilesH+2, 2*tilesW+2
-	xpBuf := getScratch(x.N * inC * hp * wp)
-	defer putScratch(xpBuf)
-	xp := *xpBuf
-	pad := func(pi int) {
-		winogradPad(xp[pi*hp*wp:(pi+1)*hp*wp], x.Data[pi*x.H*x.W:(pi+1)*x.H*x.W], x.H, x.W, hp, wp)
-	}
+	// Rows of zeros above and below the image, for the input transform.
+	zBuf := getScratch(2*tilesW + 2)
+	defer putScratch(zBuf)
+	zeros := *zBuf
+	clear(zeros)
 	if w := Threads(); w > 1 && total < winogradMinCols*w {
 		vStride, mStride := winogradPlaneStride(inC*total), winogradPlaneStride(outC*total)
 		vBuf, mBuf := getScratch(16*vStride), getScratch(16*mStride)
@@ -221,13 +209,7 @@ func convWinogradResidual(c *Conv2D, x, out *tensor.Tensor, act Activation, res 
 			outChunk = ceilDiv(outChunk, packedMR) * packedMR // whole micro-tiles
 		}
 		parallelFor(w, func(_, i int) {
-			c0, c1 := i*inChunk, min((i+1)*inChunk, inC)
-			for img := 0; img < x.N; img++ {
-				for ch := c0; ch < c1; ch++ {
-					pad(img*inC + ch)
-				}
-			}
-			winogradInput(v, vStride, xp, hp, wp, inC, c0, c1, 0, total, tilesW, perImage)
+			winogradInput(v, vStride, x, zeros, i*inChunk, min((i+1)*inChunk, inC), 0, total, tilesW, perImage)
 		})
 		parallelFor(w, func(_, i int) {
 			o0, o1 := i*outChunk, min((i+1)*outChunk, outC)
@@ -240,7 +222,6 @@ func convWinogradResidual(c *Conv2D, x, out *tensor.Tensor, act Activation, res 
 		putScratch(mBuf)
 		return
 	}
-	parallelFor(x.N*inC, func(_, pi int) { pad(pi) })
 	cols, blocks := winogradTiling(total)
 	parallelFor(blocks, func(_, b int) {
 		j0 := b * cols
@@ -249,7 +230,7 @@ func convWinogradResidual(c *Conv2D, x, out *tensor.Tensor, act Activation, res 
 		vStride, mStride := winogradPlaneStride(inC*n), winogradPlaneStride(outC*n)
 		vBuf, mBuf := getScratch(16*vStride), getScratch(16*mStride)
 		v, m := *vBuf, *mBuf
-		winogradInput(v, vStride, xp, hp, wp, inC, 0, inC, j0, j1, tilesW, perImage)
+		winogradInput(v, vStride, x, zeros, 0, inC, j0, j1, tilesW, perImage)
 		gemm(v, m, vStride, mStride, 0, outC, n)
 		winogradOutput(out, res, m, mStride, c, act, 0, outC, j0, j1, tilesW, perImage)
 		putScratch(vBuf)
@@ -303,68 +284,99 @@ func winogradTiling(total int) (cols, blocks int) {
 	return cols, ceilDiv(total, cols)
 }
 
-// winogradPad writes the h x w plane src into the hp x wp plane dst at
-// row 1, column 1, zero everywhere else: hp = 2*tilesH+2 and wp =
-// 2*tilesW+2, so that the 4x4 input patch of every tile, whose top-left
-// corner sits at (2*row-1, 2*col-1) of src, lies inside dst, and the
-// input transform reads every patch without a bounds test.
-func winogradPad(dst, src []float32, h, w, hp, wp int) {
-	clear(dst[:wp])
-	for y := 0; y < h; y++ {
-		row := dst[(y+1)*wp : (y+2)*wp]
-		row[0] = 0
-		copy(row[1:], src[y*w:(y+1)*w])
-		clear(row[1+w:])
+// winogradRows describes, for the AVX-512 input transform, the four input
+// rows of a run of tiles in the first channel it transforms: for each
+// row, where it starts (the image column of the run's first tile, or
+// column 0 when that lies left of the image) and the bytes from it to the
+// same row of the next channel; a row above or below the image points at
+// zeros and steps 0. lead is 1 when the run starts left of the image. The
+// kernel advances the pointers channel by channel, and reads columns past
+// the image as zero through its lane masks.
+type winogradRows struct {
+	row [4]struct {
+		p    unsafe.Pointer
+		step int
 	}
-	clear(dst[(h+1)*wp : hp*wp])
+	lead int
 }
 
 // winogradInput writes V = B^T d B of tiles [j0, j1) of input channels
-// [c0, c1) into v, laid out v[k*stride + ch*n + (j-j0)], n = j1-j0, from
-// xp, the winogradPad copy of the input (inC planes of hp x wp per
-// image). Tile j is image j/perImage, tile row (j%perImage)/tilesW, tile
-// column j%tilesW.
-func winogradInput(v []float32, stride int, xp []float32, hp, wp, inC, c0, c1, j0, j1, tilesW, perImage int) {
+// [c0, c1) of x into v, laid out v[k*stride + ch*n + (j-j0)], n = j1-j0.
+// Tile j is image j/perImage, tile row (j%perImage)/tilesW, tile column
+// j%tilesW; its patch d is the 4x4 input window whose top-left corner sits
+// at (2*row-1, 2*col-1), zero outside the image. zeros holds at least
+// 2*tilesW+2 zeros, the rows above and below the image.
+func winogradInput(v []float32, stride int, x *tensor.Tensor, zeros []float32, c0, c1, j0, j1, tilesW, perImage int) {
 	if c0 >= c1 {
 		return
 	}
 	n := j1 - j0
-	plane := hp * wp
+	h, w, plane := x.H, x.W, x.H*x.W
+	var masks []uint16 // five lane masks per group of 16 tiles
+	var pad []float32  // the pure-Go path's four zero-padded rows
 	for j := j0; j < j1; {
 		img, r := j/perImage, (j%perImage)/tilesW
 		tx0 := j % tilesW
 		cnt := min(tilesW, tx0+j1-j) - tx0
-		src := xp[(img*inC+c0)*plane+2*r*wp+2*tx0:]
-		winogradInputChannels(v[c0*n+j-j0:], stride, n, src, wp, plane, cnt, c1-c0)
+		vr := v[c0*n+j-j0:]
+		// Run floats [lo, hi) from the column left of the first tile
+		// (image column x0) lie inside the image.
+		x0 := 2*tx0 - 1
+		lo, hi := max(0, -x0), min(w-x0, 2*cnt+2)
+		first := (img*x.C + c0) * plane // channel c0 of the image
+		if !winograd512 {
+			if pad == nil {
+				pad = make([]float32, 4*(2*tilesW+2))
+			}
+			span := 2*cnt + 2
+			for ch := c0; ch < c1; ch++ {
+				for q := 0; q < 4; q++ {
+					row := pad[q*span : (q+1)*span]
+					clear(row)
+					if y := 2*r - 1 + q; y >= 0 && y < h {
+						base := first + (ch-c0)*plane + y*w + x0
+						copy(row[lo:hi], x.Data[base+lo:base+hi])
+					}
+				}
+				winogradInputRun(vr[(ch-c0)*n:], stride, cnt, pad[:span], pad[span:2*span], pad[2*span:3*span], pad[3*span:4*span])
+			}
+			j += cnt
+			continue
+		}
+		var rows winogradRows
+		if x0 < 0 {
+			rows.lead = 1
+		}
+		for q := 0; q < 4; q++ {
+			rows.row[q].p = unsafe.Pointer(&zeros[0])
+			if y := 2*r - 1 + q; y >= 0 && y < h {
+				start := first + y*w + max(x0, 0)
+				// The last channel's row holds every float the masks let
+				// through.
+				_ = x.Data[start+(c1-c0-1)*plane+hi-lo-1]
+				rows.row[q].p = unsafe.Pointer(&x.Data[start])
+				rows.row[q].step = 4 * plane
+			}
+		}
+		_, _ = zeros[2*cnt+1], vr[(c1-c0-1)*n+15*stride+cnt-1]
+		groups := ceilDiv(cnt, 16)
+		masks = masks[:0]
+		for g := 0; g < groups; g++ {
+			lanes := func(o int) uint16 { // bit l: float o+l of the run is read
+				var m uint16
+				for l := 0; l < 16; l++ {
+					if f := o + l; f >= lo && f < hi {
+						m |= 1 << l
+					}
+				}
+				return m
+			}
+			st := uint16(1<<min(16, cnt-16*g) - 1)
+			masks = append(masks, lanes(32*g), lanes(32*g+16), lanes(32*g+2), lanes(32*g+18), st)
+		}
+		winogradInput16(&vr[0], stride, n, &rows, &masks[0], groups, c1-c0)
 		j += cnt
 	}
-}
-
-// winogradInputChannels transforms a run of cnt tiles of one tile row in
-// chans channels: channel ch's four input rows start at src[ch*plane:],
-// wp floats apart (tile i reads columns 2i..2i+3), and its transformed
-// tiles go to v[ch*vrow:], the 16 planes stride apart.
-func winogradInputChannels(v []float32, stride, vrow int, src []float32, wp, plane, cnt, chans int) {
-	if cnt <= 0 || chans <= 0 {
-		return
-	}
-	if !winograd512 {
-		for ch := 0; ch < chans; ch++ {
-			r := src[ch*plane:]
-			winogradInputRun(v[ch*vrow:], stride, cnt, r, r[wp:], r[2*wp:], r[3*wp:])
-		}
-		return
-	}
-	// The kernel runs whole groups of 16 tiles, then the last 1..15 under
-	// lane masks, so no load or store reaches past the 2*cnt+2 floats of a
-	// row or the cnt of a plane; these bounds cover all it touches.
-	_, _ = v[(chans-1)*vrow+15*stride+cnt-1], src[(chans-1)*plane+3*wp+2*cnt+1]
-	groups, c := cnt/16, cnt%16
-	var lo, hi, st int
-	if c > 0 {
-		lo, hi, st = 1<<min(2*c, 16)-1, 1<<max(2*c-16, 0)-1, 1<<c-1
-	}
-	winogradInput16(&v[0], stride, &src[0], wp, groups, lo, hi, st, chans, plane, vrow)
 }
 
 // winogradOutputTiles writes the output rows y0 and y1 (nil: the tiles'

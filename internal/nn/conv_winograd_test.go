@@ -269,28 +269,40 @@ func TestWinogradTransformKernels(t *testing.T) {
 		f()
 	}
 	for cnt := 1; cnt <= 50; cnt++ {
-		// Input: three channels, their last row ending exactly at the
-		// patches' last column, and the planes of V exactly as long as
-		// the tiles (a kernel reading or writing past them would fault
-		// or panic on the bounds check).
-		const chans = 3
-		wp := 2*cnt + 2 + rng.Intn(3)
-		plane := 4*wp + rng.Intn(5)
-		src := make([]float32, (chans-1)*plane+3*wp+2*cnt+2)
-		fill(src)
-		vrow := cnt + rng.Intn(3)
-		stride := chans*vrow + 1
-		want, got := make([]float32, (chans-1)*vrow+15*stride+cnt), make([]float32, (chans-1)*vrow+15*stride+cnt)
-		for i := range got {
-			got[i], want[i] = -7, -7
-		}
-		run(false, func() { winogradInputChannels(want, stride, vrow, src, wp, plane, cnt, chans) })
-		run(true, func() { winogradInputChannels(got, stride, vrow, src, wp, plane, cnt, chans) })
-		for i := range got {
-			if !same(got[i], want[i]) {
-				t.Fatalf("input transform, %d tiles: plane %d offset %d = %v, want %v", cnt, i/stride, i%stride, got[i], want[i])
+		// Input: a run of cnt tiles from every possible position of a
+		// tile row (first, middle and last tile columns, odd and even
+		// widths), in three channels of the second of two images, with
+		// rows above and below the image.
+		for _, w := range []int{2*cnt - 1, 2 * cnt, 2*cnt + 5} {
+			tilesW := ceilDiv(w, 2)
+			for _, tx0 := range []int{0, 1, tilesW - cnt} {
+				if tx0 < 0 || tx0+cnt > tilesW {
+					continue
+				}
+				const chans, inC, h = 3, 5, 3
+				x := tensor.New(2, inC, h, w)
+				fill(x.Data)
+				perImage := ceilDiv(h, 2) * tilesW
+				zeros := make([]float32, 2*tilesW+2)
+				for r := 0; r < ceilDiv(h, 2); r++ {
+					j0 := perImage + r*tilesW + tx0
+					stride := (1+chans)*cnt + 3 // the layout counts channels from 0
+					want, got := make([]float32, 16*stride), make([]float32, 16*stride)
+					for i := range got {
+						got[i], want[i] = -7, -7
+					}
+					run(false, func() { winogradInput(want, stride, x, zeros, 1, 1+chans, j0, j0+cnt, tilesW, perImage) })
+					run(true, func() { winogradInput(got, stride, x, zeros, 1, 1+chans, j0, j0+cnt, tilesW, perImage) })
+					for i := range got {
+						if !same(got[i], want[i]) {
+							t.Fatalf("input transform, %d tiles from column %d of tile row %d, width %d: plane %d offset %d = %v, want %v",
+								cnt, tx0, r, w, i/stride, i%stride, got[i], want[i])
+						}
+					}
+				}
 			}
 		}
+		stride := cnt + 3
 		// Output.
 		m := make([]float32, 15*stride+cnt)
 		fill(m)

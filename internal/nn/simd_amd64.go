@@ -115,16 +115,14 @@ func simdSplit2(first, second, in *float32, pairs int) int
 // simd_winograd_amd64.s over the pure-Go loops.
 var winograd512 = cpu.X86.HasAVX512F
 
-// winogradInput16 writes, for chans channels (input rows from src +
-// ch*plane, V from v + ch*vrow), the transformed input of groups*16
-// tiles, then of a last group of popcount(st) tiles when st != 0, whose
-// four input rows are wp floats apart (tile i reads columns 2i..2i+3),
-// into the 16 planes v + k*stride. The last group reads its rows under
-// the lane masks lo (floats 0..15 of the group's 32) and hi (16..31) and
-// writes under st; see winogradInputChannels.
+// winogradInput16 writes, for chans channels, the transformed input of
+// groups*16 tiles of one tile row into the 16 planes v + ch*vrow +
+// k*stride, reading the tiles' four input rows as rows describes, each
+// group's under the five lane masks at masks (four row vectors, the
+// stores); see winogradInput.
 //
 //go:noescape
-func winogradInput16(v *float32, stride int, src *float32, wp, groups, lo, hi, st, chans, plane, vrow int)
+func winogradInput16(v *float32, stride, vrow int, rows *winogradRows, masks *uint16, groups, chans int)
 
 // winogradOutput16 writes the 2x2 output tiles A^T M A + bias (ReLU when
 // relu != 0) of groups*16 tiles, then of a last group when ld != 0, from

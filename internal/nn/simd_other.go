@@ -56,7 +56,7 @@ func simdSplit2(first, second, in *float32, pairs int) int { return 0 }
 
 var winograd512 = false
 
-func winogradInput16(v *float32, stride int, src *float32, wp, groups, lo, hi, st, chans, plane, vrow int) {
+func winogradInput16(v *float32, stride, vrow int, rows *winogradRows, masks *uint16, groups, chans int) {
 	panic("nn: no assembly kernels in this build")
 }
 

@@ -88,62 +88,87 @@ DATA winoHi<>+56(SB)/4, $15
 DATA winoHi<>+60(SB)/4, $31
 GLOBL winoHi<>(SB), RODATA|NOPTR, $64
 
-// func winogradInput16(v *float32, stride int, src *float32, wp, groups, lo, hi, st, chans, plane, vrow int)
+// func winogradInput16(v *float32, stride, vrow int, rows *winogradRows, masks *uint16, groups, chans int)
 //
-// For each of chans channels (input rows from src + ch*plane, V rows from
-// v + ch*vrow), writes V = B^T d B of groups*16 tiles, then of one more
-// group of popcount(st) tiles when st != 0, into the 16 planes
-// v + k*stride (k = 4*row + column of V), tile i at [i]. The tiles' four
-// input rows are wp floats apart; tile i reads their columns 2i..2i+3.
-// Row q of B^T d is r0-r2, r1+r2, r2-r1 or r1-r3 (computed on the raw
-// rows, before the deinterleave, which is linear); the columns of V are
-// t0-t2, t1+t2, t2-t1 and t1-t3 of that row. The last group loads rows
-// under the masks lo (floats 0..15 of 32) and hi (16..31) and stores under
-// st.
-TEXT ·winogradInput16(SB), NOSPLIT, $0-88
+// For each of chans channels, writes V = B^T d B of groups*16 tiles into
+// the 16 planes v + ch*vrow + k*stride (k = 4*row + column of V), tile i
+// at [i]. rows holds the tiles' four input rows: for row q a pointer and
+// the bytes to the same row of the next channel (0 for a row of zeros
+// above or below the image), then lead, 1 when the first tile's first
+// column lies left of the image (the pointers then point at column 0 and
+// the kernel reads from one float before, a lane its masks leave out).
+// Tile i reads floats 2i..2i+3 of each row. Each group loads its rows
+// under four masks from masks (floats 0..15, 16..31, 2..17 and 18..33 of
+// the group's span: columns outside the image or past the run read as
+// zero) and stores under a fifth. Row q of B^T d is r0-r2, r1+r2, r2-r1
+// or r1-r3 (computed on the raw rows, before the deinterleave, which is
+// linear); the columns of V are t0-t2, t1+t2, t2-t1 and t1-t3 of that
+// row. The kernel advances the row pointers in rows.
+TEXT ·winogradInput16(SB), NOSPLIT, $0-56
 	MOVQ v+0(FP), DX
 	MOVQ stride+8(FP), R8
 	SHLQ $2, R8
-	MOVQ src+16(FP), SI
-	MOVQ wp+24(FP), R11
-	SHLQ $2, R11
-	LEAQ (R11)(R11*2), R13
-	MOVQ st+56(FP), AX
-	KMOVW AX, K3
-	MOVQ lo+40(FP), AX
-	KMOVW AX, K1
-	MOVQ hi+48(FP), AX
-	KMOVW AX, K2
-	MOVQ chans+64(FP), BX
+	MOVQ rows+24(FP), R14
+	MOVQ chans+48(FP), BX
 	VMOVDQU32 winoEven<>(SB), Z30
 	VMOVDQU32 winoOdd<>(SB), Z31
 	TESTQ BX, BX
 	JEQ done
 
 channel:
-	MOVQ SI, R10
+	// R10..R13 = this channel's rows, less lead floats; then the row pointers step to the next channel
+	MOVQ 0(R14), R10
+	MOVQ 8(R14), AX
+	ADDQ AX, 0(R14)
+	MOVQ 64(R14), AX
+	SHLQ $2, AX
+	SUBQ AX, R10
+	MOVQ 16(R14), R11
+	MOVQ 24(R14), AX
+	ADDQ AX, 16(R14)
+	MOVQ 64(R14), AX
+	SHLQ $2, AX
+	SUBQ AX, R11
+	MOVQ 32(R14), R12
+	MOVQ 40(R14), AX
+	ADDQ AX, 32(R14)
+	MOVQ 64(R14), AX
+	SHLQ $2, AX
+	SUBQ AX, R12
+	MOVQ 48(R14), R13
+	MOVQ 56(R14), AX
+	ADDQ AX, 48(R14)
+	MOVQ 64(R14), AX
+	SHLQ $2, AX
+	SUBQ AX, R13
 	MOVQ DX, DI
-	MOVQ groups+32(FP), CX
+	MOVQ masks+32(FP), SI
+	MOVQ groups+40(FP), CX
 	TESTQ CX, CX
-	JEQ tail
+	JEQ next
 
 loop:
-	VMOVUPS 0(R10), Z0
-	VMOVUPS 64(R10), Z1
-	VMOVUPS 8(R10), Z2
-	VMOVUPS 72(R10), Z3
-	VMOVUPS 0(R10)(R11*1), Z4
-	VMOVUPS 64(R10)(R11*1), Z5
-	VMOVUPS 8(R10)(R11*1), Z6
-	VMOVUPS 72(R10)(R11*1), Z7
-	VMOVUPS 0(R10)(R11*2), Z8
-	VMOVUPS 64(R10)(R11*2), Z9
-	VMOVUPS 8(R10)(R11*2), Z10
-	VMOVUPS 72(R10)(R11*2), Z11
-	VMOVUPS 0(R10)(R13*1), Z12
-	VMOVUPS 64(R10)(R13*1), Z13
-	VMOVUPS 8(R10)(R13*1), Z14
-	VMOVUPS 72(R10)(R13*1), Z15
+	KMOVW 0(SI), K1
+	KMOVW 2(SI), K2
+	KMOVW 4(SI), K4
+	KMOVW 6(SI), K5
+	KMOVW 8(SI), K3
+	VMOVUPS.Z 0(R10), K1, Z0
+	VMOVUPS.Z 64(R10), K2, Z1
+	VMOVUPS.Z 8(R10), K4, Z2
+	VMOVUPS.Z 72(R10), K5, Z3
+	VMOVUPS.Z 0(R11), K1, Z4
+	VMOVUPS.Z 64(R11), K2, Z5
+	VMOVUPS.Z 8(R11), K4, Z6
+	VMOVUPS.Z 72(R11), K5, Z7
+	VMOVUPS.Z 0(R12), K1, Z8
+	VMOVUPS.Z 64(R12), K2, Z9
+	VMOVUPS.Z 8(R12), K4, Z10
+	VMOVUPS.Z 72(R12), K5, Z11
+	VMOVUPS.Z 0(R13), K1, Z12
+	VMOVUPS.Z 64(R13), K2, Z13
+	VMOVUPS.Z 8(R13), K4, Z14
+	VMOVUPS.Z 72(R13), K5, Z15
 	// rows of B^T d: t0 = r0-r2 (Z0..3), t1 = r1+r2 (Z16..19), t2 = r2-r1 (Z8..11), t3 = r1-r3 (Z12..15)
 	VSUBPS Z8, Z0, Z0
 	VADDPS Z8, Z4, Z16
@@ -175,13 +200,13 @@ loop:
 	VADDPS Z22, Z21, Z25
 	VSUBPS Z21, Z22, Z26
 	VSUBPS Z23, Z21, Z27
-	VMOVUPS Z24, (R9)
+	VMOVUPS Z24, K3, (R9)
 	ADDQ R8, R9
-	VMOVUPS Z25, (R9)
+	VMOVUPS Z25, K3, (R9)
 	ADDQ R8, R9
-	VMOVUPS Z26, (R9)
+	VMOVUPS Z26, K3, (R9)
 	ADDQ R8, R9
-	VMOVUPS Z27, (R9)
+	VMOVUPS Z27, K3, (R9)
 	ADDQ R8, R9
 	// row 1: E, O = columns 2i, 2i+1 (Z20, Z21); E2, O2 = columns 2i+2, 2i+3 (Z22, Z23)
 	VMOVAPS Z16, Z20
@@ -196,13 +221,13 @@ loop:
 	VADDPS Z22, Z21, Z25
 	VSUBPS Z21, Z22, Z26
 	VSUBPS Z23, Z21, Z27
-	VMOVUPS Z24, (R9)
+	VMOVUPS Z24, K3, (R9)
 	ADDQ R8, R9
-	VMOVUPS Z25, (R9)
+	VMOVUPS Z25, K3, (R9)
 	ADDQ R8, R9
-	VMOVUPS Z26, (R9)
+	VMOVUPS Z26, K3, (R9)
 	ADDQ R8, R9
-	VMOVUPS Z27, (R9)
+	VMOVUPS Z27, K3, (R9)
 	ADDQ R8, R9
 	// row 2: E, O = columns 2i, 2i+1 (Z20, Z21); E2, O2 = columns 2i+2, 2i+3 (Z22, Z23)
 	VMOVAPS Z8, Z20
@@ -217,13 +242,13 @@ loop:
 	VADDPS Z22, Z21, Z25
 	VSUBPS Z21, Z22, Z26
 	VSUBPS Z23, Z21, Z27
-	VMOVUPS Z24, (R9)
+	VMOVUPS Z24, K3, (R9)
 	ADDQ R8, R9
-	VMOVUPS Z25, (R9)
+	VMOVUPS Z25, K3, (R9)
 	ADDQ R8, R9
-	VMOVUPS Z26, (R9)
+	VMOVUPS Z26, K3, (R9)
 	ADDQ R8, R9
-	VMOVUPS Z27, (R9)
+	VMOVUPS Z27, K3, (R9)
 	ADDQ R8, R9
 	// row 3: E, O = columns 2i, 2i+1 (Z20, Z21); E2, O2 = columns 2i+2, 2i+3 (Z22, Z23)
 	VMOVAPS Z12, Z20
@@ -238,144 +263,24 @@ loop:
 	VADDPS Z22, Z21, Z25
 	VSUBPS Z21, Z22, Z26
 	VSUBPS Z23, Z21, Z27
-	VMOVUPS Z24, (R9)
+	VMOVUPS Z24, K3, (R9)
 	ADDQ R8, R9
-	VMOVUPS Z25, (R9)
+	VMOVUPS Z25, K3, (R9)
 	ADDQ R8, R9
-	VMOVUPS Z26, (R9)
+	VMOVUPS Z26, K3, (R9)
 	ADDQ R8, R9
-	VMOVUPS Z27, (R9)
+	VMOVUPS Z27, K3, (R9)
+	ADDQ $10, SI
 	ADDQ $64, DI
 	ADDQ $128, R10
+	ADDQ $128, R11
+	ADDQ $128, R12
+	ADDQ $128, R13
 	DECQ CX
 	JNZ loop
 
-tail:
-	MOVQ st+56(FP), AX
-	TESTQ AX, AX
-	JEQ next
-	VMOVUPS.Z 0(R10), K1, Z0
-	VMOVUPS.Z 64(R10), K2, Z1
-	VMOVUPS.Z 8(R10), K1, Z2
-	VMOVUPS.Z 72(R10), K2, Z3
-	VMOVUPS.Z 0(R10)(R11*1), K1, Z4
-	VMOVUPS.Z 64(R10)(R11*1), K2, Z5
-	VMOVUPS.Z 8(R10)(R11*1), K1, Z6
-	VMOVUPS.Z 72(R10)(R11*1), K2, Z7
-	VMOVUPS.Z 0(R10)(R11*2), K1, Z8
-	VMOVUPS.Z 64(R10)(R11*2), K2, Z9
-	VMOVUPS.Z 8(R10)(R11*2), K1, Z10
-	VMOVUPS.Z 72(R10)(R11*2), K2, Z11
-	VMOVUPS.Z 0(R10)(R13*1), K1, Z12
-	VMOVUPS.Z 64(R10)(R13*1), K2, Z13
-	VMOVUPS.Z 8(R10)(R13*1), K1, Z14
-	VMOVUPS.Z 72(R10)(R13*1), K2, Z15
-	// rows of B^T d: t0 = r0-r2 (Z0..3), t1 = r1+r2 (Z16..19), t2 = r2-r1 (Z8..11), t3 = r1-r3 (Z12..15)
-	VSUBPS Z8, Z0, Z0
-	VADDPS Z8, Z4, Z16
-	VSUBPS Z4, Z8, Z8
-	VSUBPS Z12, Z4, Z12
-	VSUBPS Z9, Z1, Z1
-	VADDPS Z9, Z5, Z17
-	VSUBPS Z5, Z9, Z9
-	VSUBPS Z13, Z5, Z13
-	VSUBPS Z10, Z2, Z2
-	VADDPS Z10, Z6, Z18
-	VSUBPS Z6, Z10, Z10
-	VSUBPS Z14, Z6, Z14
-	VSUBPS Z11, Z3, Z3
-	VADDPS Z11, Z7, Z19
-	VSUBPS Z7, Z11, Z11
-	VSUBPS Z15, Z7, Z15
-	MOVQ DI, R9
-	// row 0: E, O = columns 2i, 2i+1 (Z20, Z21); E2, O2 = columns 2i+2, 2i+3 (Z22, Z23)
-	VMOVAPS Z0, Z20
-	VPERMT2PS Z1, Z30, Z20
-	VMOVAPS Z0, Z21
-	VPERMT2PS Z1, Z31, Z21
-	VMOVAPS Z2, Z22
-	VPERMT2PS Z3, Z30, Z22
-	VMOVAPS Z2, Z23
-	VPERMT2PS Z3, Z31, Z23
-	VSUBPS Z22, Z20, Z24
-	VADDPS Z22, Z21, Z25
-	VSUBPS Z21, Z22, Z26
-	VSUBPS Z23, Z21, Z27
-	VMOVUPS Z24, K3, (R9)
-	ADDQ R8, R9
-	VMOVUPS Z25, K3, (R9)
-	ADDQ R8, R9
-	VMOVUPS Z26, K3, (R9)
-	ADDQ R8, R9
-	VMOVUPS Z27, K3, (R9)
-	ADDQ R8, R9
-	// row 1: E, O = columns 2i, 2i+1 (Z20, Z21); E2, O2 = columns 2i+2, 2i+3 (Z22, Z23)
-	VMOVAPS Z16, Z20
-	VPERMT2PS Z17, Z30, Z20
-	VMOVAPS Z16, Z21
-	VPERMT2PS Z17, Z31, Z21
-	VMOVAPS Z18, Z22
-	VPERMT2PS Z19, Z30, Z22
-	VMOVAPS Z18, Z23
-	VPERMT2PS Z19, Z31, Z23
-	VSUBPS Z22, Z20, Z24
-	VADDPS Z22, Z21, Z25
-	VSUBPS Z21, Z22, Z26
-	VSUBPS Z23, Z21, Z27
-	VMOVUPS Z24, K3, (R9)
-	ADDQ R8, R9
-	VMOVUPS Z25, K3, (R9)
-	ADDQ R8, R9
-	VMOVUPS Z26, K3, (R9)
-	ADDQ R8, R9
-	VMOVUPS Z27, K3, (R9)
-	ADDQ R8, R9
-	// row 2: E, O = columns 2i, 2i+1 (Z20, Z21); E2, O2 = columns 2i+2, 2i+3 (Z22, Z23)
-	VMOVAPS Z8, Z20
-	VPERMT2PS Z9, Z30, Z20
-	VMOVAPS Z8, Z21
-	VPERMT2PS Z9, Z31, Z21
-	VMOVAPS Z10, Z22
-	VPERMT2PS Z11, Z30, Z22
-	VMOVAPS Z10, Z23
-	VPERMT2PS Z11, Z31, Z23
-	VSUBPS Z22, Z20, Z24
-	VADDPS Z22, Z21, Z25
-	VSUBPS Z21, Z22, Z26
-	VSUBPS Z23, Z21, Z27
-	VMOVUPS Z24, K3, (R9)
-	ADDQ R8, R9
-	VMOVUPS Z25, K3, (R9)
-	ADDQ R8, R9
-	VMOVUPS Z26, K3, (R9)
-	ADDQ R8, R9
-	VMOVUPS Z27, K3, (R9)
-	ADDQ R8, R9
-	// row 3: E, O = columns 2i, 2i+1 (Z20, Z21); E2, O2 = columns 2i+2, 2i+3 (Z22, Z23)
-	VMOVAPS Z12, Z20
-	VPERMT2PS Z13, Z30, Z20
-	VMOVAPS Z12, Z21
-	VPERMT2PS Z13, Z31, Z21
-	VMOVAPS Z14, Z22
-	VPERMT2PS Z15, Z30, Z22
-	VMOVAPS Z14, Z23
-	VPERMT2PS Z15, Z31, Z23
-	VSUBPS Z22, Z20, Z24
-	VADDPS Z22, Z21, Z25
-	VSUBPS Z21, Z22, Z26
-	VSUBPS Z23, Z21, Z27
-	VMOVUPS Z24, K3, (R9)
-	ADDQ R8, R9
-	VMOVUPS Z25, K3, (R9)
-	ADDQ R8, R9
-	VMOVUPS Z26, K3, (R9)
-	ADDQ R8, R9
-	VMOVUPS Z27, K3, (R9)
-
 next:
-	MOVQ plane+72(FP), AX
-	LEAQ (SI)(AX*4), SI
-	MOVQ vrow+80(FP), AX
+	MOVQ vrow+16(FP), AX
 	LEAQ (DX)(AX*4), DX
 	DECQ BX
 	JNZ channel

@@ -34,56 +34,59 @@ func indexTable(a *asm, sym, what string, lane func(int) int) {
 func z(i int) string { return fmt.Sprintf("Z%d", i) }
 
 func winogradInputKernel(a *asm) {
-	a.text("winogradInput16", "(v *float32, stride int, src *float32, wp, groups, lo, hi, st, chans, plane, vrow int)", 88, `
-For each of chans channels (input rows from src + ch*plane, V rows from
-v + ch*vrow), writes V = B^T d B of groups*16 tiles, then of one more
-group of popcount(st) tiles when st != 0, into the 16 planes
-v + k*stride (k = 4*row + column of V), tile i at [i]. The tiles' four
-input rows are wp floats apart; tile i reads their columns 2i..2i+3.
-Row q of B^T d is r0-r2, r1+r2, r2-r1 or r1-r3 (computed on the raw
-rows, before the deinterleave, which is linear); the columns of V are
-t0-t2, t1+t2, t2-t1 and t1-t3 of that row. The last group loads rows
-under the masks lo (floats 0..15 of 32) and hi (16..31) and stores under
-st.`)
+	a.text("winogradInput16", "(v *float32, stride, vrow int, rows *winogradRows, masks *uint16, groups, chans int)", 56, `
+For each of chans channels, writes V = B^T d B of groups*16 tiles into
+the 16 planes v + ch*vrow + k*stride (k = 4*row + column of V), tile i
+at [i]. rows holds the tiles' four input rows: for row q a pointer and
+the bytes to the same row of the next channel (0 for a row of zeros
+above or below the image), then lead, 1 when the first tile's first
+column lies left of the image (the pointers then point at column 0 and
+the kernel reads from one float before, a lane its masks leave out).
+Tile i reads floats 2i..2i+3 of each row. Each group loads its rows
+under four masks from masks (floats 0..15, 16..31, 2..17 and 18..33 of
+the group's span: columns outside the image or past the run read as
+zero) and stores under a fifth. Row q of B^T d is r0-r2, r1+r2, r2-r1
+or r1-r3 (computed on the raw rows, before the deinterleave, which is
+linear); the columns of V are t0-t2, t1+t2, t2-t1 and t1-t3 of that
+row. The kernel advances the row pointers in rows.`)
 	a.i("MOVQ v+0(FP), DX")
 	a.i("MOVQ stride+8(FP), R8")
 	a.i("SHLQ $2, R8")
-	a.i("MOVQ src+16(FP), SI")
-	a.i("MOVQ wp+24(FP), R11")
-	a.i("SHLQ $2, R11")
-	a.i("LEAQ (R11)(R11*2), R13")
-	a.i("MOVQ st+56(FP), AX")
-	a.i("KMOVW AX, K3")
-	a.i("MOVQ lo+40(FP), AX")
-	a.i("KMOVW AX, K1")
-	a.i("MOVQ hi+48(FP), AX")
-	a.i("KMOVW AX, K2")
-	a.i("MOVQ chans+64(FP), BX")
+	a.i("MOVQ rows+24(FP), R14")
+	a.i("MOVQ chans+48(FP), BX")
 	a.i("VMOVDQU32 winoEven<>(SB), Z30")
 	a.i("VMOVDQU32 winoOdd<>(SB), Z31")
 	a.i("TESTQ BX, BX")
 	a.i("JEQ done")
 	a.label("channel")
-	a.i("MOVQ SI, R10")
+	a.note("R10..R13 = this channel's rows, less lead floats; then the row pointers step to the next channel")
+	for q, r := range []string{"R10", "R11", "R12", "R13"} {
+		a.i("MOVQ %d(R14), %s", 16*q, r)
+		a.i("MOVQ %d(R14), AX", 16*q+8)
+		a.i("ADDQ AX, %d(R14)", 16*q)
+		a.i("MOVQ 64(R14), AX")
+		a.i("SHLQ $2, AX")
+		a.i("SUBQ AX, %s", r)
+	}
 	a.i("MOVQ DX, DI")
-	a.i("MOVQ groups+32(FP), CX")
+	a.i("MOVQ masks+32(FP), SI")
+	a.i("MOVQ groups+40(FP), CX")
 	a.i("TESTQ CX, CX")
-	a.i("JEQ tail")
+	a.i("JEQ next")
 	a.label("loop")
-	winogradInputStep(a, false)
+	for k, m := range []string{"K1", "K2", "K4", "K5", "K3"} {
+		a.i("KMOVW %d(SI), %s", 2*k, m)
+	}
+	winogradInputStep(a)
+	a.i("ADDQ $10, SI")
 	a.i("ADDQ $64, DI")
-	a.i("ADDQ $128, R10")
+	for _, r := range []string{"R10", "R11", "R12", "R13"} {
+		a.i("ADDQ $128, %s", r)
+	}
 	a.i("DECQ CX")
 	a.i("JNZ loop")
-	a.label("tail")
-	a.i("MOVQ st+56(FP), AX")
-	a.i("TESTQ AX, AX")
-	a.i("JEQ next")
-	winogradInputStep(a, true)
 	a.label("next")
-	a.i("MOVQ plane+72(FP), AX")
-	a.i("LEAQ (SI)(AX*4), SI")
-	a.i("MOVQ vrow+80(FP), AX")
+	a.i("MOVQ vrow+16(FP), AX")
 	a.i("LEAQ (DX)(AX*4), DX")
 	a.i("DECQ BX")
 	a.i("JNZ channel")
@@ -91,22 +94,14 @@ st.`)
 	a.ret()
 }
 
-// winogradInputStep transforms 16 tiles: rows at R10, R10+R11, R10+2*R11
-// and R10+R13 (= 3*R11), planes from DI
-// at R8-byte steps; masked, under K1/K2 (loads) and K3 (stores).
-func winogradInputStep(a *asm, masked bool) {
+// winogradInputStep transforms 16 tiles: rows at R10..R13, loaded under
+// K1, K2, K4, K5 (the four vectors of each row), planes from DI at
+// R8-byte steps, stored under K3.
+func winogradInputStep(a *asm) {
 	// Row q in Z(4q)..Z(4q+3): floats 0..15, 16..31, 2..17, 18..33.
-	for q, r := range []string{"(R10)", "(R10)(R11*1)", "(R10)(R11*2)", "(R10)(R13*1)"} {
+	for q, r := range []string{"R10", "R11", "R12", "R13"} {
 		for p, off := range []int{0, 64, 8, 72} {
-			if masked {
-				k := "K1"
-				if p%2 == 1 {
-					k = "K2"
-				}
-				a.i("VMOVUPS.Z %d%s, %s, %s", off, r, k, z(4*q+p))
-			} else {
-				a.i("VMOVUPS %d%s, %s", off, r, z(4*q+p))
-			}
+			a.i("VMOVUPS.Z %d(%s), %s, %s", off, r, []string{"K1", "K2", "K4", "K5"}[p], z(4*q+p))
 		}
 	}
 	a.note("rows of B^T d: t0 = r0-r2 (Z0..3), t1 = r1+r2 (Z16..19), t2 = r2-r1 (Z8..11), t3 = r1-r3 (Z12..15)")
@@ -132,11 +127,7 @@ func winogradInputStep(a *asm, masked bool) {
 		a.i("VSUBPS Z21, Z22, Z26")
 		a.i("VSUBPS Z23, Z21, Z27")
 		for c := 0; c < 4; c++ {
-			if masked {
-				a.i("VMOVUPS %s, K3, (R9)", z(24+c))
-			} else {
-				a.i("VMOVUPS %s, (R9)", z(24+c))
-			}
+			a.i("VMOVUPS %s, K3, (R9)", z(24+c))
 			if q < 3 || c < 3 {
 				a.i("ADDQ R8, R9")
 			}
