@@ -89,7 +89,6 @@ func useWinograd(c *Conv2D) bool {
 	return c.InC >= least && c.OutC >= least
 }
 
-
 // winogradMinChannels and winogradMinChannels512 are the narrowest
 // convolutions useWinograd accepts without and with the AVX-512 kernels.
 const (
