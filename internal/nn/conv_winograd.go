@@ -162,14 +162,14 @@ func winogradTransformWeights(weight []float32, outC, inC int) []float32 {
 // img-major then row-major, so late 14x14 planes of a batch still fill
 // wide GEMMs.
 //
-// With enough tiles, they are cut into column blocks, each one work item
-// of parallelFor: input transform, 16 single-threaded Sgemm calls and
-// output transform with bias and activation, all in that goroutine's
-// cache. With fewer than winogradMinCols tiles per goroutine (one 14x14
-// image: 49 tiles), cutting the columns would leave GEMMs too narrow for
-// OpenBLAS's kernels, so instead all tiles form one block whose input
-// transform is split by input channel and whose GEMMs and output transform
-// are split by output channel.
+// With enough tiles, they are cut into column blocks (winogradTiling),
+// each one work item of parallelFor: input transform, 16 single-threaded
+// GEMMs and output transform with bias and activation, all in that
+// goroutine's cache. With fewer than winogradMinCols tiles per goroutine
+// (one 14x14 image: 49 tiles), cutting the columns would leave GEMMs too
+// narrow, so instead all tiles form one block whose input transform is
+// split by input channel and whose GEMMs and output transform are split
+// by output channel.
 func convWinograd(c *Conv2D, x, out *tensor.Tensor, act Activation) {
 	convWinogradResidual(c, x, out, act, nil)
 }
