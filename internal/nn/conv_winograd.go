@@ -382,14 +382,17 @@ func winogradInput(v []float32, stride int, x *tensor.Tensor, zeros []float32, c
 // bottom row lies below the image) of cnt tiles from the GEMM results m
 // (16 planes stride apart, tile i at [i]) on the AVX-512 kernel: y0 holds
 // 2*cnt floats, or 2*cnt-1 when the last tile is clipped by the image's
-// odd width, and so does y1. It adds b and applies ReLU when relu is set.
-func winogradOutputTiles(y0, y1, m []float32, stride, cnt int, b float32, relu bool) {
+// odd width, and so does y1. It adds b, then, when r0 is not nil, the
+// residual rows r0 and r1 (as long as y0 and y1), and applies ReLU when
+// relu is set.
+func winogradOutputTiles(y0, y1, m []float32, stride, cnt int, b float32, relu bool, r0, r1 []float32) {
 	if cnt <= 0 {
 		return
 	}
 	width := len(y0)
 	_ = m[15*stride+cnt-1]
-	if width != 2*cnt && width != 2*cnt-1 || y1 != nil && len(y1) != width {
+	if width != 2*cnt && width != 2*cnt-1 || y1 != nil && len(y1) != width ||
+		r0 != nil && (len(r0) < width || y1 != nil && len(r1) < width) {
 		panic("nn: winogradOutputTiles: rows do not match the tiles")
 	}
 	// Whole groups store 32 floats per row unmasked: a clipped last tile
@@ -403,15 +406,21 @@ func winogradOutputTiles(y0, y1, m []float32, stride, cnt int, b float32, relu b
 		w := width - 32*groups
 		ld, lo, hi = 1<<c-1, 1<<min(w, 16)-1, 1<<max(w-16, 0)-1
 	}
-	var p1 *float32
+	var p1, q0, q1 *float32
 	if y1 != nil {
 		p1 = &y1[0]
+	}
+	if r0 != nil {
+		q0 = &r0[0]
+		if y1 != nil {
+			q1 = &r1[0]
+		}
 	}
 	r := 0
 	if relu {
 		r = 1
 	}
-	winogradOutput16(&y0[0], p1, &m[0], stride, groups, b, r, ld, lo, hi)
+	winogradOutput16(&y0[0], p1, &m[0], stride, groups, b, r, ld, lo, hi, q0, q1)
 }
 
 // winogradInputRun transforms cnt consecutive patches whose four input
@@ -469,14 +478,15 @@ func winogradOutput(out, res *tensor.Tensor, m []float32, stride int, c *Conv2D,
 			if twoRows {
 				bottom = dst[(y0+1)*ow+x0 : (y0+1)*ow+x1]
 			}
-			winogradOutputRun(top, bottom, m[o*n+j-j0:], stride, cnt, c.bias(o), act, tmp)
+			var resTop, resBottom []float32
 			if res != nil {
 				rp := res.Data[(img*oc+o)*oh*ow : (img*oc+o+1)*oh*ow]
-				addReLURows(top, rp[y0*ow+x0:])
+				resTop = rp[y0*ow+x0 : y0*ow+x1]
 				if bottom != nil {
-					addReLURows(bottom, rp[(y0+1)*ow+x0:])
+					resBottom = rp[(y0+1)*ow+x0 : (y0+1)*ow+x1]
 				}
 			}
+			winogradOutputRun(top, bottom, m[o*n+j-j0:], stride, cnt, c.bias(o), act, resTop, resBottom, tmp)
 		}
 		j += tx1 - tx0
 	}
@@ -487,12 +497,14 @@ func winogradOutput(out, res *tensor.Tensor, m []float32, stride int, c *Conv2D,
 // tiles' bottom row lies below the image) of cnt tiles from the GEMM
 // results m (16 planes stride apart, tile i at [i]), adding b and applying
 // act: top holds 2*cnt floats, or 2*cnt-1 when the last tile is clipped by
-// an odd image width, and so does bottom. tmp holds 10*cnt floats for the
-// pure-Go path: the two rows of A^T m, four column arrays each, and a
-// clipped row.
-func winogradOutputRun(top, bottom, m []float32, stride, cnt int, b float32, act Activation, tmp []float32) {
+// an odd image width, and so does bottom. With residual rows resTop and
+// resBottom (act then ActNone), it adds them after b and applies ReLU,
+// the end of a ResNet block. tmp holds 10*cnt floats for the pure-Go
+// path: the two rows of A^T m, four column arrays each, and a clipped
+// row.
+func winogradOutputRun(top, bottom, m []float32, stride, cnt int, b float32, act Activation, resTop, resBottom []float32, tmp []float32) {
 	if winograd512 {
-		winogradOutputTiles(top, bottom, m, stride, cnt, b, act == ActReLU)
+		winogradOutputTiles(top, bottom, m, stride, cnt, b, act == ActReLU || resTop != nil, resTop, resBottom)
 		if act != ActNone && act != ActReLU {
 			applyAct(top, act)
 			applyAct(bottom, act)
@@ -510,6 +522,12 @@ func winogradOutputRun(top, bottom, m []float32, stride, cnt int, b float32, act
 	winogradOutputRow(top, s[:4*cnt], cnt, b, act, tmp[8*cnt:])
 	if bottom != nil {
 		winogradOutputRow(bottom, s[4*cnt:8*cnt], cnt, b, act, tmp[8*cnt:])
+	}
+	if resTop != nil {
+		addReLURows(top, resTop)
+		if bottom != nil {
+			addReLURows(bottom, resBottom)
+		}
 	}
 }
 

@@ -243,8 +243,8 @@ func TestWinogradErrorRealistic(t *testing.T) {
 // TestWinogradTransformKernels compares the AVX-512 input and output
 // transforms with the pure-Go loops, bit for bit, on runs of 1 to 50 tiles
 // (whole groups of 16 and every tail), clipped and unclipped rows, a
-// missing bottom row, every activation, and inputs holding NaN, ±Inf and
-// -0. Both compute each value with the same additions in the same order.
+// missing bottom row, every activation and a residual, and inputs
+// holding NaN, ±Inf and -0. Both compute each value with the same additions in the same order.
 func TestWinogradTransformKernels(t *testing.T) {
 	if !winograd512 {
 		t.Skip(noAsm("AVX-512"))
@@ -308,10 +308,20 @@ func TestWinogradTransformKernels(t *testing.T) {
 		fill(m)
 		for _, clipped := range []bool{false, true} {
 			for _, twoRows := range []bool{true, false} {
-				for _, act := range []Activation{ActNone, ActReLU, ActSiLU, ActSigmoid} {
+				// The last case adds a residual, as a ResNet block's end does.
+				for ai, act := range []Activation{ActNone, ActReLU, ActSiLU, ActSigmoid, ActNone} {
 					width := 2 * cnt
 					if clipped {
 						width--
+					}
+					var resTop, resBottom []float32
+					if ai == 4 {
+						resTop, resBottom = make([]float32, width), make([]float32, width)
+						fill(resTop)
+						fill(resBottom)
+						if !twoRows {
+							resBottom = nil
+						}
 					}
 					b := float32(rng.NormFloat64())
 					outs := [2][]float32{}
@@ -326,13 +336,15 @@ func TestWinogradTransformKernels(t *testing.T) {
 						if twoRows {
 							bottom = buf[width+1 : 2*width+1]
 						}
-						run(use, func() { winogradOutputRun(top, bottom, m, stride, cnt, b, act, make([]float32, 10*cnt)) })
+						run(use, func() {
+							winogradOutputRun(top, bottom, m, stride, cnt, b, act, resTop, resBottom, make([]float32, 10*cnt))
+						})
 						outs[k] = buf
 					}
 					for i := range outs[0] {
 						if !same(outs[1][i], outs[0][i]) {
-							t.Fatalf("output transform, %d tiles, width %d, two rows %v, %v: float %d = %v, want %v",
-								cnt, width, twoRows, act, i, outs[1][i], outs[0][i])
+							t.Fatalf("output transform, %d tiles, width %d, two rows %v, %v, residual %v: float %d = %v, want %v",
+								cnt, width, twoRows, act, resTop != nil, i, outs[1][i], outs[0][i])
 						}
 					}
 				}

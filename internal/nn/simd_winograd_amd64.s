@@ -289,15 +289,17 @@ done:
 	VZEROUPPER
 	RET
 
-// func winogradOutput16(y0, y1, m *float32, stride, groups int, bias float32, relu, ld, lo, hi int)
+// func winogradOutput16(y0, y1, m *float32, stride, groups int, bias float32, relu, ld, lo, hi int, r0, r1 *float32)
 //
 // Writes the 2x2 output tiles Y = A^T M A + bias of groups*16 tiles, then
 // of one more group when ld != 0, from the 16 planes m + k*stride (tile i
 // at [i]): tile i's top row to y0[2i], y0[2i+1], its bottom row to y1
-// (not written when y1 is nil). ReLU as Go's max(., 0) when relu != 0.
-// The last group loads under ld and stores 32 floats of each row under lo
-// (floats 0..15) and hi (16..31), for a clipped last column.
-TEXT ·winogradOutput16(SB), NOSPLIT, $0-80
+// (not written when y1 is nil). When r0 is not nil, the rows r0 and r1 (a
+// ResNet block's residual, laid out as y0 and y1) are added next, then
+// ReLU as Go's max(., 0) when relu != 0. The last group loads under ld and
+// stores 32 floats of each row under lo (floats 0..15) and hi (16..31),
+// for a clipped last column.
+TEXT ·winogradOutput16(SB), NOSPLIT, $0-96
 	MOVQ y0+0(FP), DI
 	MOVQ y1+8(FP), SI
 	MOVQ m+16(FP), R10
@@ -306,6 +308,8 @@ TEXT ·winogradOutput16(SB), NOSPLIT, $0-80
 	MOVQ groups+32(FP), CX
 	VBROADCASTSS bias+40(FP), Z28
 	MOVQ relu+48(FP), DX
+	MOVQ r0+80(FP), R11
+	MOVQ r1+88(FP), R12
 	VPXORD Z29, Z29, Z29
 	VMOVDQU32 winoLo<>(SB), Z30
 	VMOVDQU32 winoHi<>(SB), Z31
@@ -375,41 +379,60 @@ loop:
 	VSUBPS Z23, Z27, Z27
 	VADDPS Z28, Z26, Z26
 	VADDPS Z28, Z27, Z27
-	TESTQ DX, DX
-	JEQ storel
-	VMAXPS Z24, Z29, Z24
-	VADDPS Z29, Z24, Z24
-	VMAXPS Z25, Z29, Z25
-	VADDPS Z29, Z25, Z25
-	VMAXPS Z26, Z29, Z26
-	VADDPS Z29, Z26, Z26
-	VMAXPS Z27, Z29, Z27
-	VADDPS Z29, Z27, Z27
-
-storel:
+	// row 0 in pixel order: Z0 = columns 0..15, Z1 = 16..31
 	VMOVAPS Z24, Z0
 	VPERMT2PS Z25, Z30, Z0
 	VMOVAPS Z24, Z1
 	VPERMT2PS Z25, Z31, Z1
+	MOVQ r0+80(FP), AX
+	TESTQ AX, AX
+	JEQ act0l
+	VADDPS 0(R11), Z0, Z0
+	VADDPS 64(R11), Z1, Z1
+
+act0l:
+	TESTQ DX, DX
+	JEQ store0l
+	VMAXPS Z0, Z29, Z0
+	VADDPS Z29, Z0, Z0
+	VMAXPS Z1, Z29, Z1
+	VADDPS Z29, Z1, Z1
+
+store0l:
 	VMOVUPS Z0, (DI)
 	VMOVUPS Z1, 64(DI)
-	TESTQ SI, SI
+	MOVQ y1+8(FP), AX
+	TESTQ AX, AX
 	JEQ storedl
+	// row 1 in pixel order: Z0 = columns 0..15, Z1 = 16..31
 	VMOVAPS Z26, Z0
 	VPERMT2PS Z27, Z30, Z0
 	VMOVAPS Z26, Z1
 	VPERMT2PS Z27, Z31, Z1
+	MOVQ r0+80(FP), AX
+	TESTQ AX, AX
+	JEQ act1l
+	VADDPS 0(R12), Z0, Z0
+	VADDPS 64(R12), Z1, Z1
+
+act1l:
+	TESTQ DX, DX
+	JEQ store1l
+	VMAXPS Z0, Z29, Z0
+	VADDPS Z29, Z0, Z0
+	VMAXPS Z1, Z29, Z1
+	VADDPS Z29, Z1, Z1
+
+store1l:
 	VMOVUPS Z0, (SI)
 	VMOVUPS Z1, 64(SI)
 
 storedl:
 	ADDQ $64, R10
 	ADDQ $128, DI
-	TESTQ SI, SI
-	JEQ next
 	ADDQ $128, SI
-
-next:
+	ADDQ $128, R11
+	ADDQ $128, R12
 	DECQ CX
 	JNZ loop
 
@@ -484,30 +507,55 @@ tail:
 	VSUBPS Z23, Z27, Z27
 	VADDPS Z28, Z26, Z26
 	VADDPS Z28, Z27, Z27
-	TESTQ DX, DX
-	JEQ storet
-	VMAXPS Z24, Z29, Z24
-	VADDPS Z29, Z24, Z24
-	VMAXPS Z25, Z29, Z25
-	VADDPS Z29, Z25, Z25
-	VMAXPS Z26, Z29, Z26
-	VADDPS Z29, Z26, Z26
-	VMAXPS Z27, Z29, Z27
-	VADDPS Z29, Z27, Z27
-
-storet:
+	// row 0 in pixel order: Z0 = columns 0..15, Z1 = 16..31
 	VMOVAPS Z24, Z0
 	VPERMT2PS Z25, Z30, Z0
 	VMOVAPS Z24, Z1
 	VPERMT2PS Z25, Z31, Z1
+	MOVQ r0+80(FP), AX
+	TESTQ AX, AX
+	JEQ act0t
+	VMOVUPS.Z 0(R11), K1, Z2
+	VADDPS Z2, Z0, Z0
+	VMOVUPS.Z 64(R11), K2, Z2
+	VADDPS Z2, Z1, Z1
+
+act0t:
+	TESTQ DX, DX
+	JEQ store0t
+	VMAXPS Z0, Z29, Z0
+	VADDPS Z29, Z0, Z0
+	VMAXPS Z1, Z29, Z1
+	VADDPS Z29, Z1, Z1
+
+store0t:
 	VMOVUPS Z0, K1, (DI)
 	VMOVUPS Z1, K2, 64(DI)
-	TESTQ SI, SI
+	MOVQ y1+8(FP), AX
+	TESTQ AX, AX
 	JEQ storedt
+	// row 1 in pixel order: Z0 = columns 0..15, Z1 = 16..31
 	VMOVAPS Z26, Z0
 	VPERMT2PS Z27, Z30, Z0
 	VMOVAPS Z26, Z1
 	VPERMT2PS Z27, Z31, Z1
+	MOVQ r0+80(FP), AX
+	TESTQ AX, AX
+	JEQ act1t
+	VMOVUPS.Z 0(R12), K1, Z2
+	VADDPS Z2, Z0, Z0
+	VMOVUPS.Z 64(R12), K2, Z2
+	VADDPS Z2, Z1, Z1
+
+act1t:
+	TESTQ DX, DX
+	JEQ store1t
+	VMAXPS Z0, Z29, Z0
+	VADDPS Z29, Z0, Z0
+	VMAXPS Z1, Z29, Z1
+	VADDPS Z29, Z1, Z1
+
+store1t:
 	VMOVUPS Z0, K1, (SI)
 	VMOVUPS Z1, K2, 64(SI)
 

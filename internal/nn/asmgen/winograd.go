@@ -136,13 +136,15 @@ func winogradInputStep(a *asm) {
 }
 
 func winogradOutputKernel(a *asm) {
-	a.text("winogradOutput16", "(y0, y1, m *float32, stride, groups int, bias float32, relu, ld, lo, hi int)", 80, `
+	a.text("winogradOutput16", "(y0, y1, m *float32, stride, groups int, bias float32, relu, ld, lo, hi int, r0, r1 *float32)", 96, `
 Writes the 2x2 output tiles Y = A^T M A + bias of groups*16 tiles, then
 of one more group when ld != 0, from the 16 planes m + k*stride (tile i
 at [i]): tile i's top row to y0[2i], y0[2i+1], its bottom row to y1
-(not written when y1 is nil). ReLU as Go's max(., 0) when relu != 0.
-The last group loads under ld and stores 32 floats of each row under lo
-(floats 0..15) and hi (16..31), for a clipped last column.`)
+(not written when y1 is nil). When r0 is not nil, the rows r0 and r1 (a
+ResNet block's residual, laid out as y0 and y1) are added next, then
+ReLU as Go's max(., 0) when relu != 0. The last group loads under ld and
+stores 32 floats of each row under lo (floats 0..15) and hi (16..31),
+for a clipped last column.`)
 	a.i("MOVQ y0+0(FP), DI")
 	a.i("MOVQ y1+8(FP), SI")
 	a.i("MOVQ m+16(FP), R10")
@@ -151,6 +153,8 @@ The last group loads under ld and stores 32 floats of each row under lo
 	a.i("MOVQ groups+32(FP), CX")
 	a.i("VBROADCASTSS bias+40(FP), Z28")
 	a.i("MOVQ relu+48(FP), DX")
+	a.i("MOVQ r0+80(FP), R11")
+	a.i("MOVQ r1+88(FP), R12")
 	a.i("VPXORD Z29, Z29, Z29")
 	a.i("VMOVDQU32 winoLo<>(SB), Z30")
 	a.i("VMOVDQU32 winoHi<>(SB), Z31")
@@ -159,11 +163,9 @@ The last group loads under ld and stores 32 floats of each row under lo
 	a.label("loop")
 	winogradOutputStep(a, false, "l")
 	a.i("ADDQ $64, R10")
-	a.i("ADDQ $128, DI")
-	a.i("TESTQ SI, SI")
-	a.i("JEQ next")
-	a.i("ADDQ $128, SI")
-	a.label("next")
+	for _, r := range []string{"DI", "SI", "R11", "R12"} {
+		a.i("ADDQ $128, %s", r) // a nil row stays unused
+	}
 	a.i("DECQ CX")
 	a.i("JNZ loop")
 	a.label("tail")
@@ -181,8 +183,10 @@ The last group loads under ld and stores 32 floats of each row under lo
 }
 
 // winogradOutputStep finishes 16 tiles: planes from R10 at R8-byte steps
-// into Z0..Z15, rows to DI and (unless nil) SI; masked, under K3 (loads)
-// and K1/K2 (stores). sfx keeps the labels of the two copies apart.
+// into Z0..Z15, rows to DI and SI, residual rows from R11 and R12; the
+// bottom row and the residual are skipped when the first call's y1 or
+// r0 was nil; masked, under K3 (loads) and K1/K2 (stores). sfx keeps the
+// labels of the two copies apart.
 func winogradOutputStep(a *asm, masked bool, sfx string) {
 	a.i("MOVQ R10, R9")
 	for k := 0; k < 16; k++ {
@@ -212,22 +216,36 @@ func winogradOutputStep(a *asm, masked bool, sfx string) {
 		a.i("VADDPS Z28, %s, %s", e, e)
 		a.i("VADDPS Z28, %s, %s", o, o)
 	}
-	a.i("TESTQ DX, DX")
-	a.i("JEQ store%s", sfx)
-	for r := 24; r < 28; r++ {
-		relu(a, z(r), "Z29")
-	}
-	a.label("store" + sfx)
 	for r, dst := range []string{"DI", "SI"} {
 		if r == 1 {
-			a.i("TESTQ SI, SI")
+			a.i("MOVQ y1+8(FP), AX")
+			a.i("TESTQ AX, AX")
 			a.i("JEQ stored%s", sfx)
 		}
 		e, o := z(24+2*r), z(25+2*r)
+		a.note("row %d in pixel order: Z0 = columns 0..15, Z1 = 16..31", r)
 		a.i("VMOVAPS %s, Z0", e)
 		a.i("VPERMT2PS %s, Z30, Z0", o)
 		a.i("VMOVAPS %s, Z1", e)
 		a.i("VPERMT2PS %s, Z31, Z1", o)
+		res := []string{"R11", "R12"}[r]
+		a.i("MOVQ r0+80(FP), AX")
+		a.i("TESTQ AX, AX")
+		a.i("JEQ act%d%s", r, sfx)
+		for v, k := range []string{"K1", "K2"} {
+			if masked {
+				a.i("VMOVUPS.Z %d(%s), %s, Z2", 64*v, res, k)
+				a.i("VADDPS Z2, Z%d, Z%d", v, v)
+			} else {
+				a.i("VADDPS %d(%s), Z%d, Z%d", 64*v, res, v, v)
+			}
+		}
+		a.label(fmt.Sprintf("act%d%s", r, sfx))
+		a.i("TESTQ DX, DX")
+		a.i("JEQ store%d%s", r, sfx)
+		relu(a, "Z0", "Z29")
+		relu(a, "Z1", "Z29")
+		a.label(fmt.Sprintf("store%d%s", r, sfx))
 		if masked {
 			a.i("VMOVUPS Z0, K1, (%s)", dst)
 			a.i("VMOVUPS Z1, K2, 64(%s)", dst)
