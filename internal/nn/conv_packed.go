@@ -159,12 +159,24 @@ func packedNarrow(kl int, a []float32, mb0, mb1 int, b []float32, offs *int32, c
 			panels = 1
 		}
 		narrowKernel(panels, n, kl, &a[mb*ps], ps, &b[0], offs, &t[0])
-		for q := 0; q < panels; q++ {
-			for r := 0; r < packedMR; r++ {
-				o := (mb+q)*packedMR + r
-				row := c[o*ldc : o*ldc+n]
+		// Output channel o of the call is t's lane o%8 of pixels
+		// (o/8)*n .. (o/8)*n+n-1: a stride of 8 from t[8*(o/8)*n + o%8].
+		for oc := 0; oc < panels*packedMR; oc++ {
+			o := mb*packedMR + oc
+			row := c[o*ldc : o*ldc+n]
+			src := t[8*(oc/packedMR)*n+oc%packedMR:]
+			switch flags {
+			case 0:
 				for j := range row {
-					v := t[8*(q*n+j)+r]
+					row[j] = src[8*j]
+				}
+			case kernelLoad:
+				for j := range row {
+					row[j] += src[8*j]
+				}
+			default:
+				for j := range row {
+					v := src[8*j]
 					if flags&kernelLoad != 0 {
 						v = row[j] + v
 					}
