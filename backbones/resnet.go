@@ -38,22 +38,31 @@ type resBlock struct {
 }
 
 // forward leaves x alone and releases every tensor it made except the
-// one it returns (see network.Forward).
+// one it returns (see network.Forward). The last conv (whose act is
+// ActNone) adds the identity or downsample branch and applies ReLU as it
+// finishes each part of its output (nn.Conv2D.ForwardAddReLU), so the
+// branch is computed first.
 func (b *resBlock) forward(x *tensor.Tensor) *tensor.Tensor {
+	id := x
+	if b.down != nil {
+		id = b.down.forward(x)
+	}
 	h := x
-	for _, c := range b.convs {
-		next := c.forward(h)
+	for i, c := range b.convs {
+		var next *tensor.Tensor
+		if i == len(b.convs)-1 {
+			next = c.conv.ForwardAddReLU(h, id)
+		} else {
+			next = c.forward(h)
+		}
 		if h != x {
 			tensor.Release(h)
 		}
 		h = next
 	}
-	if b.down == nil {
-		return nn.AddReLU(h, x)
+	if id != x {
+		tensor.Release(id)
 	}
-	id := b.down.forward(x)
-	nn.AddReLU(h, id)
-	tensor.Release(id)
 	return h
 }
 

@@ -67,7 +67,18 @@ func elongation(w, h int) float64 {
 }
 
 // Inspect is Validate, also returning the largest image's size.
-func (s *Split) Inspect() (SplitInfo, error) {
+func (s *Split) Inspect() (SplitInfo, error) { return s.inspect(true) }
+
+// InspectTest is Inspect for a command that scores the test images and
+// never reads the training images (padim test): it checks the test images
+// and their masks only, so a training image that is missing, corrupt or
+// too elongated to preprocess does not stop it, and the SplitInfo it
+// returns describes the test images alone.
+func (s *Split) InspectTest() (SplitInfo, error) { return s.inspect(false) }
+
+// inspect checks the test images and masks, and the training images when
+// withTrain is set.
+func (s *Split) inspect(withTrain bool) (SplitInfo, error) {
 	var info SplitInfo
 	var problems []error
 	add := func(err error) { problems = append(problems, err) }
@@ -81,18 +92,20 @@ func (s *Split) Inspect() (SplitInfo, error) {
 		}
 		return w, h, err
 	}
-	if len(s.Train) == 0 {
+	if withTrain && len(s.Train) == 0 {
 		add(fmt.Errorf("split %s has no training images", s.Name))
 	}
 	if len(s.Test) == 0 {
 		add(fmt.Errorf("split %s has no test images", s.Name))
 	}
-	for _, smp := range s.Train {
-		if smp.Label != 0 {
-			add(fmt.Errorf("%s: training image labelled anomalous (%s)", smp.Path, smp.Defect))
-		}
-		if _, _, err := header(smp.Path); err != nil {
-			add(err)
+	if withTrain {
+		for _, smp := range s.Train {
+			if smp.Label != 0 {
+				add(fmt.Errorf("%s: training image labelled anomalous (%s)", smp.Path, smp.Defect))
+			}
+			if _, _, err := header(smp.Path); err != nil {
+				add(err)
+			}
 		}
 	}
 	var decode []Sample // image masks whose headers are fine: checked for content below

@@ -185,3 +185,49 @@ func TestMVTecMaskSizeMismatch(t *testing.T) {
 		}
 	}
 }
+
+// TestSplitInspectTest: InspectTest checks what scoring reads, the test
+// images and their masks: a broken, missing or over-elongated training
+// image is not its business (Inspect still reports each), a broken test
+// image still is, and its SplitInfo describes the test images alone.
+func TestSplitInspectTest(t *testing.T) {
+	dir := t.TempDir()
+	img := func(name string, w, h int) string {
+		p := filepath.Join(dir, name)
+		writeTestPNG(t, p, w, h, func(x, y int) color.Color { return color.Gray{uint8(x + y)} })
+		return p
+	}
+	test := []Sample{{Path: img("test.png", 30, 40)}, {Path: img("defect.png", 30, 40), Label: 1, Defect: "spot"}}
+	long := img("long.png", 300, 2)
+	zero := filepath.Join(dir, "zero.png")
+	touch(t, zero, nil)
+	missing := filepath.Join(dir, "missing.png")
+	split := &Split{Name: "s", Train: []Sample{{Path: img("train.png", 90, 60)}, {Path: long}, {Path: zero}, {Path: missing}}, Test: test}
+
+	err := split.Validate()
+	for _, want := range []string{zero, missing} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate does not name the broken training image %s: %v", want, err)
+		}
+	}
+	if info, _ := split.Inspect(); info.ElongatedImage != long || info.LargestW != 90 {
+		t.Errorf("Inspect: elongated %s, largest %dx%d; want %s and the 90x60 training image", info.ElongatedImage, info.LargestW, info.LargestH, long)
+	}
+
+	info, err := split.InspectTest()
+	if err != nil {
+		t.Fatalf("InspectTest rejects the split for its training images: %v", err)
+	}
+	if info.ElongatedImage != test[0].Path || info.ElongatedW != 30 || info.ElongatedH != 40 || info.LargestW != 30 || info.LargestH != 40 {
+		t.Errorf("InspectTest info %+v describes more than the 30x40 test images", info)
+	}
+
+	split.Test = append(split.Test, Sample{Path: zero})
+	if _, err := split.InspectTest(); err == nil || !strings.Contains(err.Error(), zero+": empty file") {
+		t.Errorf("InspectTest with an empty test image: %v", err)
+	}
+	split.Test, split.Train = nil, nil
+	if _, err := split.InspectTest(); err == nil || !strings.Contains(err.Error(), "split s has no test images") || strings.Contains(err.Error(), "training") {
+		t.Errorf("InspectTest of a split without images: %v, want only its missing test images named", err)
+	}
+}

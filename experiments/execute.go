@@ -31,8 +31,9 @@ type Env struct {
 	// Images, when set, memoises preprocessed images across runs.
 	Images *ImageCache
 
-	mu  sync.Mutex
-	sha map[string]string // weights path|size|mtime -> sha256
+	mu        sync.Mutex
+	sha       map[string]string // weights path|size|mtime -> sha256
+	validated map[string]bool   // splitFilesKey of the splits that passed Validate
 }
 
 func (e *Env) logf(format string, args ...any) {
@@ -49,8 +50,9 @@ func (e *Env) Execute(ctx context.Context, run Run, dir string) (*Result, error)
 		return nil, err
 	}
 	// Header-level check of every image and mask the run reads, before the
-	// fit: a bad test file must not cost a fitted model.
-	if err := split.Validate(); err != nil {
+	// fit: a bad test file must not cost a fitted model. Runs on the same
+	// files check them once.
+	if err := e.validateSplit(split); err != nil {
 		return nil, err
 	}
 	bb, sha, load, err := e.runInputs(run, pre)

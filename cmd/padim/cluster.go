@@ -81,6 +81,9 @@ func checkClusterFlags(c clusterOptions, changed func(string) bool) error {
 		if !c.render && c.taskIndex < 0 {
 			return fmt.Errorf("reproduce: --task-file needs --task-index I (0 <= I < the number of tasks) or --render")
 		}
+		if err := checkTaskFileFlags(c, changed); err != nil {
+			return err
+		}
 	}
 	if !c.slurm {
 		for _, name := range slurmFlags {
@@ -91,6 +94,33 @@ func checkClusterFlags(c clusterOptions, changed func(string) bool) error {
 	}
 	if changed("state-dir") && !c.slurm && !c.status && c.jobs == 1 {
 		return errors.New("reproduce: --state-dir applies to --slurm, --jobs K and --status only")
+	}
+	return nil
+}
+
+// taskFileSettingFlags are the reproduce flags whose values a task file
+// records for every task of its submission (taskSettings): they select the
+// runs or change how they run, so with --task-file they are refused rather
+// than ignored.
+var taskFileSettingFlags = []string{"data", "only", "quick", "force", "synthetic", "batch", "feature-cache-gb"}
+
+// checkTaskFileFlags refuses, with --task-file, the flags whose settings
+// come from the file, naming them all. --cache applies (the cache a task
+// writes its results to, or --render reads them from), and --out applies
+// to --render only: a task writes no tables.
+func checkTaskFileFlags(c clusterOptions, changed func(string) bool) error {
+	var given []string
+	for _, name := range taskFileSettingFlags {
+		if changed(name) {
+			given = append(given, "--"+name)
+		}
+	}
+	if len(given) > 0 {
+		return fmt.Errorf("reproduce: --task-file runs with the settings recorded in %s, so %s would be ignored; drop %s (with --task-file only --cache, --out with --render, and --threads apply)",
+			c.taskFile, strings.Join(given, ", "), strings.Join(given, " "))
+	}
+	if !c.render && changed("out") {
+		return fmt.Errorf("reproduce: --out applies to --task-file with --render only: task %d writes its results to the cache, not tables", c.taskIndex)
 	}
 	return nil
 }
@@ -131,6 +161,9 @@ func runCluster(ctx context.Context, stdout, stderr io.Writer, o reproduceOption
 	if c.taskFile != "" {
 		s, tf, err := readSubmission(c.taskFile)
 		if err != nil {
+			return err
+		}
+		if err := taskFileLocations(s, o); err != nil {
 			return err
 		}
 		if c.render {
@@ -237,6 +270,31 @@ func resolveSettings(o reproduceOptions, stderr io.Writer) (*taskSettings, error
 		}
 	}
 	return s, nil
+}
+
+// taskFileLocations replaces the task file's cache and output folders by
+// --cache and --out when they were given (checkTaskFileFlags allows --out
+// with --render only), checked like the in-process reproduce checks them:
+// the cache a node mounts elsewhere, or tables rendered into another folder.
+func taskFileLocations(s *taskSettings, o reproduceOptions) error {
+	for _, l := range []struct {
+		set       bool
+		name, dir string
+		dst       *string
+	}{{o.cacheSet, "cache", o.cache, &s.Cache}, {o.outSet, "out", o.out, &s.Out}} {
+		if !l.set {
+			continue
+		}
+		if err := atomicfile.CheckDir(l.dir); err != nil {
+			return fmt.Errorf("reproduce: --%s %w", l.name, err)
+		}
+		abs, err := filepath.Abs(l.dir)
+		if err != nil {
+			return err
+		}
+		*l.dst = abs
+	}
+	return nil
 }
 
 func mustJSON(v any) []byte {

@@ -35,9 +35,8 @@ func TestReproduceJobsPlanAndTaskFile(t *testing.T) {
 		Train: 6, TestGood: 2, TestPerDefect: 1, Seed: 5}); err != nil {
 		t.Fatal(err)
 	}
-	run := func(wantErr bool, cache, out string, args ...string) string {
+	padim := func(wantErr bool, all ...string) string {
 		t.Helper()
-		all := append([]string{"reproduce", "--quick", "--only", "synthetic", "--data", data, "--synthetic", syn, "--cache", cache, "--out", out}, args...)
 		cmd := exec.Command(bin, all...)
 		var so, se bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &so, &se
@@ -45,6 +44,10 @@ func TestReproduceJobsPlanAndTaskFile(t *testing.T) {
 			t.Fatalf("padim %s: %v\n%s%s", strings.Join(all, " "), err, so.String(), se.String())
 		}
 		return so.String() + se.String()
+	}
+	run := func(wantErr bool, cache, out string, args ...string) string {
+		t.Helper()
+		return padim(wantErr, append([]string{"reproduce", "--quick", "--only", "synthetic", "--data", data, "--synthetic", syn, "--cache", cache, "--out", out}, args...)...)
 	}
 	jobsCache, jobsOut := filepath.Join(dir, "cache-jobs"), filepath.Join(dir, "out-jobs")
 	// planned returns each run line's key and state.
@@ -87,12 +90,14 @@ func TestReproduceJobsPlanAndTaskFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	msg = run(true, jobsCache, jobsOut, "--task-file", sub.taskFile(), "--task-index", "5")
+	// A task's settings come from its task file: run settings are refused with
+	// it (TestCLIReproduceClusterFlags), --cache may name its cache.
+	msg = padim(true, "reproduce", "--task-file", sub.taskFile(), "--task-index", "5")
 	if !strings.Contains(msg, sub.taskFile()) || !strings.Contains(msg, "0..1") {
 		t.Errorf("bad --task-index error:\n%s", msg)
 	}
 	// Rerunning a finished task computes nothing.
-	msg = run(false, jobsCache, jobsOut, "--task-file", sub.taskFile(), "--task-index", "0")
+	msg = padim(false, "reproduce", "--task-file", sub.taskFile(), "--task-index", "0", "--cache", jobsCache)
 	if strings.Contains(msg, "fitted") {
 		t.Errorf("a finished task recomputed:\n%s", msg)
 	}

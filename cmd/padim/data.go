@@ -89,78 +89,76 @@ func (o *dataOptions) register(cmd *cobra.Command, preprocess bool) {
 }
 
 // load returns the split and the default preprocessing for the format,
-// with --size and --filter applied.
-func (o *dataOptions) load() (*datasets.Split, datasets.Preprocess, datasets.SplitInfo, error) {
+// with --size and --filter applied. The caller checks the files it will
+// read (Split.Inspect or Split.InspectTest) before any work.
+func (o *dataOptions) load() (*datasets.Split, datasets.Preprocess, error) {
 	var (
 		split *datasets.Split
 		pre   = datasets.PaperPreprocess()
 		err   error
 	)
 	if err := o.format.Validate(); err != nil {
-		return nil, pre, datasets.SplitInfo{}, err
+		return nil, pre, err
 	}
 	if err := o.checkFormatFlags(); err != nil {
-		return nil, pre, datasets.SplitInfo{}, err
+		return nil, pre, err
 	}
 	switch o.format {
 	case formatMVTec:
 		if o.data == "" || o.category == "" {
-			return nil, pre, datasets.SplitInfo{}, fmt.Errorf("format mvtec needs --data DIR and --category NAME")
+			return nil, pre, fmt.Errorf("format mvtec needs --data DIR and --category NAME")
 		}
 		split, err = datasets.LoadMVTec(o.data, o.category)
 	case formatMagneticTile:
 		if o.data == "" {
-			return nil, pre, datasets.SplitInfo{}, fmt.Errorf("format magnetic-tile needs --data DIR (the folder holding MT_Free, MT_Blowhole, ...)")
+			return nil, pre, fmt.Errorf("format magnetic-tile needs --data DIR (the folder holding MT_Free, MT_Blowhole, ...)")
 		}
 		split, err = datasets.LoadMagneticTile(o.data)
 		pre = datasets.MagneticTilePreprocess()
 	case formatSTC:
 		if o.data == "" {
-			return nil, pre, datasets.SplitInfo{}, fmt.Errorf("format stc needs --data DIR (the ShanghaiTech Campus folder holding training/ and testing/)")
+			return nil, pre, fmt.Errorf("format stc needs --data DIR (the ShanghaiTech Campus folder holding training/ and testing/)")
 		}
 		split, err = datasets.LoadSTC(o.data)
 	case formatFolder:
 		if o.normal == "" {
-			return nil, pre, datasets.SplitInfo{}, fmt.Errorf("format folder needs --normal DIR")
+			return nil, pre, fmt.Errorf("format folder needs --normal DIR")
 		}
 		frac := o.testFraction
 		if o.normalTest != "" {
 			// --normal-test replaces the held-out fraction; only an
 			// explicit --test-fraction conflicts with it.
 			if o.changed("test-fraction") && frac != 0 {
-				return nil, pre, datasets.SplitInfo{}, fmt.Errorf("--normal-test and --test-fraction %v exclude each other: with --normal-test every --normal image trains", frac)
+				return nil, pre, fmt.Errorf("--normal-test and --test-fraction %v exclude each other: with --normal-test every --normal image trains", frac)
 			}
 			frac = 0
 		}
 		split, err = datasets.LoadFolder(datasets.FolderOptions{Normal: o.normal, NormalTest: o.normalTest, Abnormal: o.abnormal,
 			MaskDir: o.masks, MaskSuffix: o.maskSuffix, TestFraction: frac, Seed: o.splitSeed})
 	default: // Validate accepted a format this switch does not read
-		return nil, pre, datasets.SplitInfo{}, fmt.Errorf("--format %s is not implemented", o.format)
+		return nil, pre, fmt.Errorf("--format %s is not implemented", o.format)
 	}
 	if err != nil {
-		return nil, pre, datasets.SplitInfo{}, err
+		return nil, pre, err
 	}
 	if o.size != "" {
 		h, w, err := parseSize(o.size)
 		if err != nil {
-			return nil, pre, datasets.SplitInfo{}, err
+			return nil, pre, err
 		}
 		pre = datasets.Preprocess{Height: h, Width: w, Filter: pre.Filter}
 	}
 	if o.filter != "" {
 		f, err := datasets.ParseFilter(o.filter)
 		if err != nil {
-			return nil, pre, datasets.SplitInfo{}, err
+			return nil, pre, err
 		}
 		pre.Filter = f
 	}
 	if err := pre.Validate(); err != nil {
-		return nil, pre, datasets.SplitInfo{}, err
+		return nil, pre, err
 	}
-	// Every image and mask header is checked now, so a bad test file stops
-	// the command before the fit or the scoring spends minutes.
-	info, err := split.Inspect()
-	return split, pre, info, err
+	return split, pre, nil
 }
 
 // checkElongated refuses, before any work, a split whose most elongated

@@ -28,7 +28,7 @@ func TestDatasetFormatValidate(t *testing.T) {
 	}
 	// load refuses a bad --format before reading anything.
 	o := dataOptions{data: t.TempDir(), format: "bogus", category: "x"}
-	if _, _, _, err := o.load(); err == nil || !strings.Contains(err.Error(), `--format "bogus"`) {
+	if _, _, err := o.load(); err == nil || !strings.Contains(err.Error(), `--format "bogus"`) {
 		t.Errorf("load with --format bogus: %v", err)
 	}
 }

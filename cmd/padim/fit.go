@@ -169,7 +169,14 @@ func runFit(ctx context.Context, stdout io.Writer, o fitOptions) error {
 	if err != nil {
 		return err
 	}
-	split, pre, info, err := o.load()
+	split, pre, err := o.load()
+	if err != nil {
+		return err
+	}
+	// Every image and mask header is checked now, test images too (a model
+	// is fitted to score them), so a bad file stops the command before the
+	// fit spends minutes.
+	info, err := split.Inspect()
 	if err != nil {
 		return err
 	}

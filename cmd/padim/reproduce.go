@@ -28,6 +28,7 @@ type reproduceOptions struct {
 	batch                  int
 	featureCacheGB         float64
 	featureCacheSet        bool // --feature-cache-gb given on the command line
+	cacheSet, outSet       bool // --cache, --out given on the command line
 	cluster                clusterOptions
 }
 
@@ -67,9 +68,13 @@ Planning, parallel runs and Slurm (one of these modes at a time):
                --slurm or --jobs submission, with a failed task's reason.
   --task-file FILE --task-index I
                run task I of a task file that --slurm or --jobs wrote (what
-               each array task runs; its settings come from the file, not
-               from the other reproduce flags). With --render instead of
-               --task-index: render that submission's tables from the cache.
+               each array task runs). Its settings come from the file:
+               --data, --only, --quick, --force, --synthetic, --batch and
+               --feature-cache-gb are refused with it. --cache replaces the
+               file's cache (e.g. mounted at another path here) and
+               --threads applies. With --render instead of --task-index:
+               render that submission's tables from the cache, into --out
+               when given, else the file's output folder.
 --jobs and --slurm keep their task files and logs in --state-dir (default
 CACHE/jobs).`,
 		Example: `  padim reproduce --data ../shared/data --out reports
@@ -83,6 +88,7 @@ CACHE/jobs).`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			nn.SetThreads(threads)
 			o.featureCacheSet = cmd.Flags().Changed("feature-cache-gb")
+			o.cacheSet, o.outSet = cmd.Flags().Changed("cache"), cmd.Flags().Changed("out")
 			if err := checkClusterFlags(o.cluster, cmd.Flags().Changed); err != nil {
 				return err
 			}

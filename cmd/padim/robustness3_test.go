@@ -17,6 +17,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/padim-go/padim/experiments"
 )
 
 // These tests continue robustness2_test.go with the cases of the second
@@ -57,6 +59,7 @@ func TestCLIReproduceClusterFlags(t *testing.T) {
 	rep := func(args ...string) []string {
 		return append([]string{"reproduce", "--quick", "--only", "synthetic", "--out", out}, args...)
 	}
+	task := func(args ...string) []string { return append([]string{"reproduce"}, args...) }
 	cases := []struct {
 		name string
 		args []string
@@ -76,9 +79,13 @@ func TestCLIReproduceClusterFlags(t *testing.T) {
 		{"--plan --batch 0", rep("--plan", "--batch", "0"), []string{"--batch 0"}},
 		{"--jobs 2 --feature-cache-gb -1", rep("--jobs", "2", "--feature-cache-gb", "-1"), []string{"--feature-cache-gb -1"}},
 		{"--jobs 2 --out FILE", append(rep("--jobs", "2"), "--out", file), []string{file + ": is a regular file, not a directory"}},
-		{"--task-file /dev/zero", rep("--task-file", "/dev/zero", "--task-index", "0"), []string{"/dev/zero: is a character device, not a regular file"}},
-		{"--task-file FIFO", rep("--task-file", mkfifo(t, filepath.Join(dir, "fifo")), "--task-index", "0"), []string{"fifo: is a named pipe"}},
-		{"--task-file 300 MB", rep("--task-file", big, "--task-index", "0"), []string{big + ": 314572800 bytes is too large for a task file"}},
+		{"--task-file /dev/zero", task("--task-file", "/dev/zero", "--task-index", "0"), []string{"/dev/zero: is a character device, not a regular file"}},
+		{"--task-file FIFO", task("--task-file", mkfifo(t, filepath.Join(dir, "fifo")), "--task-index", "0"), []string{"fifo: is a named pipe"}},
+		{"--task-file 300 MB", task("--task-file", big, "--task-index", "0"), []string{big + ": 314572800 bytes is too large for a task file"}},
+		{"--task-file with run settings", rep("--task-file", file, "--task-index", "0", "--batch", "4"),
+			[]string{"--task-file runs with the settings recorded in " + file + ", so --only, --quick, --batch would be ignored; drop --only --quick --batch"}},
+		{"--task-file --render with --data", task("--task-file", file, "--render", "--data", dir), []string{"so --data would be ignored"}},
+		{"--task-file task with --out", task("--task-file", file, "--task-index", "0", "--out", out), []string{"--out applies to --task-file with --render only"}},
 		{"--feature-cache-gb beyond memory", rep("--feature-cache-gb", "1e12"), []string{"--feature-cache-gb 1e+12: the caches would hold up to", "is available"}},
 		{"--feature-cache-gb beyond 2^63 bytes", rep("--slurm", "--feature-cache-gb", "1e12"), []string{"--feature-cache-gb 1e+12: more than 2^30 GB"}},
 		{"--only twice", []string{"reproduce", "--quick", "--only", "synthetic,synthetic", "--out", out}, []string{`--only "synthetic,synthetic": table "synthetic" listed twice`}},
@@ -105,6 +112,40 @@ func TestCLIReproduceClusterFlags(t *testing.T) {
 	if entries, _ := os.ReadDir(c.cache); len(entries) > 0 {
 		t.Errorf("reproduce filled the cache before failing: %v", entries)
 	}
+}
+
+// TestCLIReproduceTaskFileLocations: with --task-file --render, --out and
+// --cache replace the folders the task file records (they were ignored:
+// the tables went to the file's folder), and are checked like everywhere.
+func TestCLIReproduceTaskFileLocations(t *testing.T) {
+	c := bareCLI(t)
+	dir := t.TempDir()
+	fileOut, fileCache := filepath.Join(dir, "file-out"), filepath.Join(dir, "file-cache")
+	s := &taskSettings{Data: filepath.Join(dir, "no-data"), Cache: fileCache, Out: fileOut, Synthetic: filepath.Join(dir, "no-synthetic"),
+		SyntheticCategories: []string{"stripes"}, WeightsDirs: []string{filepath.Join(dir, "no-weights")}, Only: []string{"synthetic"}, Quick: true, Batch: 8}
+	tf := filepath.Join(dir, "tasks.json")
+	if err := experiments.WriteTaskFile(tf, &experiments.TaskFile{Created: time.Now().UTC(), Settings: settingsJSON(s), Tables: []string{"synthetic"}}); err != nil {
+		t.Fatal(err)
+	}
+	out, cache := filepath.Join(dir, "out"), filepath.Join(dir, "cache")
+	r := c.ok("reproduce", "--task-file", tf, "--render", "--out", out, "--cache", cache)
+	if !strings.Contains(r.stdout, filepath.Join(out, "synthetic.md")) {
+		t.Errorf("render did not report writing into --out %s:\n%s", out, r.stdout)
+	}
+	if _, err := os.Stat(filepath.Join(out, "synthetic.md")); err != nil {
+		t.Errorf("--out was not used: %v", err)
+	}
+	for _, d := range []string{fileOut, fileCache} {
+		if _, err := os.Stat(d); err == nil {
+			t.Errorf("the task file's folder %s was written, though --out and --cache were given", d)
+		}
+	}
+	file := filepath.Join(dir, "file")
+	if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c.fails([]string{"reproduce", "--task-file", tf, "--render", "--out", file}, "reproduce: --out "+file+": is a regular file, not a directory")
+	c.fails([]string{"reproduce", "--task-file", tf, "--task-index", "0", "--cache", file}, "reproduce: --cache "+file+": is a regular file, not a directory")
 }
 
 // flagRef is a --flag written in help text or an example.
@@ -469,7 +510,9 @@ func TestCLIDataIsAFile(t *testing.T) {
 // TestCLIElongatedImages: a 100000x1 image, which resize-and-crop would
 // make 25600000x256 before cropping (the command ran for minutes and took
 // gigabytes), is refused: by fit and test from its header before any work,
-// by predict when it is decoded; squash mode (--size) takes it.
+// by predict when it is decoded; squash mode (--size) takes it. test checks
+// only the images it scores: the same image among the training images,
+// which test never reads, does not stop it (it used to).
 func TestCLIElongatedImages(t *testing.T) {
 	c := newCLI(t)
 	long := filepath.Join(t.TempDir(), "long.png")
@@ -490,7 +533,16 @@ func TestCLIElongatedImages(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "m.padim")
 	want := "a 100000x1 image resized to 256 on its shorter side is 25600000x256"
 	c.fails([]string{"fit", "--data", root, "--category", "stripes", "--weights", c.weights, "--dims", "10", "--out", out}, inTrain, want)
-	c.fails([]string{"test", "--model", c.model, "--weights", c.weights, "--data", root, "--category", "stripes"}, inTrain, want, "comes from the model")
+	test := []string{"test", "--model", c.model, "--weights", c.weights, "--data", root, "--category", "stripes"}
+	if r := c.ok(test...); !strings.Contains(r.stdout, "image AUROC") {
+		t.Errorf("test with an elongated training image printed no metrics:\n%s", r.stdout)
+	}
+	inTest := filepath.Join(root, "stripes", "test", "good", "099.png")
+	copyFile(t, long, inTest)
+	c.fails(test, inTest, want, "comes from the model")
+	if err := os.Remove(inTest); err != nil {
+		t.Fatal(err)
+	}
 	c.ok("fit", "--data", root, "--category", "stripes", "--weights", c.weights, "--dims", "10", "--size", "64x64", "--out", out)
 	r := c.run("predict", "--model", c.model, "--weights", c.weights, long, "--out", filepath.Join(t.TempDir(), "p"))
 	if r.code != exitError || !strings.Contains(r.stderr, long+": "+want) {

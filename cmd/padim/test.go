@@ -60,7 +60,9 @@ func init() {
 		Long: `test scores every test image with the model (preprocessed exactly as at fit
 time), and computes image AUROC, pixel AUROC over all pixels and the PRO
 score (up to FPR 0.3, divided by 0.3). Pixel metrics are "n/a" (null in
-JSON) when the dataset has no ground-truth masks.
+JSON) when the dataset has no ground-truth masks. Before any scoring, the
+headers of the test images and masks are checked (the training images are
+neither read nor checked).
 
 Example:
   padim test --model bottle.padim --data $PADIM_DATA/mvtec_ad --category bottle --json bottle.json`,
@@ -142,8 +144,14 @@ func runTest(ctx context.Context, stdout io.Writer, o testOptions) error {
 	if _, err := filekind.Regular(o.model); err != nil {
 		return fmt.Errorf("test: --model: %w", err)
 	}
-	// The data is checked before the model and weights are read.
-	split, _, info, err := o.load()
+	// The data is checked before the model and weights are read: the test
+	// images and their masks, which are all that scoring reads (a training
+	// image is neither checked nor counted in the size estimates).
+	split, _, err := o.load()
+	if err != nil {
+		return err
+	}
+	info, err := split.InspectTest()
 	if err != nil {
 		return err
 	}

@@ -8,7 +8,9 @@
 // against N. Series are told apart by colour and dash pattern (Style) and,
 // where they are measured points, by marker shape; only named series get a
 // legend entry, so that the curves of several seeds share one. Axis ranges
-// are fixed or fitted to the data.
+// are fixed or fitted to the data. An x axis fitted to the data labels its
+// first and last values besides the regular round-number ticks (or, with
+// XTicksAtData, every measured x).
 //
 // HeatmapGrid draws anomaly maps over their images, a row per image, on a
 // shared colour scale with a colour bar.

@@ -3,6 +3,8 @@ package chart
 import (
 	"fmt"
 	"io"
+	"math"
+	"slices"
 	"strconv"
 
 	"gonum.org/v1/plot"
@@ -73,6 +75,8 @@ type Plot struct {
 	YHeadroom float64
 	// XTicksAtData puts the x ticks at the distinct x values of the series:
 	// for measured settings, which a regular tick spacing would not name.
+	// Without it, an x axis fitted to the data has regular ticks plus
+	// labelled ones at its first and last data values (endTicks).
 	XTicksAtData bool
 	// LegendFontSize is the legend's text size; 0 keeps gonum/plot's
 	// default (12pt).
@@ -110,8 +114,11 @@ func (p Plot) plot() (*plot.Plot, error) {
 	if p.LegendFontSize > 0 {
 		g.Legend.TextStyle.Font.Size = p.LegendFontSize
 	}
-	if p.XTicksAtData {
+	switch lo, hi, ok := xExtent(p.Series); {
+	case p.XTicksAtData:
 		g.X.Tick.Marker = plot.ConstantTicks(dataTicks(p.Series))
+	case !p.X.fixed() && ok:
+		g.X.Tick.Marker = endTicks{lo, hi}
 	}
 	headroom := !p.Y.fixed() && p.YHeadroom > 0
 	if headroom {
@@ -213,6 +220,72 @@ func dataTicks(series []Series) []plot.Tick {
 		}
 	}
 	return ticks
+}
+
+// xExtent is the smallest and largest finite x of the series; ok is false
+// when they have none.
+func xExtent(series []Series) (lo, hi float64, ok bool) {
+	for _, s := range series {
+		for _, x := range s.X {
+			if math.IsNaN(x) || math.IsInf(x, 0) {
+				continue
+			}
+			if !ok || x < lo {
+				lo = x
+			}
+			if !ok || x > hi {
+				hi = x
+			}
+			ok = true
+		}
+	}
+	return lo, hi, ok
+}
+
+// minLabelGap is how close, as a fraction of the axis, a regular tick label
+// may come to a labelled end of the data before it gives way.
+const minLabelGap = 0.1
+
+// endTicks marks an axis fitted to its data, whose ends are then the first
+// and last data values: gonum/plot's regular ticks label round numbers
+// only, so an end that is not one (N = 50 on an axis ticked 100, 200, ...)
+// went unlabelled. endTicks keeps the regular ticks and labels both ends
+// too; a regular label closer than minLabelGap of the axis to an end keeps
+// its tick but loses its label, so that labels do not run into each other.
+type endTicks struct{ lo, hi float64 }
+
+func (t endTicks) Ticks(min, max float64) []plot.Tick {
+	ends := []float64{t.lo}
+	if t.hi != t.lo {
+		ends = append(ends, t.hi)
+	}
+	var ticks []plot.Tick
+	if max > min {
+		for _, tk := range (plot.DefaultTicks{}).Ticks(min, max) {
+			if slices.Contains(ends, tk.Value) {
+				continue // the end's own tick, labelled below, replaces it
+			}
+			for _, e := range ends {
+				if math.Abs(tk.Value-e) < minLabelGap*(max-min) {
+					tk.Label = ""
+				}
+			}
+			ticks = append(ticks, tk)
+		}
+	}
+	for _, e := range ends {
+		ticks = append(ticks, plot.Tick{Value: e, Label: endLabel(e)})
+	}
+	return ticks
+}
+
+// endLabel writes a data value as a tick label: whole numbers in full
+// (3136, not 3.136e+03), others to 4 significant digits.
+func endLabel(v float64) string {
+	if v == math.Trunc(v) && math.Abs(v) < 1e15 {
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	}
+	return strconv.FormatFloat(v, 'g', 4, 64)
 }
 
 func anyPositive(v []float64) bool {

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -113,6 +114,54 @@ func TestXTicksAtData(t *testing.T) {
 	if strings.Join(got, ",") != "10,50,448" {
 		t.Errorf("ticks %v, want 10,50,448", got)
 	}
+}
+
+// TestXTicksAtDataEnds: an x axis fitted to its data labels its first and
+// last values, which the regular ticks label only when they are round
+// numbers (the memory plot's N = 50 went unlabelled); a regular label too
+// close to an end gives way, keeping its tick. A fixed axis keeps the
+// regular ticks.
+func TestXTicksAtDataEnds(t *testing.T) {
+	labels := func(p Plot) (labelled []string, all []float64) {
+		t.Helper()
+		g, err := p.plot()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tk := range g.X.Tick.Marker.Ticks(g.X.Min, g.X.Max) {
+			all = append(all, tk.Value)
+			if tk.Label != "" {
+				labelled = append(labelled, tk.Label)
+			}
+		}
+		slices.Sort(labelled)
+		return labelled, all
+	}
+	series := func(x ...float64) []Series { return []Series{{X: x, Y: make([]float64, len(x))}} }
+	for _, c := range []struct {
+		name string
+		p    Plot
+		want string
+	}{
+		{"first value not round", Plot{Series: series(50, 100, 200, 400)}, "100,200,300,400,50"},
+		{"last value not round", Plot{Series: series(100, 250, 400, 550)}, "100,300,500,550"},
+		{"regular labels near the ends give way", Plot{Series: series(1024, 1600, 2304, 3136)}, "1024,2000,2800,3136"},
+		{"fractions", Plot{Series: series(0.123456, 0.5, 0.87)}, "0.1235,0.2,0.4,0.6,0.87"},
+		{"over all series", Plot{Series: append(series(2, 3), series(1.5, 9)...)}, "1.5,4,6,8,9"},
+		{"fixed axis", Plot{Series: series(50, 400), X: Range{0, 500}}, "0.00,250.00,500.00"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got, all := labels(c.p)
+			if strings.Join(got, ",") != c.want {
+				t.Errorf("labelled ticks %v, want %s (all ticks %v)", got, c.want, all)
+			}
+		})
+	}
+	// One x value: the axis is padded around it, and it is labelled.
+	if got, _ := labels(Plot{Series: series(7, 7)}); !slices.Contains(got, "7") {
+		t.Errorf("labelled ticks %v, want 7 among them", got)
+	}
+	render(t, Plot{Width: 3 * vg.Inch, Height: 2 * vg.Inch, Series: series(7)})
 }
 
 // TestLegendOnlyNamed: a series without a name adds nothing to the legend

@@ -118,16 +118,28 @@ func (c *Conv2D) Forward(x *tensor.Tensor) *tensor.Tensor { return c.ForwardAct(
 //   - 1x1, stride 1, no padding: one Sgemm per column tile straight on the
 //     input, Weight (OutC x InC) times input (InC x H*W);
 //   - 3x3, stride 1, padding 1, ungrouped, wide enough (useWinograd):
-//     Winograd F(2x2, 3x3), 16 Sgemm calls per block of tiles on 2.25x
-//     fewer multiplies, with the weight transform cached in the Conv2D;
+//     Winograd F(2x2, 3x3), 16 GEMMs per block of tiles on 2.25x fewer
+//     multiplies, with the weight transform cached in the Conv2D;
 //   - everything else: im2col of one column tile into a pooled buffer,
 //     then Sgemm, per image and group.
 //
 // Tiles are spread over Threads() goroutines.
 func (c *Conv2D) ForwardAct(x *tensor.Tensor, act Activation) *tensor.Tensor {
+	return c.forward(c.newOutput(x), x, act, nil)
+}
+
+// ForwardAddReLU returns ReLU(c(x) + residual), the end of a ResNet block,
+// bit for bit ForwardAct(x, ActNone) followed by AddReLU. The Winograd and
+// packed kernels add the residual and apply ReLU to each finished part of
+// the output while it is still in cache, instead of in one more pass over
+// the whole output. It panics if residual does not have the output's
+// shape.
+func (c *Conv2D) ForwardAddReLU(x, residual *tensor.Tensor) *tensor.Tensor {
 	out := c.newOutput(x)
-	c.run(x, out, act)
-	return out
+	if !out.SameShape(residual) {
+		panic(fmt.Sprintf("nn: residual %v for a convolution output of %v", residual, out))
+	}
+	return c.forward(out, x, ActNone, residual)
 }
 
 // ForwardActInto is ForwardAct writing into out, which must have the
@@ -140,21 +152,28 @@ func (c *Conv2D) ForwardActInto(x, out *tensor.Tensor, act Activation) {
 	if out.N != x.N || out.C != c.OutC || out.H != oh || out.W != ow || len(out.Data) != out.Len() {
 		panic(fmt.Sprintf("nn: conv of %v writes %dx%dx%dx%d, got %v", x, x.N, c.OutC, oh, ow, out))
 	}
-	c.run(x, out, act)
+	c.forward(out, x, act, nil)
 }
 
-// run dispatches to the kernel KernelName names.
-func (c *Conv2D) run(x, out *tensor.Tensor, act Activation) {
+// forward runs the kernel KernelName names into out, then, when res is
+// not nil, sets out = ReLU(out + res).
+func (c *Conv2D) forward(out, x *tensor.Tensor, act Activation, res *tensor.Tensor) *tensor.Tensor {
 	switch c.KernelName(x.H, x.W) {
+	case "winograd":
+		convWinogradResidual(c, x, out, act, res)
+		return out
+	case "packed":
+		convPackedResidual(c, x, out, act, res)
+		return out
 	case "depthwise":
 		convDepthwise(c, x, out, act)
-	case "winograd":
-		convWinograd(c, x, out, act)
-	case "packed":
-		convPacked(c, x, out, act)
 	default:
 		convGemm(c, x, out, act)
 	}
+	if res != nil {
+		AddReLU(out, res)
+	}
+	return out
 }
 
 // KernelName names the kernel ForwardAct runs on an input of h x w:

@@ -110,16 +110,87 @@ func packWeights(w []float32, m, k int) []float32 {
 	return dst
 }
 
-// packedPanels runs the micro-kernels for one channel block over n
-// pixels: panels of packedNR pixels, the last one narrower (16, 32 or 48
-// wide, its last vector masked to the pixels that exist). Pixel j of depth
-// row k of B is b[offs[k]+j]; pixel j of output row r is c[r*ldc+j].
-func packedPanels(kl int, a *float32, b []float32, offs *int32, c []float32, ldc, n, flags int, bias *float32) {
-	for q := 0; q < n; q += packedNR {
-		nq := min(packedNR, n-q)
+// packedRows runs the micro-kernels for channel blocks [mb0, mb1) of one
+// depth block of kl rows over n pixels: for each block, panels of packedNR
+// pixels, the last one narrower (16, 32 or 48 wide, its last vector
+// masked to the pixels that exist); a last panel of at most
+// packedNarrowMax pixels goes to the narrow kernels instead, several
+// channel blocks at a time. The packed A panel of block mb is a[mb*8*kl:]
+// (packWeights' layout within the depth block); pixel j of depth row k of
+// B is b[offs[k]+j]; pixel j of output channel o (counted from channel
+// block 0) is c[o*ldc+j]; bias, when not nil, holds a bias per channel.
+func packedRows(kl int, a []float32, mb0, mb1 int, b []float32, offs *int32, c []float32, ldc, n, flags int, bias []float32) {
+	wide := n
+	if tail := n % packedNR; tail > 0 && tail <= packedNarrowMax {
+		wide -= tail
+	}
+	for q := 0; q < wide; q += packedNR {
+		nq := min(packedNR, wide-q)
 		width := panelWidth(nq)
 		mask := 1<<(nq-(width-16)) - 1
-		packedKernel(width, kl, a, &b[q], offs, &c[q], ldc, mask, flags, bias)
+		for mb := mb0; mb < mb1; mb++ {
+			var bp *float32
+			if bias != nil {
+				bp = &bias[mb*packedMR]
+			}
+			packedKernel(width, kl, &a[mb*packedMR*kl], &b[q], offs, &c[mb*packedMR*ldc+q], ldc, mask, flags, bp)
+		}
+	}
+	if wide < n {
+		packedNarrow(kl, a, mb0, mb1, b[wide:], offs, c[wide:], ldc, n-wide, flags, bias)
+	}
+}
+
+// packedNarrowMax is the widest last panel packedNarrow takes: at 8
+// pixels its kernels do the 8x16 kernel's useful work with the same loads
+// per channel block and half-width FMAs; below, fewer of both.
+const packedNarrowMax = 8
+
+// packedNarrow runs the last n <= packedNarrowMax pixels of channel blocks
+// [mb0, mb1) (arguments as packedRows') on the narrow kernels, several
+// blocks per call, then finishes the outputs as the wide kernels do in
+// registers: plus C (kernelLoad), plus the bias, then ReLU.
+func packedNarrow(kl int, a []float32, mb0, mb1 int, b []float32, offs *int32, c []float32, ldc, n, flags int, bias []float32) {
+	var t [8 * 4 * packedNarrowMax]float32
+	ps := packedMR * kl // floats between consecutive channel blocks' panels
+	for mb := mb0; mb < mb1; {
+		panels := narrowPanels(n)
+		if mb1-mb < panels {
+			panels = 1
+		}
+		narrowKernel(panels, n, kl, &a[mb*ps], ps, &b[0], offs, &t[0])
+		// Output channel o of the call is t's lane o%8 of pixels
+		// (o/8)*n .. (o/8)*n+n-1: a stride of 8 from t[8*(o/8)*n + o%8].
+		for oc := 0; oc < panels*packedMR; oc++ {
+			o := mb*packedMR + oc
+			row := c[o*ldc : o*ldc+n]
+			src := t[8*(oc/packedMR)*n+oc%packedMR:]
+			switch flags {
+			case 0:
+				for j := range row {
+					row[j] = src[8*j]
+				}
+			case kernelLoad:
+				for j := range row {
+					row[j] += src[8*j]
+				}
+			default:
+				for j := range row {
+					v := src[8*j]
+					if flags&kernelLoad != 0 {
+						v = row[j] + v
+					}
+					if flags&kernelBias != 0 {
+						v += bias[o]
+					}
+					if flags&kernelReLU != 0 {
+						v = relu32(v)
+					}
+					row[j] = v
+				}
+			}
+		}
+		mb += panels
 	}
 }
 
@@ -227,6 +298,13 @@ func packedFits(c *Conv2D, h, w int) bool {
 // tile buffer whose valid columns are then copied out; the kernels add the
 // bias and apply ReLU, SiLU and sigmoid run over the finished tile.
 func convPacked(c *Conv2D, x, out *tensor.Tensor, act Activation) {
+	convPackedResidual(c, x, out, act, nil)
+}
+
+// convPackedResidual is convPacked, then, when res is not nil,
+// out = ReLU(out + res) (act must then be ActNone), applied to each
+// finished tile while it is in cache.
+func convPackedResidual(c *Conv2D, x, out *tensor.Tensor, act Activation, res *tensor.Tensor) {
 	m := c.OutC
 	k := c.InC * c.KH * c.KW
 	p := out.H * out.W
@@ -289,16 +367,7 @@ func convPacked(c *Conv2D, x, out *tensor.Tensor, act Activation) {
 			if k0+kl == k {
 				flags |= lastFlags
 			}
-			offs := &g.offs[k0]
-			for mb := mb0; mb < mb1; mb++ {
-				ap := &a[k0*m+mb*packedMR*kl]
-				crow := cbuf[mb*packedMR*ldc+cbase:]
-				var bias *float32
-				if c.Bias != nil {
-					bias = &c.Bias[mb*packedMR]
-				}
-				packedPanels(kl, ap, b[j0:], offs, crow, ldc, n, flags, bias)
-			}
+			packedRows(kl, a[k0*m:], mb0, mb1, b[j0:], &g.offs[k0], cbuf[cbase:], ldc, n, flags, c.Bias)
 		}
 		if !inPlace {
 			tb := *tileBuf
@@ -312,6 +381,12 @@ func convPacked(c *Conv2D, x, out *tensor.Tensor, act Activation) {
 		if act == ActSiLU || act == ActSigmoid { // the bias is in already
 			for o := o0; o < o1; o++ {
 				biasAct(dst[o*p+r0*out.W:o*p+r1*out.W], 0, act)
+			}
+		}
+		if res != nil {
+			rp := res.Data[img*m*p : (img+1)*m*p]
+			for o := o0; o < o1; o++ {
+				addReLURows(dst[o*p+r0*out.W:o*p+r1*out.W], rp[o*p+r0*out.W:])
 			}
 		}
 	})

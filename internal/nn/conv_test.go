@@ -291,3 +291,58 @@ func TestDivisionHelpers(t *testing.T) {
 		}
 	}
 }
+
+// TestForwardAddReLU checks the fused residual end of a ResNet block
+// against ForwardAct followed by AddReLU, bit for bit, on every kernel
+// (Winograd, packed, im2col, depthwise), over thread counts and batches.
+func TestForwardAddReLU(t *testing.T) {
+	defer SetThreads(SetThreads(1))
+	for _, tc := range []struct {
+		kernel                      string // with the AVX-512 kernels
+		inC, outC, size, k, s, p, g int
+	}{
+		{"winograd", 64, 64, 13, 3, 1, 1, 1},
+		{"packed", 32, 64, 9, 1, 1, 0, 1},
+		{"packed", 16, 24, 11, 3, 2, 1, 1},
+		{"blas", 8, 13, 7, 3, 1, 1, 1},
+		{"depthwise", 16, 16, 8, 3, 1, 1, 16},
+	} {
+		c := NewConv2D(tc.inC, tc.outC, tc.k, tc.s, tc.p, tc.g)
+		if got := c.KernelName(tc.size, tc.size); packedEnabled && winograd512 && got != tc.kernel {
+			t.Fatalf("%d to %d channels, %dx%d kernel: runs %s, want %s", tc.inC, tc.outC, tc.k, tc.k, got, tc.kernel)
+		}
+		for _, threads := range []int{1, 2, 3} {
+			for _, batch := range []int{1, 3} {
+				rng := rand.New(rand.NewSource(int64(threads*10 + batch)))
+				c := NewConv2D(tc.inC, tc.outC, tc.k, tc.s, tc.p, tc.g)
+				c.Weight = randSlice(rng, len(c.Weight))
+				c.Bias = randSlice(rng, tc.outC)
+				x := randTensor(rng, batch, tc.inC, tc.size, tc.size)
+				SetThreads(threads)
+				want := AddReLU(c.ForwardAct(x, ActNone), residualLike(rng, c, x))
+				rng = rand.New(rand.NewSource(int64(threads*10 + batch)))
+				c.Weight = randSlice(rng, len(c.Weight))
+				c.Bias = randSlice(rng, tc.outC)
+				x = randTensor(rng, batch, tc.inC, tc.size, tc.size)
+				got := c.ForwardAddReLU(x, residualLike(rng, c, x))
+				for i := range want.Data {
+					if math.Float32bits(got.Data[i]) != math.Float32bits(want.Data[i]) {
+						t.Fatalf("%s kernel, %d threads, batch %d: element %d = %v, want %v",
+							c.KernelName(x.H, x.W), threads, batch, i, got.Data[i], want.Data[i])
+					}
+				}
+			}
+		}
+	}
+}
+
+// residualLike is a random tensor of c's output shape on x, with a few
+// values negative enough that ReLU clears the sum.
+func residualLike(rng *rand.Rand, c *Conv2D, x *tensor.Tensor) *tensor.Tensor {
+	oh, ow := c.OutSize(x.H, x.W)
+	r := randTensor(rng, x.N, c.OutC, oh, ow)
+	for i := 0; i < len(r.Data); i += 7 {
+		r.Data[i] -= 50
+	}
+	return r
+}

@@ -42,13 +42,17 @@ type winogradWeights struct {
 }
 
 // winogradMaxCols bounds the tiles (GEMM columns) of one block, whose
-// transformed input and GEMM output take 16*cols*(InC+OutC) floats.
-// BenchmarkWinogradCols at batch 8 put 128, 256 and 512 within noise of
-// each other on the 256- and 512-channel shapes (68-80 and 75-107
-// GFLOP/cpu-s, single goroutine) and 32 clearly below (43-49, 48-57);
-// 128 keeps the buffers of the 256-channel blocks (4 MiB) nearest the
-// 2 MiB L2. It is a variable so the benchmark can sweep it.
-var winogradMaxCols = 128
+// transformed input and GEMM output take 16*cols*(InC+OutC) floats. Blocks
+// come in whole 48-tile panels of the packed kernels (winogradTiling): a
+// block of 112 tiles left a 16-wide panel holding a seventh of its
+// columns, and the 16-wide kernel does a third of the 48-wide one's work
+// per step for much more than a third of its time. The packed GEMMs ran
+// at 143-158 GFLOP/s on blocks of 48, 96 and 144 tiles up to 256 channels
+// (one goroutine), and two panels per block share the tiles of a 56x56
+// plane evenly between two goroutines (9 blocks, 8 of 96 tiles), where
+// three panels left one goroutine a fifth less work (6 blocks, the last
+// of 64). It is a variable so the benchmark can sweep it.
+var winogradMaxCols = 2 * packedNR
 
 // winogradMinCols is the fewest tiles per goroutine for which
 // convWinograd cuts the tiles into blocks rather than splitting one block
@@ -56,37 +60,41 @@ var winogradMaxCols = 128
 const winogradMinCols = 64
 
 // useWinograd reports whether ForwardAct runs c on x with Winograd
-// F(2x2, 3x3) instead of im2col + GEMM: only 3x3, stride-1, pad-1
-// ungrouped convolutions qualify, and only those with at least 256 input
-// and output channels, the ones where it measured faster.
+// F(2x2, 3x3) instead of a direct GEMM: only 3x3, stride-1, pad-1
+// ungrouped convolutions qualify, and only those with enough input and
+// output channels for the 16 GEMMs of depth InC to outweigh the
+// transforms.
 //
-// BenchmarkWinograd, im2col vs Winograd, best of 5 runs of 10 ops each,
-// 2 goroutines, OPENBLAS_CORETYPE=SkylakeX, on the shared 2-core machine
-// under load 5-7 (runs differ by up to 1.5x, so only repeated verdicts
-// count):
+// With the AVX-512 transforms and packed GEMM kernels, from 64 channels:
+// BenchmarkWinograd (one goroutine, bias + ReLU, time per convolution)
+// put Winograd ahead of the packed kernel on every 3x3 stride-1 backbone
+// shape: 1.3-1.6x at 64 and 128 channels on 56x56 and 28x28, 1.2-1.6x at
+// 256 and 512 on 14x14 at batch 8, and 1.0-1.2x at batch 1, where 14x14
+// gives only 49 tiles.
 //
-//	shape (batch)          im2col     winograd
-//	wr50_l3 512ch 14² (8)  144 ms     103 ms    Winograd won 4 of 4 runs
-//	wr50_l3 512ch 14² (1)  15.9 ms    16.4 ms   2 of 4 (single goroutine: 34 vs 43 GFLOP/cpu-s)
-//	r18_l3  256ch 14² (8)  24.1 ms    28.0 ms   3 of 4 (other runs 49 vs 23, 38 vs 25 ms)
-//	r18_l3  256ch 14² (1)  4.59 ms    4.98 ms   1 of 4 (single goroutine: 36 vs 40 GFLOP/cpu-s)
-//	wr50_l1 128ch 56² (8)  162 ms     120 ms    1 of 3 (other runs 149 vs 178, 120 vs 123 ms)
-//	r18_l2  128ch 28² (8)  42.7 ms    38.5 ms   1 of 3 (other runs 35 vs 48 ms)
-//	r18_l1   64ch 56² (8)  30.8 ms    31.0 ms   1 of 3 (single goroutine: 41 vs 31 GFLOP/cpu-s)
-//
-// Winograd's 16 GEMMs per block have depth InC only, where single-threaded
-// OpenBLAS reaches 60-70 GFLOP/s at 128 channels against 85-95 at 256-512,
-// and its scalar Go transforms cost about 20-30 ns per tile and channel,
-// comparable to the GEMM itself below 256 channels.
+// Without them (scalar Go transforms, OpenBLAS GEMMs), from 256 channels:
+// BenchmarkWinograd, im2col vs Winograd, 2 goroutines, measured under
+// load, found Winograd ahead at 512 channels on 14x14 at batch 8 (4 of 4
+// runs), level at 256-512 channels at batch 1, and no steady verdict at
+// 64-128 channels, where the scalar transforms, 20-30 ns per tile and
+// channel, cost about as much as the GEMM itself.
 func useWinograd(c *Conv2D) bool {
 	if c.Groups != 1 || c.KH != 3 || c.KW != 3 || c.Stride != 1 || c.PadH != 1 || c.PadW != 1 {
 		return false
 	}
-	return c.InC >= winogradMinChannels && c.OutC >= winogradMinChannels
+	least := winogradMinChannels
+	if winograd512 && usePacked(c) {
+		least = winogradMinChannels512
+	}
+	return c.InC >= least && c.OutC >= least
 }
 
-// winogradMinChannels is the narrowest convolution useWinograd accepts.
-const winogradMinChannels = 256
+// winogradMinChannels and winogradMinChannels512 are the narrowest
+// convolutions useWinograd accepts without and with the AVX-512 kernels.
+const (
+	winogradMinChannels    = 256
+	winogradMinChannels512 = 64
+)
 
 // winogradU returns the transformed weights of c, computing them on first
 // use. FoldBatchNorm drops them; a Weight slice replaced by another one is
@@ -154,15 +162,22 @@ func winogradTransformWeights(weight []float32, outC, inC int) []float32 {
 // img-major then row-major, so late 14x14 planes of a batch still fill
 // wide GEMMs.
 //
-// With enough tiles, they are cut into column blocks, each one work item
-// of parallelFor: input transform, 16 single-threaded Sgemm calls and
-// output transform with bias and activation, all in that goroutine's
-// cache. With fewer than winogradMinCols tiles per goroutine (one 14x14
-// image: 49 tiles), cutting the columns would leave GEMMs too narrow for
-// OpenBLAS's kernels, so instead all tiles form one block whose input
-// transform is split by input channel and whose GEMMs and output transform
-// are split by output channel.
+// With enough tiles, they are cut into column blocks (winogradTiling),
+// each one work item of parallelFor: input transform, 16 single-threaded
+// GEMMs and output transform with bias and activation, all in that
+// goroutine's cache. With fewer than winogradMinCols tiles per goroutine
+// (one 14x14 image: 49 tiles), cutting the columns would leave GEMMs too
+// narrow, so instead all tiles form one block whose input transform is
+// split by input channel and whose GEMMs and output transform are split
+// by output channel.
 func convWinograd(c *Conv2D, x, out *tensor.Tensor, act Activation) {
+	convWinogradResidual(c, x, out, act, nil)
+}
+
+// convWinogradResidual is convWinograd, then, when res is not nil,
+// out = ReLU(out + res) (act must then be ActNone), applied to each run of
+// output rows right after its output transform writes it.
+func convWinogradResidual(c *Conv2D, x, out *tensor.Tensor, act Activation, res *tensor.Tensor) {
 	ww := c.winogradU()
 	u := ww.u
 	inC, outC := c.InC, c.OutC
@@ -179,6 +194,11 @@ func convWinograd(c *Conv2D, x, out *tensor.Tensor, act Activation) {
 			blas.Sgemm(false, false, o1-o0, n, inC, 1, u[k*plane+o0*inC:], inC, v[k*vStride:], n, 0, m[k*mStride+o0*n:], n)
 		}
 	}
+	// Rows of zeros above and below the image, for the input transform.
+	zBuf := getScratch(2*tilesW + 2)
+	defer putScratch(zBuf)
+	zeros := *zBuf
+	clear(zeros)
 	if w := Threads(); w > 1 && total < winogradMinCols*w {
 		vStride, mStride := winogradPlaneStride(inC*total), winogradPlaneStride(outC*total)
 		vBuf, mBuf := getScratch(16*vStride), getScratch(16*mStride)
@@ -188,13 +208,13 @@ func convWinograd(c *Conv2D, x, out *tensor.Tensor, act Activation) {
 			outChunk = ceilDiv(outChunk, packedMR) * packedMR // whole micro-tiles
 		}
 		parallelFor(w, func(_, i int) {
-			winogradInput(v, vStride, x, i*inChunk, min((i+1)*inChunk, inC), 0, total, tilesW, perImage)
+			winogradInput(v, vStride, x, zeros, i*inChunk, min((i+1)*inChunk, inC), 0, total, tilesW, perImage)
 		})
 		parallelFor(w, func(_, i int) {
 			o0, o1 := i*outChunk, min((i+1)*outChunk, outC)
 			if o0 < o1 {
 				gemm(v, m, vStride, mStride, o0, o1, total)
-				winogradOutput(out, m, mStride, c, act, o0, o1, 0, total, tilesW, perImage)
+				winogradOutput(out, res, m, mStride, c, act, o0, o1, 0, total, tilesW, perImage)
 			}
 		})
 		putScratch(vBuf)
@@ -209,9 +229,9 @@ func convWinograd(c *Conv2D, x, out *tensor.Tensor, act Activation) {
 		vStride, mStride := winogradPlaneStride(inC*n), winogradPlaneStride(outC*n)
 		vBuf, mBuf := getScratch(16*vStride), getScratch(16*mStride)
 		v, m := *vBuf, *mBuf
-		winogradInput(v, vStride, x, 0, inC, j0, j1, tilesW, perImage)
+		winogradInput(v, vStride, x, zeros, 0, inC, j0, j1, tilesW, perImage)
 		gemm(v, m, vStride, mStride, 0, outC, n)
-		winogradOutput(out, m, mStride, c, act, 0, outC, j0, j1, tilesW, perImage)
+		winogradOutput(out, res, m, mStride, c, act, 0, outC, j0, j1, tilesW, perImage)
 		putScratch(vBuf)
 		putScratch(mBuf)
 	})
@@ -234,9 +254,7 @@ func winogradPackedGemm(ww *winogradWeights, inC, outC int, v, m []float32, vStr
 			if k0 > 0 {
 				flags = kernelLoad
 			}
-			for mb := o0 / packedMR; mb < o1/packedMR; mb++ {
-				packedPanels(kl, &a[k0*outC+mb*packedMR*kl], vk, &offs[k0], mk[mb*packedMR*n:], n, n, flags, nil)
-			}
+			packedRows(kl, a[k0*outC:], o0/packedMR, o1/packedMR, vk, &offs[k0], mk, n, n, flags, nil)
 		}
 	}
 }
@@ -249,90 +267,167 @@ func winogradPackedGemm(ww *winogradWeights, inC, outC int, v, m []float32, vStr
 func winogradPlaneStride(s int) int { return ceilDiv(s, 1024)*1024 + 16 }
 
 // winogradTiling cuts total tiles into blocks of at most winogradMaxCols,
-// at least Threads() of them and a multiple of Threads() when they are
-// few, so that no goroutine idles while another finishes a last block.
+// whole packedNR-tile panels each but the last, at least Threads() of them
+// and a multiple of Threads() when they are few, so that no goroutine idles
+// while another finishes a last block.
 func winogradTiling(total int) (cols, blocks int) {
 	w := Threads()
-	blocks = ceilDiv(total, winogradMaxCols)
+	panels := ceilDiv(total, packedNR)
+	perBlock := max(1, winogradMaxCols/packedNR)
+	blocks = ceilDiv(panels, perBlock)
 	if blocks < 4*w && blocks%w != 0 {
 		blocks = ceilDiv(blocks, w) * w
 	}
-	blocks = min(blocks, total)
-	cols = ceilDiv(total, blocks)
+	blocks = min(blocks, panels)
+	cols = ceilDiv(panels, blocks) * packedNR
 	return cols, ceilDiv(total, cols)
 }
 
+// winogradRows describes, for the AVX-512 input transform, the four input
+// rows of a run of tiles in the first channel it transforms: for each
+// row, where it starts (the image column of the run's first tile, or
+// column 0 when that lies left of the image) and the bytes from it to the
+// same row of the next channel; a row above or below the image points at
+// zeros and steps 0. lead is 1 when the run starts left of the image. The
+// kernel advances the pointers channel by channel, and reads columns past
+// the image as zero through its lane masks.
+type winogradRows struct {
+	row [4]struct {
+		p    unsafe.Pointer
+		step int
+	}
+	lead int
+}
+
 // winogradInput writes V = B^T d B of tiles [j0, j1) of input channels
-// [c0, c1) into v, laid out v[k*stride + ch*n + (j-j0)], n = j1-j0. Tile j
-// is image j/perImage, tile row (j%perImage)/tilesW, tile column
-// j%tilesW; its patch d is the 4x4 input window whose top-left corner
-// sits at (2*row-1, 2*col-1), zero outside the image.
-func winogradInput(v []float32, stride int, x *tensor.Tensor, c0, c1, j0, j1, tilesW, perImage int) {
+// [c0, c1) of x into v, laid out v[k*stride + ch*n + (j-j0)], n = j1-j0.
+// Tile j is image j/perImage, tile row (j%perImage)/tilesW, tile column
+// j%tilesW; its patch d is the 4x4 input window whose top-left corner sits
+// at (2*row-1, 2*col-1), zero outside the image. zeros holds at least
+// 2*tilesW+2 zeros, the rows above and below the image.
+func winogradInput(v []float32, stride int, x *tensor.Tensor, zeros []float32, c0, c1, j0, j1, tilesW, perImage int) {
+	if c0 >= c1 {
+		return
+	}
 	n := j1 - j0
-	h, w, ch := x.H, x.W, x.C
-	// pad holds the four input rows under the border tiles of a run,
-	// zero-padded where the patches reach past the image. Interior tiles
-	// read the image rows directly.
-	pw := 2*min(tilesW, n) + 2
-	padBuf := getScratch(4 * pw)
-	pad := *padBuf
+	h, w, plane := x.H, x.W, x.H*x.W
+	var masks []uint16 // five lane masks per group of 16 tiles
+	var pad []float32  // the pure-Go path's four zero-padded rows
 	for j := j0; j < j1; {
 		img, r := j/perImage, (j%perImage)/tilesW
 		tx0 := j % tilesW
-		tx1 := min(tilesW, tx0+j1-j)
-		// Tiles [txA, txB) have their whole patch inside the image.
-		txA, txB := tx1, tx1
-		if r >= 1 && 2*r+2 < h {
-			txA, txB = max(tx0, 1), min(tx1, (w-1)/2)
-			txB = max(txA, txB)
+		cnt := min(tilesW, tx0+j1-j) - tx0
+		vr := v[c0*n+j-j0:]
+		// Run floats [lo, hi) from the column left of the first tile
+		// (image column x0) lie inside the image.
+		x0 := 2*tx0 - 1
+		lo, hi := max(0, -x0), min(w-x0, 2*cnt+2)
+		first := (img*x.C + c0) * plane // channel c0 of the image
+		if !winograd512 {
+			if pad == nil {
+				pad = make([]float32, 4*(2*tilesW+2))
+			}
+			span := 2*cnt + 2
+			for ch := c0; ch < c1; ch++ {
+				for q := 0; q < 4; q++ {
+					row := pad[q*span : (q+1)*span]
+					clear(row)
+					if y := 2*r - 1 + q; y >= 0 && y < h {
+						base := first + (ch-c0)*plane + y*w + x0
+						copy(row[lo:hi], x.Data[base+lo:base+hi])
+					}
+				}
+				winogradInputRun(vr[(ch-c0)*n:], stride, cnt, pad[:span], pad[span:2*span], pad[2*span:3*span], pad[3*span:4*span])
+			}
+			j += cnt
+			continue
 		}
-		for c := c0; c < c1; c++ {
-			src := x.Data[(img*ch+c)*h*w : (img*ch+c+1)*h*w]
-			o := c*n + j - j0 - tx0 // v offset of tile column 0
-			if txA > tx0 {
-				winogradInputPadded(v[o+tx0:], stride, src, h, w, r, tx0, txA, pad, pw)
-			}
-			if txB > txA {
-				y := (2*r - 1) * w
-				x0, x1 := 2*txA-1, 2*txB+1
-				winogradInputRun(v[o+txA:], stride, txB-txA,
-					src[y+x0:y+x1], src[y+w+x0:y+w+x1], src[y+2*w+x0:y+2*w+x1], src[y+3*w+x0:y+3*w+x1])
-			}
-			if tx1 > txB {
-				winogradInputPadded(v[o+txB:], stride, src, h, w, r, txB, tx1, pad, pw)
+		var rows winogradRows
+		if x0 < 0 {
+			rows.lead = 1
+		}
+		for q := 0; q < 4; q++ {
+			rows.row[q].p = unsafe.Pointer(&zeros[0])
+			if y := 2*r - 1 + q; y >= 0 && y < h {
+				start := first + y*w + max(x0, 0)
+				// The last channel's row holds every float the masks let
+				// through.
+				_ = x.Data[start+(c1-c0-1)*plane+hi-lo-1]
+				rows.row[q].p = unsafe.Pointer(&x.Data[start])
+				rows.row[q].step = 4 * plane
 			}
 		}
-		j += tx1 - tx0
+		_, _ = zeros[2*cnt+1], vr[(c1-c0-1)*n+15*stride+cnt-1]
+		groups := ceilDiv(cnt, 16)
+		masks = masks[:0]
+		for g := 0; g < groups; g++ {
+			lanes := func(o int) uint16 { // bit l: float o+l of the run is read
+				var m uint16
+				for l := 0; l < 16; l++ {
+					if f := o + l; f >= lo && f < hi {
+						m |= 1 << l
+					}
+				}
+				return m
+			}
+			st := uint16(1<<min(16, cnt-16*g) - 1)
+			masks = append(masks, lanes(32*g), lanes(32*g+16), lanes(32*g+2), lanes(32*g+18), st)
+		}
+		winogradInput16(&vr[0], stride, n, &rows, &masks[0], groups, c1-c0)
+		j += cnt
 	}
-	putScratch(padBuf)
 }
 
-// winogradInputPadded transforms tiles [tx0, tx1) of tile row r of one
-// h x w plane src, copying their four input rows into pad (four rows of
-// pw floats) with zeros wherever the patches reach past the image.
-func winogradInputPadded(v []float32, stride int, src []float32, h, w, r, tx0, tx1 int, pad []float32, pw int) {
-	// Input columns [ix0, ix1) land at row[off:].
-	ix0, ix1 := max(2*tx0-1, 0), min(2*tx1+1, w)
-	off := ix0 - (2*tx0 - 1)
-	span := 2*(tx1-tx0) + 2
-	for dy := 0; dy < 4; dy++ {
-		row := pad[dy*pw : dy*pw+span]
-		if iy := 2*r - 1 + dy; iy >= 0 && iy < h {
-			clear(row[:off])
-			copy(row[off:], src[iy*w+ix0:iy*w+ix1])
-			clear(row[off+ix1-ix0:])
-		} else {
-			clear(row)
+// winogradOutputTiles writes the output rows y0 and y1 (nil: the tiles'
+// bottom row lies below the image) of cnt tiles from the GEMM results m
+// (16 planes stride apart, tile i at [i]) on the AVX-512 kernel: y0 holds
+// 2*cnt floats, or 2*cnt-1 when the last tile is clipped by the image's
+// odd width, and so does y1. It adds b, then, when r0 is not nil, the
+// residual rows r0 and r1 (as long as y0 and y1), and applies ReLU when
+// relu is set.
+func winogradOutputTiles(y0, y1, m []float32, stride, cnt int, b float32, relu bool, r0, r1 []float32) {
+	if cnt <= 0 {
+		return
+	}
+	width := len(y0)
+	_ = m[15*stride+cnt-1]
+	if width != 2*cnt && width != 2*cnt-1 || y1 != nil && len(y1) != width ||
+		r0 != nil && (len(r0) < width || y1 != nil && len(r1) < width) {
+		panic("nn: winogradOutputTiles: rows do not match the tiles")
+	}
+	// Whole groups store 32 floats per row unmasked: a clipped last tile
+	// moves its group into the masked tail.
+	groups := cnt / 16
+	if width < 2*cnt {
+		groups = (cnt - 1) / 16
+	}
+	var ld, lo, hi int
+	if c := cnt - 16*groups; c > 0 {
+		w := width - 32*groups
+		ld, lo, hi = 1<<c-1, 1<<min(w, 16)-1, 1<<max(w-16, 0)-1
+	}
+	var p1, q0, q1 *float32
+	if y1 != nil {
+		p1 = &y1[0]
+	}
+	if r0 != nil {
+		q0 = &r0[0]
+		if y1 != nil {
+			q1 = &r1[0]
 		}
 	}
-	winogradInputRun(v, stride, tx1-tx0, pad[:span], pad[pw:pw+span], pad[2*pw:2*pw+span], pad[3*pw:3*pw+span])
+	r := 0
+	if relu {
+		r = 1
+	}
+	winogradOutput16(&y0[0], p1, &m[0], stride, groups, b, r, ld, lo, hi, q0, q1)
 }
 
 // winogradInputRun transforms cnt consecutive patches whose four input
 // rows are r0..r3 (column 2i of each is patch i's first column) into the
-// 16 planes of v. Row q of B^T d is ra + sign*rb for one pair of input
-// rows (r0-r2, r1+r2, r2-r1, r1-r3); one loop per row keeps six slices
-// live, few enough for the registers.
+// 16 planes of v, in Go. Row q of B^T d is ra + sign*rb for one pair of
+// input rows (r0-r2, r1+r2, r2-r1, r1-r3); one loop per row keeps six
+// slices live, few enough for the registers.
 func winogradInputRun(v []float32, stride, cnt int, r0, r1, r2, r3 []float32) {
 	winogradInputRow(v, stride, cnt, r0, r2, -1)
 	winogradInputRow(v[4*stride:], stride, cnt, r1, r2, 1)
@@ -363,14 +458,10 @@ func winogradInputRow(v []float32, stride, cnt int, ra, rb []float32, sign float
 // k plane) of tiles [j0, j1) and output channels [o0, o1) into 2x2 output
 // tiles Y = A^T m A, clipped at odd image edges, adding the bias and
 // applying act while each output row segment is in cache.
-func winogradOutput(out *tensor.Tensor, m []float32, stride int, c *Conv2D, act Activation, o0, o1, j0, j1, tilesW, perImage int) {
+func winogradOutput(out, res *tensor.Tensor, m []float32, stride int, c *Conv2D, act Activation, o0, o1, j0, j1, tilesW, perImage int) {
 	n := j1 - j0
 	oh, ow, oc := out.H, out.W, out.C
-	// tmp holds the two rows of A^T m for a run of tiles, four
-	// column-position arrays each, and the run's output rows when the last
-	// column is clipped.
-	run := min(tilesW, n)
-	tmpBuf := getScratch(10 * run)
+	tmpBuf := getScratch(10 * min(tilesW, n)) // winogradOutputRun's tmp
 	tmp := *tmpBuf
 	for j := j0; j < j1; {
 		img, r := j/perImage, (j%perImage)/tilesW
@@ -381,25 +472,63 @@ func winogradOutput(out *tensor.Tensor, m []float32, stride int, c *Conv2D, act 
 		x0, x1 := 2*tx0, min(2*tx1, ow)
 		twoRows := y0+1 < oh
 		for o := o0; o < o1; o++ {
-			q := o*n + j - j0
-			b := c.bias(o)
 			dst := out.Data[(img*oc+o)*oh*ow : (img*oc+o+1)*oh*ow]
-			// A^T m: row 0 is m's rows 0+1+2, row 1 is rows 1-2-3, for
-			// each of the four columns.
-			s := tmp[:8*cnt]
-			for col := 0; col < 4; col++ {
-				winogradOutputRows(s[col*cnt:(col+1)*cnt], s[(4+col)*cnt:(5+col)*cnt],
-					m[q+col*stride:], m[q+(4+col)*stride:], m[q+(8+col)*stride:], m[q+(12+col)*stride:])
-			}
-			// Times A, plus bias and activation.
-			winogradOutputRow(dst[y0*ow+x0:y0*ow+x1], s[:4*cnt], cnt, b, act, tmp[8*run:])
+			top := dst[y0*ow+x0 : y0*ow+x1]
+			var bottom []float32
 			if twoRows {
-				winogradOutputRow(dst[(y0+1)*ow+x0:(y0+1)*ow+x1], s[4*cnt:8*cnt], cnt, b, act, tmp[8*run:])
+				bottom = dst[(y0+1)*ow+x0 : (y0+1)*ow+x1]
 			}
+			var resTop, resBottom []float32
+			if res != nil {
+				rp := res.Data[(img*oc+o)*oh*ow : (img*oc+o+1)*oh*ow]
+				resTop = rp[y0*ow+x0 : y0*ow+x1]
+				if bottom != nil {
+					resBottom = rp[(y0+1)*ow+x0 : (y0+1)*ow+x1]
+				}
+			}
+			winogradOutputRun(top, bottom, m[o*n+j-j0:], stride, cnt, c.bias(o), act, resTop, resBottom, tmp)
 		}
 		j += tx1 - tx0
 	}
 	putScratch(tmpBuf)
+}
+
+// winogradOutputRun writes the output rows top and bottom (nil when the
+// tiles' bottom row lies below the image) of cnt tiles from the GEMM
+// results m (16 planes stride apart, tile i at [i]), adding b and applying
+// act: top holds 2*cnt floats, or 2*cnt-1 when the last tile is clipped by
+// an odd image width, and so does bottom. With residual rows resTop and
+// resBottom (act then ActNone), it adds them after b and applies ReLU,
+// the end of a ResNet block. tmp holds 10*cnt floats for the pure-Go
+// path: the two rows of A^T m, four column arrays each, and a clipped
+// row.
+func winogradOutputRun(top, bottom, m []float32, stride, cnt int, b float32, act Activation, resTop, resBottom []float32, tmp []float32) {
+	if winograd512 {
+		winogradOutputTiles(top, bottom, m, stride, cnt, b, act == ActReLU || resTop != nil, resTop, resBottom)
+		if act != ActNone && act != ActReLU {
+			applyAct(top, act)
+			applyAct(bottom, act)
+		}
+		return
+	}
+	// A^T m: row 0 is m's rows 0+1+2, row 1 is rows 1-2-3, for each of the
+	// four columns.
+	s := tmp[:8*cnt]
+	for col := 0; col < 4; col++ {
+		winogradOutputRows(s[col*cnt:(col+1)*cnt], s[(4+col)*cnt:(5+col)*cnt],
+			m[col*stride:], m[(4+col)*stride:], m[(8+col)*stride:], m[(12+col)*stride:])
+	}
+	// Times A, plus bias and activation.
+	winogradOutputRow(top, s[:4*cnt], cnt, b, act, tmp[8*cnt:])
+	if bottom != nil {
+		winogradOutputRow(bottom, s[4*cnt:8*cnt], cnt, b, act, tmp[8*cnt:])
+	}
+	if resTop != nil {
+		addReLURows(top, resTop)
+		if bottom != nil {
+			addReLURows(bottom, resBottom)
+		}
+	}
 }
 
 // winogradOutputRows sets s = m0+m1+m2 and t = m1-m2-m3 over len(s)

@@ -68,40 +68,55 @@ func TestWinogradMatchesReference(t *testing.T) {
 const winogradTol = 1e-5
 
 // TestWinogradSelected checks that the dispatch rule picks Winograd for
-// the backbone shapes it was measured faster on, and that ForwardAct then
-// really runs it: its output is bit for bit the Winograd kernel's and not
-// the im2col kernel's.
+// the backbone shapes it was measured faster on, with and without the
+// AVX-512 kernels, and that ForwardAct then really runs it: its output is
+// bit for bit the Winograd kernel's and not the im2col kernel's.
 func TestWinogradSelected(t *testing.T) {
 	defer SetThreads(SetThreads(2))
 	for _, tc := range []struct {
 		name               string
 		inC, outC, size, k int
 		stride, pad, group int
-		want               bool
+		want512, wantGo    bool // with the AVX-512 kernels, without them
 	}{
-		{"r18_l3_3x3", 256, 256, 14, 3, 1, 1, 1, true},
-		{"wr50_l2_3x3", 256, 256, 28, 3, 1, 1, 1, true},
-		{"wr50_l3_3x3", 512, 512, 14, 3, 1, 1, 1, true},
-		{"r18_l1_3x3", 64, 64, 56, 3, 1, 1, 1, false},
-		{"r18_l2_3x3", 128, 128, 28, 3, 1, 1, 1, false},
-		{"wr50_l1_3x3", 128, 128, 56, 3, 1, 1, 1, false},
-		{"narrow output", 256, 128, 14, 3, 1, 1, 1, false},
-		{"stride2", 256, 256, 28, 3, 2, 1, 1, false},
-		{"no padding", 256, 256, 14, 3, 1, 0, 1, false},
-		{"5x5", 256, 256, 14, 5, 1, 2, 1, false},
-		{"grouped", 256, 256, 14, 3, 1, 1, 2, false},
-		{"depthwise", 256, 256, 14, 3, 1, 1, 256, false},
+		{"r18_l3_3x3", 256, 256, 14, 3, 1, 1, 1, true, true},
+		{"wr50_l2_3x3", 256, 256, 28, 3, 1, 1, 1, true, true},
+		{"wr50_l3_3x3", 512, 512, 14, 3, 1, 1, 1, true, true},
+		{"r18_l1_3x3", 64, 64, 56, 3, 1, 1, 1, true, false},
+		{"r18_l2_3x3", 128, 128, 28, 3, 1, 1, 1, true, false},
+		{"wr50_l1_3x3", 128, 128, 56, 3, 1, 1, 1, true, false},
+		{"narrow output", 256, 128, 14, 3, 1, 1, 1, true, false},
+		{"narrower", 48, 64, 14, 3, 1, 1, 1, false, false},
+		{"outputs not in micro-tiles", 64, 68, 14, 3, 1, 1, 1, false, false},
+		{"stride2", 256, 256, 28, 3, 2, 1, 1, false, false},
+		{"no padding", 256, 256, 14, 3, 1, 0, 1, false, false},
+		{"5x5", 256, 256, 14, 5, 1, 2, 1, false, false},
+		{"grouped", 256, 256, 14, 3, 1, 1, 2, false, false},
+		{"depthwise", 256, 256, 14, 3, 1, 1, 256, false, false},
 	} {
+		fast := winograd512 && packedEnabled
+		want := tc.wantGo
+		if fast {
+			want = tc.want512
+		}
+		// The rule without the AVX-512 kernels holds on any machine.
+		func() {
+			defer func(old bool) { winograd512 = old }(winograd512)
+			winograd512 = false
+			if got := useWinograd(NewConv2D(tc.inC, tc.outC, tc.k, tc.stride, tc.pad, tc.group)); got != tc.wantGo {
+				t.Errorf("%s: useWinograd without the AVX-512 kernels = %v, want %v", tc.name, got, tc.wantGo)
+			}
+		}()
 		t.Run(tc.name, func(t *testing.T) {
 			rng := rand.New(rand.NewSource(11))
 			c := NewConv2D(tc.inC, tc.outC, tc.k, tc.stride, tc.pad, tc.group)
 			c.Weight = randSlice(rng, len(c.Weight))
 			c.Bias = randSlice(rng, tc.outC)
 			x := randTensor(rng, 1, tc.inC, tc.size, tc.size)
-			if got := useWinograd(c); got != tc.want {
-				t.Fatalf("useWinograd = %v, want %v", got, tc.want)
+			if got := useWinograd(c); got != want {
+				t.Fatalf("useWinograd = %v, want %v (AVX-512 kernels: %v)", got, want, fast)
 			}
-			if !tc.want {
+			if !want {
 				return
 			}
 			got := c.ForwardAct(x, ActReLU)
@@ -222,5 +237,118 @@ func TestWinogradErrorRealistic(t *testing.T) {
 				t.Fatalf("winograd max|err|/max|ref| = %.3g, want <= 1e-5", maxWino/maxRef)
 			}
 		})
+	}
+}
+
+// TestWinogradTransformKernels compares the AVX-512 input and output
+// transforms with the pure-Go loops, bit for bit, on runs of 1 to 50 tiles
+// (whole groups of 16 and every tail), clipped and unclipped rows, a
+// missing bottom row, every activation and a residual, and inputs
+// holding NaN, ±Inf and -0. Both compute each value with the same additions in the same order.
+func TestWinogradTransformKernels(t *testing.T) {
+	if !winograd512 {
+		t.Skip(noAsm("AVX-512"))
+	}
+	rng := rand.New(rand.NewSource(7))
+	special := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.Copysign(0, -1)), 0}
+	fill := func(d []float32) {
+		for i := range d {
+			if rng.Intn(40) == 0 {
+				d[i] = special[rng.Intn(len(special))]
+			} else {
+				d[i] = float32(rng.NormFloat64())
+			}
+		}
+	}
+	same := func(a, b float32) bool {
+		return math.Float32bits(a) == math.Float32bits(b) || a != a && b != b
+	}
+	run := func(use bool, f func()) {
+		defer func(old bool) { winograd512 = old }(winograd512)
+		winograd512 = use
+		f()
+	}
+	for cnt := 1; cnt <= 50; cnt++ {
+		// Input: a run of cnt tiles from every possible position of a
+		// tile row (first, middle and last tile columns, odd and even
+		// widths), in three channels of the second of two images, with
+		// rows above and below the image.
+		for _, w := range []int{2*cnt - 1, 2 * cnt, 2*cnt + 5} {
+			tilesW := ceilDiv(w, 2)
+			for _, tx0 := range []int{0, 1, tilesW - cnt} {
+				if tx0 < 0 || tx0+cnt > tilesW {
+					continue
+				}
+				const chans, inC, h = 3, 5, 3
+				x := tensor.New(2, inC, h, w)
+				fill(x.Data)
+				perImage := ceilDiv(h, 2) * tilesW
+				zeros := make([]float32, 2*tilesW+2)
+				for r := 0; r < ceilDiv(h, 2); r++ {
+					j0 := perImage + r*tilesW + tx0
+					stride := (1+chans)*cnt + 3 // the layout counts channels from 0
+					want, got := make([]float32, 16*stride), make([]float32, 16*stride)
+					for i := range got {
+						got[i], want[i] = -7, -7
+					}
+					run(false, func() { winogradInput(want, stride, x, zeros, 1, 1+chans, j0, j0+cnt, tilesW, perImage) })
+					run(true, func() { winogradInput(got, stride, x, zeros, 1, 1+chans, j0, j0+cnt, tilesW, perImage) })
+					for i := range got {
+						if !same(got[i], want[i]) {
+							t.Fatalf("input transform, %d tiles from column %d of tile row %d, width %d: plane %d offset %d = %v, want %v",
+								cnt, tx0, r, w, i/stride, i%stride, got[i], want[i])
+						}
+					}
+				}
+			}
+		}
+		stride := cnt + 3
+		// Output.
+		m := make([]float32, 15*stride+cnt)
+		fill(m)
+		for _, clipped := range []bool{false, true} {
+			for _, twoRows := range []bool{true, false} {
+				// The last case adds a residual, as a ResNet block's end does.
+				for ai, act := range []Activation{ActNone, ActReLU, ActSiLU, ActSigmoid, ActNone} {
+					width := 2 * cnt
+					if clipped {
+						width--
+					}
+					var resTop, resBottom []float32
+					if ai == 4 {
+						resTop, resBottom = make([]float32, width), make([]float32, width)
+						fill(resTop)
+						fill(resBottom)
+						if !twoRows {
+							resBottom = nil
+						}
+					}
+					b := float32(rng.NormFloat64())
+					outs := [2][]float32{}
+					for k, use := range []bool{false, true} {
+						// One float past each row, to catch a store past its end.
+						buf := make([]float32, 2*(width+1))
+						for i := range buf {
+							buf[i] = -9
+						}
+						top := buf[:width]
+						var bottom []float32
+						if twoRows {
+							bottom = buf[width+1 : 2*width+1]
+						}
+						run(use, func() {
+							winogradOutputRun(top, bottom, m, stride, cnt, b, act, resTop, resBottom, make([]float32, 10*cnt))
+						})
+						outs[k] = buf
+					}
+					for i := range outs[0] {
+						if !same(outs[1][i], outs[0][i]) {
+							t.Fatalf("output transform, %d tiles, width %d, two rows %v, %v, residual %v: float %d = %v, want %v",
+								cnt, width, twoRows, act, resTop != nil, i, outs[1][i], outs[0][i])
+						}
+					}
+				}
+			}
+		}
 	}
 }

@@ -10,10 +10,14 @@
 // weights packed once per Conv2D, the input copied once into zero-padded
 // stride phases so that every row of the never-built im2col matrix is that
 // copy at a constant offset, bias and ReLU applied in the kernel's last
-// store. 3x3 stride-1 convolutions with at least 256 input and output
+// store; the last 1..8 pixels of a row of tiles go to narrow kernels that
+// take several channel blocks at once, with the same sums in the same
+// order. 3x3 stride-1 convolutions with at least 64 input and output
 // channels run as Winograd F(2x2,3x3) (conv_winograd.go: 16 GEMMs, on the
-// same micro-kernels, between input and output transforms, 2.25x fewer
-// multiplies); depthwise ones as a direct kernel. Everything else, and
+// same micro-kernels, between AVX-512 input and output transforms that
+// handle 16 tiles per instruction, 2.25x fewer multiplies; without
+// AVX-512, from 256 channels, with Go transforms and OpenBLAS GEMMs);
+// depthwise ones as a direct kernel. Everything else, and
 // every ungrouped convolution without AVX-512 or with PADIM_CONV=blas,
 // runs as tiled im2col + blas.Sgemm (1x1 stride-1 convolutions skip
 // im2col). Conv2D.ForwardAct fuses bias and activation into the tile
@@ -36,7 +40,8 @@
 // ./internal/nn), one file per kernel family: gemm_amd64.s (the packed
 // micro-kernels), simd_elementwise_amd64.s (bias, scale, residual add,
 // ReLU, three-row max, float64 sums), simd_exp_amd64.s (exp, SiLU and Sigmoid, AVX2 and
-// AVX-512), simd_depthwise_amd64.s and simd_split_amd64.s. The generator
+// AVX-512), simd_depthwise_amd64.s, simd_split_amd64.s and
+// simd_winograd_amd64.s (the Winograd transforms). The generator
 // writes each instruction pattern that kernels share (the masked tail,
 // ReLU, the exp polynomial, the division by 1+e, the loop that stops at
 // the first out-of-range vector) once, as a Go function, so the kernels

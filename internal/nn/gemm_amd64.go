@@ -9,11 +9,11 @@ import (
 )
 
 // packedEnabled selects convPacked for ungrouped convolutions: it needs
-// AVX-512F, and the environment variable PADIM_CONV=blas turns it off
+// AVX-512F and VL (the narrow kernels use 32 ymm registers), and the environment variable PADIM_CONV=blas turns it off
 // (every ungrouped convolution then goes through OpenBLAS or gonum, as
 // on CPUs without AVX-512), for comparisons and as an escape hatch. It is
 // a variable so that the tests can compare both paths.
-var packedEnabled = cpu.X86.HasAVX512F && cpu.X86.HasAVX2 && cpu.X86.HasFMA && os.Getenv("PADIM_CONV") != "blas"
+var packedEnabled = cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL && cpu.X86.HasAVX2 && cpu.X86.HasFMA && os.Getenv("PADIM_CONV") != "blas"
 
 // The AVX-512 micro-kernels of gemm_amd64.s: C (8 rows of stride ldc) =
 // act((flags&kernelLoad != 0 ? C : 0) + A^T B + (flags&kernelBias != 0 ?
@@ -41,4 +41,86 @@ func packedKernel(width, kc int, a, b *float32, offs *int32, c *float32, ldc, ma
 	default:
 		gemm8x16(kc, a, b, offs, c, ldc, mask, flags, bias)
 	}
+}
+
+// The narrow kernels of gemm_amd64.s: t[8*(p*R+j)+r] = sum over k of
+// a[p*ps+8k+r] * b[offs[k]+j] for the P channel panels p and the R = 1..8
+// pixels j of a last panel; see packedNarrow.
+
+//go:noescape
+func gemm4x1(kc int, a *float32, ps int, b *float32, offs *int32, t *float32)
+
+//go:noescape
+func gemm1x1(kc int, a *float32, ps int, b *float32, offs *int32, t *float32)
+
+//go:noescape
+func gemm4x2(kc int, a *float32, ps int, b *float32, offs *int32, t *float32)
+
+//go:noescape
+func gemm1x2(kc int, a *float32, ps int, b *float32, offs *int32, t *float32)
+
+//go:noescape
+func gemm4x3(kc int, a *float32, ps int, b *float32, offs *int32, t *float32)
+
+//go:noescape
+func gemm1x3(kc int, a *float32, ps int, b *float32, offs *int32, t *float32)
+
+//go:noescape
+func gemm4x4(kc int, a *float32, ps int, b *float32, offs *int32, t *float32)
+
+//go:noescape
+func gemm1x4(kc int, a *float32, ps int, b *float32, offs *int32, t *float32)
+
+//go:noescape
+func gemm4x5(kc int, a *float32, ps int, b *float32, offs *int32, t *float32)
+
+//go:noescape
+func gemm1x5(kc int, a *float32, ps int, b *float32, offs *int32, t *float32)
+
+//go:noescape
+func gemm4x6(kc int, a *float32, ps int, b *float32, offs *int32, t *float32)
+
+//go:noescape
+func gemm1x6(kc int, a *float32, ps int, b *float32, offs *int32, t *float32)
+
+//go:noescape
+func gemm2x7(kc int, a *float32, ps int, b *float32, offs *int32, t *float32)
+
+//go:noescape
+func gemm1x7(kc int, a *float32, ps int, b *float32, offs *int32, t *float32)
+
+//go:noescape
+func gemm2x8(kc int, a *float32, ps int, b *float32, offs *int32, t *float32)
+
+//go:noescape
+func gemm1x8(kc int, a *float32, ps int, b *float32, offs *int32, t *float32)
+
+// narrowMulti[r] is the kernel for narrowPanels(r) channel panels and r
+// pixels, narrowOne[r] for one panel.
+var (
+	narrowMulti = [packedNarrowMax + 1]func(kc int, a *float32, ps int, b *float32, offs *int32, t *float32){
+		nil, gemm4x1, gemm4x2, gemm4x3, gemm4x4, gemm4x5, gemm4x6, gemm2x7, gemm2x8,
+	}
+	narrowOne = [packedNarrowMax + 1]func(kc int, a *float32, ps int, b *float32, offs *int32, t *float32){
+		nil, gemm1x1, gemm1x2, gemm1x3, gemm1x4, gemm1x5, gemm1x6, gemm1x7, gemm1x8,
+	}
+)
+
+// narrowPanels is how many channel panels the multi-panel narrow kernel
+// for n pixels takes.
+func narrowPanels(n int) int {
+	if n <= 6 {
+		return 4
+	}
+	return 2
+}
+
+// narrowKernel runs the narrow kernel for panels (1 or narrowPanels(n))
+// channel panels ps floats apart and n (1..8) pixels.
+func narrowKernel(panels, n, kc int, a *float32, ps int, b *float32, offs *int32, t *float32) {
+	if panels == 1 {
+		narrowOne[n](kc, a, ps, b, offs, t)
+		return
+	}
+	narrowMulti[n](kc, a, ps, b, offs, t)
 }

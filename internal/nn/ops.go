@@ -39,6 +39,16 @@ func AddReLU(dst, src *tensor.Tensor) *tensor.Tensor {
 	return dst
 }
 
+// addReLURows sets d[i] = max(d[i]+s[i], 0) for i < len(d) on the
+// fastest kernel this build and CPU have.
+func addReLURows(d, s []float32) {
+	if simdEnabled {
+		simdAddReLU(d, s)
+	} else {
+		addReLUGo(d, s)
+	}
+}
+
 // AllFinite reports whether no element of x is NaN or infinite. It sums x
 // in float64, where no sum of float32 values can overflow and any NaN or
 // infinity carries through (+Inf + -Inf gives NaN), so the sum is finite
@@ -127,8 +137,8 @@ func MaxPool2D(x *tensor.Tensor, k, stride, pad int) *tensor.Tensor {
 	lo := min(ceilDiv(pad, stride), ow)
 	hi := max(min(floorDiv(x.W-k+pad, stride)+1, ow), lo)
 	parallelFor(x.N*x.C, func(_, pi int) {
-		buf := getScratch(x.W)
-		colMax := *buf
+		buf := getScratch(2*x.W + 2)
+		colMax, phases := (*buf)[:x.W], (*buf)[x.W:]
 		in, dst := x.Data[pi*x.H*x.W:(pi+1)*x.H*x.W], out.Data[pi*oh*ow:(pi+1)*oh*ow]
 		for oy := 0; oy < oh; oy++ {
 			y0, y1 := max(oy*stride-pad, 0), min(oy*stride-pad+k, x.H)
@@ -166,6 +176,19 @@ func MaxPool2D(x *tensor.Tensor, k, stride, pad int) *tensor.Tensor {
 			}
 			if hi <= lo {
 				// No window fits inside the row: the edges cover it all.
+			} else if k == 3 && stride == 2 {
+				// The stem's 3x3/2 pool: d[lo+i] = max(src[2i], src[2i+1],
+				// src[2i+2]), the max of three vectors once the even and
+				// odd columns are split apart.
+				n := hi - lo
+				src := colMax[lo*stride-pad:][:2*n+1]
+				even, odd := phases[:n+1], phases[n+1:2*n+1]
+				splitPhases2(even, odd, src, 0)
+				if simdEnabled {
+					simdMax3(d[lo:hi], even, odd, even[1:])
+				} else {
+					max3Go(d[lo:hi], even, odd, even[1:])
+				}
 			} else if k == 3 {
 				src := colMax[lo*stride-pad:]
 				for i := range d[lo:hi] {

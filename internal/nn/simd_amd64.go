@@ -113,3 +113,26 @@ func simdBiasSigmoid16(d []float32, b float32) int
 //
 //go:noescape
 func simdSplit2(first, second, in *float32, pairs int) int
+
+// winograd512 selects the AVX-512 Winograd transforms of
+// simd_winograd_amd64.s over the pure-Go loops.
+var winograd512 = cpu.X86.HasAVX512F
+
+// winogradInput16 writes, for chans channels, the transformed input of
+// groups*16 tiles of one tile row into the 16 planes v + ch*vrow +
+// k*stride, reading the tiles' four input rows as rows describes, each
+// group's under the five lane masks at masks (four row vectors, the
+// stores); see winogradInput.
+//
+//go:noescape
+func winogradInput16(v *float32, stride, vrow int, rows *winogradRows, masks *uint16, groups, chans int)
+
+// winogradOutput16 writes the 2x2 output tiles A^T M A + bias, plus the
+// residual rows r0 and r1 when r0 is not nil, ReLU when relu != 0, of
+// groups*16 tiles, then of a last group when ld != 0, from the 16 planes
+// m + k*stride into the rows y0 and y1 (y1 nil: one row); the last group
+// reads under ld and writes its 32 floats per row under lo and hi; see
+// winogradOutputTiles.
+//
+//go:noescape
+func winogradOutput16(y0, y1, m *float32, stride, groups int, bias float32, relu, ld, lo, hi int, r0, r1 *float32)

@@ -53,3 +53,13 @@ func simdBiasSiLU16(d []float32, b float32) int { return simdBiasSiLU(d, b) }
 func simdBiasSigmoid16(d []float32, b float32) int { return simdBiasSigmoid(d, b) }
 
 func simdSplit2(first, second, in *float32, pairs int) int { return 0 }
+
+var winograd512 = false
+
+func winogradInput16(v *float32, stride, vrow int, rows *winogradRows, masks *uint16, groups, chans int) {
+	panic("nn: no assembly kernels in this build")
+}
+
+func winogradOutput16(y0, y1, m *float32, stride, groups int, bias float32, relu, ld, lo, hi int, r0, r1 *float32) {
+	panic("nn: no assembly kernels in this build")
+}

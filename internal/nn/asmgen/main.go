@@ -7,6 +7,7 @@
 //	simd_depthwise_amd64.s   AVX2 depthwise convolution rows (depthwise.go)
 //	simd_depthwise512_amd64.s AVX-512 depthwise convolution blocks of rows (depthwise512.go)
 //	simd_split_amd64.s       AVX2 stride-2 phase split (split.go)
+//	simd_winograd_amd64.s    AVX-512 Winograd F(2x2, 3x3) input and output transforms (winograd.go)
 //
 // Kernels of a family share their loop structure and instruction patterns
 // (the loop over 32, 8 and then 1..7 floats, the exp polynomial, the
@@ -40,6 +41,7 @@ var files = []struct {
 	{"simd_depthwise_amd64.s", writeDepthwise},
 	{"simd_depthwise512_amd64.s", writeDepthwise512},
 	{"simd_split_amd64.s", writeSplit},
+	{"simd_winograd_amd64.s", writeWinograd},
 }
 
 func main() {
