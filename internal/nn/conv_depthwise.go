@@ -140,9 +140,8 @@ type dw512Kernel func(d, src *float32, dStride, sStride int, mask uint64, offs [
 //
 // A row at a time, as the AVX2 kernel runs, a 14-wide row of a 5x5
 // convolution costs 25 weight broadcasts and loop steps for 25 FMAs;
-// in blocks of 8 rows the same overhead serves 200. Measured on one
-// goroutine (BenchmarkConv, GFLOP per CPU-second, loaded machine): see
-// docs/performance.md.
+// in blocks of 8 rows the same overhead serves 200 (EfficientNet-B5
+// measured 5% less CPU time per image, docs/performance.md).
 func depthwise512Plane(dst []float32, oh, ow int, padded []float32, rowStep int, offs []int, w []float32, b float32) {
 	for c0 := 0; c0 < ow; c0 += 64 {
 		cw := min(64, ow-c0)
@@ -176,6 +175,8 @@ type dwEdgePlan struct {
 	chunks []dwEdgeChunk
 }
 
+// dwEdgeChunk is one column chunk of a dwEdgePlan: output columns
+// [c0, c0+16*nv) cut to the plane.
 type dwEdgeChunk struct {
 	c0, nv int
 	store  uint64   // lanes of the last vector inside the plane
@@ -242,7 +243,7 @@ func newDWEdgePlan(c *Conv2D, h, w int) (dwEdgePlan, bool) {
 		// the network's CPU time to 0.6% (pprof, one goroutine).
 		if c.PadH == 2 && ch.nv <= len(dw512BorderKernels) && h >= 4 {
 			for _, oy := range []int{0, h - 2} {
-				ch.pairs = append(ch.pairs, borderPair(c, h, oy, func(ky, kx int) (uint32, uint32) {
+				ch.pairs = append(ch.pairs, borderPair(c, h, oy, func(kx int) (uint32, uint32) {
 					return lanes(c0, 0, kx), lanes(c0, ch.nv-1, kx)
 				}))
 			}
@@ -254,7 +255,7 @@ func newDWEdgePlan(c *Conv2D, h, w int) (dwEdgePlan, bool) {
 
 // borderPair lays out output rows oy and oy+1 of c on an h-row plane for
 // the border-pair kernels; lanes gives a tap's first and last vector masks.
-func borderPair(c *Conv2D, h, oy int, lanes func(ky, kx int) (uint32, uint32)) dwBorderPair {
+func borderPair(c *Conv2D, h, oy int, lanes func(kx int) (uint32, uint32)) dwBorderPair {
 	var lo, hi [2]int // each row's taps over existing input rows, in kernel rows
 	for r := range 2 {
 		lo[r] = max(0, c.PadH-(oy+r))
@@ -263,7 +264,7 @@ func borderPair(c *Conv2D, h, oy int, lanes func(ky, kx int) (uint32, uint32)) d
 	bp := dwBorderPair{oy: oy, t0: min(lo[0], lo[1]) * c.KW, t1: max(hi[0], hi[1]) * c.KW}
 	for t := bp.t0; t < bp.t1; t++ {
 		ky, kx := t/c.KW, t%c.KW
-		first, last := lanes(ky, kx)
+		first, last := lanes(kx)
 		for r := range 2 {
 			if ky >= lo[r] && ky < hi[r] {
 				bp.edges = append(bp.edges, first, last)
@@ -278,9 +279,10 @@ func borderPair(c *Conv2D, h, oy int, lanes func(ky, kx int) (uint32, uint32)) d
 // depthwiseEdgePlane computes one h x w output plane dst of c from the
 // unpadded input plane src (w wide) with weights wts and bias b. Rows
 // whose taps all read existing input rows run in blocks, as in
-// depthwise512Plane; the PadH rows at the top and the bottom run one by
-// one over the taps of the existing rows only, a contiguous run of them
-// (taps are ordered by row).
+// depthwise512Plane; the PadH rows at the top and the bottom run over the
+// taps of the existing rows only, a contiguous run of them (taps are
+// ordered by row): one by one, or two together where the plan has a
+// border pair.
 func depthwiseEdgePlane(dst, src []float32, w int, c *Conv2D, p *dwEdgePlan, wts []float32, b float32) {
 	h := p.h
 	for i := range p.chunks {
