@@ -186,6 +186,12 @@ func biasAct(d []float32, b float32, a Activation) {
 func biasExpActSIMD(d []float32, b float32, a Activation, kernel func([]float32, float32) int, width int) {
 	for len(d) > 0 {
 		d = d[kernel(d, b):]
+		if len(d) == 0 {
+			// The usual end. biasActGo on nothing still clears the
+			// exp buffer on its stack, and the squeeze-and-excitation
+			// convolutions call this once per channel of 1x1 output.
+			return
+		}
 		c := d[:min(width, len(d))]
 		biasActGo(c, b, a)
 		d = d[len(c):]

@@ -112,7 +112,9 @@ func (c *Conv2D) Forward(x *tensor.Tensor) *tensor.Tensor { return c.ForwardAct(
 // Kernels by shape:
 //   - depthwise (Groups == InC == OutC): a direct kernel over a padded,
 //     stride-deinterleaved copy of each plane, so every inner loop is a
-//     contiguous multiply-add with no bounds tests;
+//     contiguous multiply-add with no bounds tests; with AVX-512, stride 1
+//     and a same-size output, over the plane itself, lanes outside it
+//     masked off;
 //   - 1x1, stride 1, no padding: one Sgemm per column tile straight on the
 //     input, Weight (OutC x InC) times input (InC x H*W);
 //   - 3x3, stride 1, padding 1, ungrouped, wide enough (useWinograd):
@@ -138,6 +140,19 @@ func (c *Conv2D) ForwardAddReLU(x, residual *tensor.Tensor) *tensor.Tensor {
 		panic(fmt.Sprintf("nn: residual %v for a convolution output of %v", residual, out))
 	}
 	return c.forward(out, x, ActNone, residual)
+}
+
+// ForwardActInto is ForwardAct writing into out, which must have the
+// output's shape (x.N x OutC x OH x OW); it may be a view of a larger
+// tensor, such as one image of a batch. It panics on a wrong shape, like
+// ForwardAct on a wrong input.
+func (c *Conv2D) ForwardActInto(x, out *tensor.Tensor, act Activation) {
+	c.check(x)
+	oh, ow := c.OutSize(x.H, x.W)
+	if out.N != x.N || out.C != c.OutC || out.H != oh || out.W != ow || len(out.Data) != out.Len() {
+		panic(fmt.Sprintf("nn: conv of %v writes %dx%dx%dx%d, got %v", x, x.N, c.OutC, oh, ow, out))
+	}
+	c.forward(out, x, act, nil)
 }
 
 // forward runs the kernel KernelName names into out, then, when res is
@@ -193,6 +208,14 @@ func ConvKernels() string {
 
 // newOutput checks the convolution against x and allocates its output.
 func (c *Conv2D) newOutput(x *tensor.Tensor) *tensor.Tensor {
+	c.check(x)
+	oh, ow := c.OutSize(x.H, x.W)
+	// Every kernel writes all of its output, so a recycled buffer is fine.
+	return tensor.NewScratch(x.N, c.OutC, oh, ow)
+}
+
+// check panics unless the convolution is valid and can run on x.
+func (c *Conv2D) check(x *tensor.Tensor) {
 	if err := c.Validate(); err != nil {
 		panic(err.Error())
 	}
@@ -203,8 +226,6 @@ func (c *Conv2D) newOutput(x *tensor.Tensor) *tensor.Tensor {
 	if oh <= 0 || ow <= 0 {
 		panic(fmt.Sprintf("nn: %v is smaller than the %dx%d kernel with padding %dx%d", x, c.KH, c.KW, c.PadH, c.PadW))
 	}
-	// Every kernel writes all of its output, so a recycled buffer is fine.
-	return tensor.NewScratch(x.N, c.OutC, oh, ow)
 }
 
 // isDepthwise reports whether each output channel sees exactly its own

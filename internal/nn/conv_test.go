@@ -168,6 +168,45 @@ func TestConvFusedActivation(t *testing.T) {
 	}
 }
 
+// TestConvForwardActInto writes each image of a batch through a view of
+// a larger output, as a network running a batch image by image does, and
+// checks it against the reference and the rest of the output untouched.
+func TestConvForwardActInto(t *testing.T) {
+	for i, tc := range []convCase{
+		{1, 8, 16, 7, 9, 1, 1, 1, 0, 0, 1, true},  // packed, direct
+		{1, 4, 8, 11, 13, 3, 3, 2, 1, 1, 1, true}, // packed, phased
+		{1, 6, 6, 9, 10, 5, 5, 1, 2, 2, 6, true},  // depthwise
+	} {
+		t.Run(tc.String(), func(t *testing.T) {
+			rng := rand.New(rand.NewSource(int64(i)))
+			conv := tc.conv(rng)
+			const images = 3
+			x := randTensor(rng, images, tc.inC, tc.h, tc.w)
+			oh, ow := conv.OutSize(tc.h, tc.w)
+			out := tensor.New(images, tc.outC, oh, ow)
+			const sentinel = 1234.5
+			for j := range out.Data {
+				out.Data[j] = sentinel
+			}
+			conv.ForwardActInto(x.Image(1), out.Image(1), ActSiLU)
+			checkConv(t, conv, x.Image(1), out.Image(1).Clone(), ActSiLU, 1e-5)
+			for _, j := range []int{0, 2} {
+				for _, v := range out.Image(j).Data {
+					if v != sentinel {
+						t.Fatalf("image %d of the output was written (%v)", j, v)
+					}
+				}
+			}
+			defer func() {
+				if recover() == nil {
+					t.Fatal("no panic for an output of the wrong shape")
+				}
+			}()
+			conv.ForwardActInto(x.Image(0), out.Images(0, 2), ActNone)
+		})
+	}
+}
+
 func TestConvValidate(t *testing.T) {
 	good := func() *Conv2D { return NewConv2D(4, 6, 3, 1, 1, 2) }
 	for _, tc := range []struct {

@@ -157,6 +157,20 @@ func TestSqueezeExcite(t *testing.T) {
 			}
 		}
 	}
+	// ForwardPooled with the means given gives Forward's result bit for
+	// bit, and refuses means of another shape.
+	pooled := se.ForwardPooled(x.Clone(), GlobalAvgPool(x))
+	for i, v := range got.Data {
+		if math.Float32bits(pooled.Data[i]) != math.Float32bits(v) {
+			t.Fatalf("ForwardPooled element %d = %v, Forward gives %v", i, pooled.Data[i], v)
+		}
+	}
+	defer func() {
+		if recover() == nil {
+			t.Fatal("ForwardPooled accepted means of one image for two")
+		}
+	}()
+	se.ForwardPooled(x, GlobalAvgPool(x.Image(0)))
 }
 
 // TestSum64 compares the float64 plane sums of both kernels with the exact

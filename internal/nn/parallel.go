@@ -56,13 +56,47 @@ func Threads() int {
 // index per-goroutine scratch.
 func parallelFor(n int, body func(worker, i int)) {
 	w := min(Threads(), n)
-	if w <= 1 {
+	if w <= 1 || groupJobs.Load() > 0 {
 		for i := 0; i < n; i++ {
 			body(0, i)
 		}
 		return
 	}
 	j := &poolJob{n: n, body: body}
+	if !pool.run(j, w) {
+		spawnJob(j, w)
+	}
+}
+
+// groupJobs counts the ForEachGroup calls running; while there is one,
+// every parallelFor runs on its caller's goroutine alone.
+var groupJobs atomic.Int32
+
+// ForEachGroup runs body(i) for i in [0, n) on up to Threads()
+// goroutines, items handed out one at a time, with every kernel body
+// calls running on body's goroutine alone: each goroutine works through
+// whole items, rather than all of them through each kernel call in turn.
+// Meanwhile any other caller's kernels, and a ForEachGroup nested in
+// body, also run on one goroutine, the cores being busy. A single item
+// (or a single thread) runs on the caller with its kernels split over the
+// goroutines as usual.
+//
+// It is for chains of kernels over independent pieces of data, such as
+// EfficientNet's expansion and depthwise convolution on one group of
+// channels (package backbones): each core then reads back from its own L2
+// what it has just written, instead of half of it from the other core's,
+// and the chain needs no hand-over between goroutines per kernel.
+func ForEachGroup(n int, body func(i int)) {
+	w := min(Threads(), n)
+	if w <= 1 || groupJobs.Load() > 0 {
+		for i := 0; i < n; i++ {
+			body(i)
+		}
+		return
+	}
+	groupJobs.Add(1)
+	defer groupJobs.Add(-1)
+	j := &poolJob{n: n, body: func(_, i int) { body(i) }}
 	if !pool.run(j, w) {
 		spawnJob(j, w)
 	}

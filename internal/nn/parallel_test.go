@@ -76,6 +76,47 @@ func TestParallelFor(t *testing.T) {
 	}
 }
 
+// TestForEachGroup checks that every item runs once, on up to Threads()
+// goroutines, and that kernels called inside an item run on its
+// goroutine alone (worker 0 for every inner item) when there are several
+// items to share; a single item's kernels may use every goroutine.
+func TestForEachGroup(t *testing.T) {
+	defer SetThreads(SetThreads(0))
+	for _, threads := range []int{1, 2, 3} {
+		SetThreads(threads)
+		t.Run(fmt.Sprintf("threads%d", threads), func(t *testing.T) {
+			for _, n := range []int{0, 1, 2, 5, 40} {
+				runs := make([]atomic.Int32, n)
+				var inner, innerOff atomic.Int32
+				ForEachGroup(n, func(i int) {
+					runs[i].Add(1)
+					parallelFor(7, func(worker, _ int) {
+						inner.Add(1)
+						if worker != 0 {
+							innerOff.Add(1)
+						}
+					})
+				})
+				for i := range runs {
+					if got := runs[i].Load(); got != 1 {
+						t.Fatalf("%d items: item %d ran %d times", n, i, got)
+					}
+				}
+				if inner.Load() != int32(7*n) {
+					t.Fatalf("%d items: %d inner items, want %d", n, inner.Load(), 7*n)
+				}
+				if n >= 2 && innerOff.Load() != 0 {
+					t.Fatalf("%d items: %d inner items ran off their item's goroutine", n, innerOff.Load())
+				}
+			}
+			// After it, kernels use the goroutines again.
+			if err := checkParallelFor(100); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
 // TestParallelRange checks that the chunks tile [0, n) exactly once.
 func TestParallelRange(t *testing.T) {
 	defer SetThreads(SetThreads(0))

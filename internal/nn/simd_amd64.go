@@ -93,12 +93,15 @@ func simdSum64(x []float32) float64
 // other kernels are bound by memory bandwidth and stay AVX2.
 var simd512 = simdEnabled && cpu.X86.HasAVX512F
 
-// simdBiasSiLU16 is simdBiasSiLU over 16-lane vectors with AVX-512F.
+// simdBiasSiLU16 is simdBiasSiLU over 16-lane vectors with AVX-512F,
+// stopping at the symmetric range (-87, 87) instead: v in [87, 87.33)
+// gets the same result, v, from the Go code.
 //
 //go:noescape
 func simdBiasSiLU16(d []float32, b float32) int
 
-// simdBiasSigmoid16 is simdBiasSigmoid over 16-lane vectors with AVX-512F.
+// simdBiasSigmoid16 is simdBiasSigmoid over 16-lane vectors with
+// AVX-512F, over the range of simdBiasSiLU16.
 //
 //go:noescape
 func simdBiasSigmoid16(d []float32, b float32) int

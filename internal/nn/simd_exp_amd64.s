@@ -35,6 +35,17 @@ DATA simdSignBit<>+24(SB)/4, $0x80000000
 DATA simdSignBit<>+28(SB)/4, $0x80000000
 GLOBL simdSignBit<>(SB), RODATA|NOPTR, $32
 
+// all bits but the float32 sign bit, in all 8 lanes
+DATA simdAbsMask<>+0(SB)/4, $0x7fffffff
+DATA simdAbsMask<>+4(SB)/4, $0x7fffffff
+DATA simdAbsMask<>+8(SB)/4, $0x7fffffff
+DATA simdAbsMask<>+12(SB)/4, $0x7fffffff
+DATA simdAbsMask<>+16(SB)/4, $0x7fffffff
+DATA simdAbsMask<>+20(SB)/4, $0x7fffffff
+DATA simdAbsMask<>+24(SB)/4, $0x7fffffff
+DATA simdAbsMask<>+28(SB)/4, $0x7fffffff
+GLOBL simdAbsMask<>(SB), RODATA|NOPTR, $32
+
 // log2e, in all 8 lanes
 DATA simdExpLog2e<>+0(SB)/4, $0x3fb8aa3b
 DATA simdExpLog2e<>+4(SB)/4, $0x3fb8aa3b
@@ -614,14 +625,12 @@ loop16:
 	CMPQ CX, $16
 	JLT tail
 	VADDPS (DI), Z15, Z0
-	VXORPS.BCST simdSignBit<>(SB), Z0, Z1
-	// to stop unless every lane of Z1 is in (expLower, actUpper)
-	VCMPPS.BCST $0x1e, simdExpLower<>(SB), Z1, K3, K1
-	VCMPPS.BCST $0x11, simdActUpper<>(SB), Z1, K3, K2
-	KANDW K1, K2, K1
-	KXORW K1, K3, K1
+	// to stop unless |Z0| < actUpper in every lane
+	VANDPS.BCST simdAbsMask<>(SB), Z0, Z1
+	VCMPPS.BCST $0x15, simdActUpper<>(SB), Z1, K3, K1
 	KORTESTW K1, K1
 	JNE stop
+	VXORPS.BCST simdSignBit<>(SB), Z0, Z1
 	// Z6 = exp(Z1)
 	VBROADCASTSS simdExpRoundMag<>(SB), Z4
 	VFMADD231PS.BCST simdExpLog2e<>(SB), Z1, Z4
@@ -670,14 +679,12 @@ tail:
 	KMOVW AX, K3
 	VMOVUPS.Z (DI), K3, Z0
 	VADDPS Z0, Z15, Z0
-	VXORPS.BCST simdSignBit<>(SB), Z0, Z1
-	// to stop unless every lane of Z1 is in (expLower, actUpper)
-	VCMPPS.BCST $0x1e, simdExpLower<>(SB), Z1, K3, K1
-	VCMPPS.BCST $0x11, simdActUpper<>(SB), Z1, K3, K2
-	KANDW K1, K2, K1
-	KXORW K1, K3, K1
+	// to stop unless |Z0| < actUpper in every lane
+	VANDPS.BCST simdAbsMask<>(SB), Z0, Z1
+	VCMPPS.BCST $0x15, simdActUpper<>(SB), Z1, K3, K1
 	KORTESTW K1, K1
 	JNE stop
+	VXORPS.BCST simdSignBit<>(SB), Z0, Z1
 	// Z6 = exp(Z1)
 	VBROADCASTSS simdExpRoundMag<>(SB), Z4
 	VFMADD231PS.BCST simdExpLog2e<>(SB), Z1, Z4
@@ -734,14 +741,12 @@ loop16:
 	CMPQ CX, $16
 	JLT tail
 	VADDPS (DI), Z15, Z0
-	VXORPS.BCST simdSignBit<>(SB), Z0, Z1
-	// to stop unless every lane of Z1 is in (expLower, actUpper)
-	VCMPPS.BCST $0x1e, simdExpLower<>(SB), Z1, K3, K1
-	VCMPPS.BCST $0x11, simdActUpper<>(SB), Z1, K3, K2
-	KANDW K1, K2, K1
-	KXORW K1, K3, K1
+	// to stop unless |Z0| < actUpper in every lane
+	VANDPS.BCST simdAbsMask<>(SB), Z0, Z1
+	VCMPPS.BCST $0x15, simdActUpper<>(SB), Z1, K3, K1
 	KORTESTW K1, K1
 	JNE stop
+	VXORPS.BCST simdSignBit<>(SB), Z0, Z1
 	// Z6 = exp(Z1)
 	VBROADCASTSS simdExpRoundMag<>(SB), Z4
 	VFMADD231PS.BCST simdExpLog2e<>(SB), Z1, Z4
@@ -790,14 +795,12 @@ tail:
 	KMOVW AX, K3
 	VMOVUPS.Z (DI), K3, Z0
 	VADDPS Z0, Z15, Z0
-	VXORPS.BCST simdSignBit<>(SB), Z0, Z1
-	// to stop unless every lane of Z1 is in (expLower, actUpper)
-	VCMPPS.BCST $0x1e, simdExpLower<>(SB), Z1, K3, K1
-	VCMPPS.BCST $0x11, simdActUpper<>(SB), Z1, K3, K2
-	KANDW K1, K2, K1
-	KXORW K1, K3, K1
+	// to stop unless |Z0| < actUpper in every lane
+	VANDPS.BCST simdAbsMask<>(SB), Z0, Z1
+	VCMPPS.BCST $0x15, simdActUpper<>(SB), Z1, K3, K1
 	KORTESTW K1, K1
 	JNE stop
+	VXORPS.BCST simdSignBit<>(SB), Z0, Z1
 	// Z6 = exp(Z1)
 	VBROADCASTSS simdExpRoundMag<>(SB), Z4
 	VFMADD231PS.BCST simdExpLog2e<>(SB), Z1, Z4

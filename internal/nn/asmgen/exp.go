@@ -13,6 +13,7 @@ var expConsts = []struct {
 }{
 	{"simdOne", "float32 1", math.Float32bits(1)},
 	{"simdSignBit", "float32 sign bit", 0x80000000},
+	{"simdAbsMask", "all bits but the float32 sign bit", 0x7fffffff},
 	{"simdExpLog2e", "log2e", math.Float32bits(1.44269504088896341)},
 	{"simdExpLn2Hi", "ln2Hi", math.Float32bits(0.693359375)},
 	{"simdExpLn2Lo", "ln2Lo", math.Float32bits(-2.12194440e-4)},
@@ -276,12 +277,32 @@ func biasAct(a *asm, v vec, name, num string) {
 	}
 	v.rangeLoop(a, "DI", "DI", 32, func(tail bool) string {
 		v.applyScalar(a, tail, "VADDPS", "(DI)", v.r(15), v.r(0))
-		a.i("VXORPS%s simdSignBit<>(SB), %s, %s", v.bcst, v.r(0), v.r(1))
-		v.inRange(a, "simdActUpper<>(SB)", "stop")
+		if v.lanes == 16 {
+			absBelow(a, "simdActUpper<>(SB)", "stop")
+			a.i("VXORPS.BCST simdSignBit<>(SB), Z0, Z1")
+		} else {
+			a.i("VXORPS%s simdSignBit<>(SB), %s, %s", v.bcst, v.r(0), v.r(1))
+			v.inRange(a, "simdActUpper<>(SB)", "stop")
+		}
 		v.exp(a)
 		v.div1pe(a, num)
 		return v.r(2)
 	})
+}
+
+// absBelow jumps to lbl unless |Z0| < upper in every lane the mask K3
+// selects (NaN compares unordered, so it leaves too): one compare of the
+// absolute value against the symmetric bound, three instructions where
+// inRange's two-sided test takes five. For SiLU and Sigmoid the bound
+// actUpper also serves below: the inputs in [actUpper, -expLower) that
+// it sends to the Go code get the same result there (v and 1: exp(-v) is
+// below half an ulp of 1). Clobbers Z1 and K1.
+func absBelow(a *asm, upper, lbl string) {
+	a.note("to %s unless |Z0| < %s in every lane", lbl, constName(upper))
+	a.i("VANDPS.BCST simdAbsMask<>(SB), Z0, Z1")
+	a.i("VCMPPS.BCST $0x15, %s, Z1, K3, K1", upper)
+	a.i("KORTESTW K1, K1")
+	a.i("JNE %s", lbl)
 }
 
 // constName is the act.go name of a constant table operand:

@@ -5,6 +5,7 @@
 //	simd_elementwise_amd64.s AVX2 bias, scale, residual add, ReLU, max of three rows and float64 sum (elementwise.go)
 //	simd_exp_amd64.s         AVX2 and AVX-512 exp, SiLU and Sigmoid (exp.go)
 //	simd_depthwise_amd64.s   AVX2 depthwise convolution rows (depthwise.go)
+//	simd_depthwise512_amd64.s AVX-512 depthwise convolution blocks of rows (depthwise512.go)
 //	simd_split_amd64.s       AVX2 stride-2 phase split (split.go)
 //	simd_winograd_amd64.s    AVX-512 Winograd F(2x2, 3x3) input and output transforms (winograd.go)
 //
@@ -38,6 +39,7 @@ var files = []struct {
 	{"simd_elementwise_amd64.s", writeElementwise},
 	{"simd_exp_amd64.s", writeExp},
 	{"simd_depthwise_amd64.s", writeDepthwise},
+	{"simd_depthwise512_amd64.s", writeDepthwise512},
 	{"simd_split_amd64.s", writeSplit},
 	{"simd_winograd_amd64.s", writeWinograd},
 }
