@@ -30,11 +30,7 @@ func AddReLU(dst, src *tensor.Tensor) *tensor.Tensor {
 		panic(fmt.Sprintf("nn: add %v and %v", dst, src))
 	}
 	parallelRange(len(dst.Data), elementwiseChunk, func(lo, hi int) {
-		if simdEnabled {
-			simdAddReLU(dst.Data[lo:hi], src.Data[lo:hi])
-		} else {
-			addReLUGo(dst.Data[lo:hi], src.Data[lo:hi])
-		}
+		addReLURows(dst.Data[lo:hi], src.Data[lo:hi])
 	})
 	return dst
 }
