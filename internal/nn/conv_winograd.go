@@ -311,8 +311,16 @@ func winogradInput(v []float32, stride int, x *tensor.Tensor, zeros []float32, c
 	}
 	n := j1 - j0
 	h, w, plane := x.H, x.W, x.H*x.W
-	var masks []uint16 // five lane masks per group of 16 tiles
-	var pad []float32  // the pure-Go path's four zero-padded rows
+	// Five lane masks per group of 16 tiles; a row of up to 128 tiles
+	// (a 256-pixel-wide image) keeps them on the stack.
+	var maskBuf [5 * 8]uint16
+	masks := maskBuf[:0]
+	var pad []float32 // the pure-Go path's four zero-padded rows
+	if !winograd512 {
+		padBuf := getScratch(4 * (2*tilesW + 2))
+		defer putScratch(padBuf)
+		pad = *padBuf
+	}
 	for j := j0; j < j1; {
 		img, r := j/perImage, (j%perImage)/tilesW
 		tx0 := j % tilesW
@@ -324,9 +332,6 @@ func winogradInput(v []float32, stride int, x *tensor.Tensor, zeros []float32, c
 		lo, hi := max(0, -x0), min(w-x0, 2*cnt+2)
 		first := (img*x.C + c0) * plane // channel c0 of the image
 		if !winograd512 {
-			if pad == nil {
-				pad = make([]float32, 4*(2*tilesW+2))
-			}
 			span := 2*cnt + 2
 			for ch := c0; ch < c1; ch++ {
 				for q := 0; q < 4; q++ {
@@ -358,18 +363,18 @@ func winogradInput(v []float32, stride int, x *tensor.Tensor, zeros []float32, c
 			}
 		}
 		_, _ = zeros[2*cnt+1], vr[(c1-c0-1)*n+15*stride+cnt-1]
+		lanes := func(o int) uint16 { // bit l: float o+l of the run is read
+			var m uint16
+			for l := 0; l < 16; l++ {
+				if f := o + l; f >= lo && f < hi {
+					m |= 1 << l
+				}
+			}
+			return m
+		}
 		groups := ceilDiv(cnt, 16)
 		masks = masks[:0]
 		for g := 0; g < groups; g++ {
-			lanes := func(o int) uint16 { // bit l: float o+l of the run is read
-				var m uint16
-				for l := 0; l < 16; l++ {
-					if f := o + l; f >= lo && f < hi {
-						m |= 1 << l
-					}
-				}
-				return m
-			}
 			st := uint16(1<<min(16, cnt-16*g) - 1)
 			masks = append(masks, lanes(32*g), lanes(32*g+16), lanes(32*g+2), lanes(32*g+18), st)
 		}
