@@ -43,18 +43,7 @@ those of input rows outside the plane.`)
 // edges[4t+2r] (first vector of row r) and edges[4t+2r+1] (last vector).
 func depthwise512BorderPair(a *asm, nv int) {
 	a.text(fmt.Sprintf("simdDW512BorderV%d", nv), "(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)", 120, "")
-	a.i("MOVQ d+0(FP), DI")
-	a.i("MOVQ src+8(FP), SI")
-	a.i("MOVQ dStride+16(FP), CX")
-	a.i("SHLQ $2, CX")
-	a.i("MOVQ sStride+24(FP), R13")
-	a.i("SHLQ $2, R13")
-	a.i("MOVQ mask+32(FP), AX")
-	a.i("KMOVW AX, K1")
-	a.i("MOVQ offs_base+40(FP), R8")
-	a.i("MOVQ offs_len+48(FP), R9")
-	a.i("MOVQ w_base+64(FP), R10")
-	a.i("VBROADCASTSS b+88(FP), Z31")
+	dw512Args(a)
 	a.i("MOVQ edges_base+96(FP), R12")
 	for r := 0; r < 2*nv; r++ {
 		a.i("VMOVAPS Z31, Z%d", r)
@@ -118,18 +107,7 @@ func depthwise512(a *asm, nv, nr int, edges bool) {
 		}
 	}
 	a.text(name, sig, args, "")
-	a.i("MOVQ d+0(FP), DI")
-	a.i("MOVQ src+8(FP), SI")
-	a.i("MOVQ dStride+16(FP), CX")
-	a.i("SHLQ $2, CX")
-	a.i("MOVQ sStride+24(FP), R13")
-	a.i("SHLQ $2, R13")
-	a.i("MOVQ mask+32(FP), AX")
-	a.i("KMOVW AX, K1")
-	a.i("MOVQ offs_base+40(FP), R8")
-	a.i("MOVQ offs_len+48(FP), R9")
-	a.i("MOVQ w_base+64(FP), R10")
-	a.i("VBROADCASTSS b+88(FP), Z31")
+	dw512Args(a)
 	if edges {
 		a.i("MOVQ edges_base+96(FP), R14")
 	}
@@ -210,4 +188,23 @@ func rowVec(r, v int, base0, base4, step, step3 string) string {
 		return fmt.Sprintf("%s(%s)(%s*2)", disp, base, step)
 	}
 	return fmt.Sprintf("%s(%s)(%s*1)", disp, base, step3)
+}
+
+// dw512Args loads the arguments every AVX-512 depthwise block shares:
+// d (DI), src (SI), the row strides in bytes (CX for d, R13 for src), the
+// last vector's lane mask (K1), offs (R8, its length R9), w (R10) and the
+// bias in every lane of Z31.
+func dw512Args(a *asm) {
+	a.i("MOVQ d+0(FP), DI")
+	a.i("MOVQ src+8(FP), SI")
+	a.i("MOVQ dStride+16(FP), CX")
+	a.i("SHLQ $2, CX")
+	a.i("MOVQ sStride+24(FP), R13")
+	a.i("SHLQ $2, R13")
+	a.i("MOVQ mask+32(FP), AX")
+	a.i("KMOVW AX, K1")
+	a.i("MOVQ offs_base+40(FP), R8")
+	a.i("MOVQ offs_len+48(FP), R9")
+	a.i("MOVQ w_base+64(FP), R10")
+	a.i("VBROADCASTSS b+88(FP), Z31")
 }
