@@ -389,3 +389,75 @@ func TestPackedNarrowMatchesWide(t *testing.T) {
 		}
 	}
 }
+
+// TestPackedTilingBalanced checks that the tiles of the backbones' packed
+// convolutions keep two goroutines equally busy: handed out in order to
+// whichever goroutine is free (as parallelFor does), the busier one does
+// at most 10% more than half the work, and every output row and channel
+// block is in exactly one tile.
+func TestPackedTilingBalanced(t *testing.T) {
+	defer SetThreads(SetThreads(2))
+	cases := []struct {
+		name                     string
+		m, gridRows, wph, images int
+	}{
+		{"wr50 layer1 1x1 in", 128, 56, 56, 1},
+		{"wr50 layer1 1x1 out", 256, 56, 56, 1},
+		{"wr50 layer2 1x1 out", 512, 28, 28, 1},
+		{"wr50 layer3 1x1 out", 1024, 14, 14, 1},
+		{"wr50 layer2 3x3/2", 256, 28, 29, 1},
+		{"r18 stem 7x7/2", 64, 112, 115, 1},
+		{"r18 layer2 down 1x1/2", 128, 28, 28, 1},
+		{"b5 1x1 expansion 112x112", 144, 112, 112, 1},
+		{"b5 1x1 projection 14x14", 176, 14, 14, 1},
+		{"b5 1x1 expansion 14x14", 264, 14, 14, 1},
+		{"wr50 layer1 1x1 in batch 3", 128, 56, 56, 3},
+		{"wr50 layer1 1x1 out batch 8", 256, 56, 56, 8},
+		{"wr50 layer3 1x1 out batch 8", 1024, 14, 14, 8},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rows, perImage, mGroups := packedTiling(tc.m, tc.gridRows, tc.wph, tc.images)
+			if rows*(perImage-1) >= tc.gridRows || rows*perImage < tc.gridRows {
+				t.Fatalf("rows %d x %d tiles do not cover %d grid rows exactly once", rows, perImage, tc.gridRows)
+			}
+			blocks := tc.m / packedMR
+			next := 0
+			for grp := 0; grp < mGroups; grp++ {
+				mb0, mb1 := packedGroup(blocks, mGroups, grp)
+				if mb0 != next || mb1 <= mb0 {
+					t.Fatalf("channel group %d of %d is blocks [%d, %d), want it to start at %d and hold some", grp, mGroups, mb0, mb1, next)
+				}
+				next = mb1
+			}
+			if next != blocks {
+				t.Fatalf("channel groups end at block %d, want %d", next, blocks)
+			}
+			// Work of each tile in parallelFor's order (channel group
+			// fastest), then the two goroutines' loads, each tile going to
+			// the one that is free first.
+			var load [2]int
+			total := 0
+			for tile := 0; tile < tc.images*perImage*mGroups; tile++ {
+				grp, row := tile%mGroups, (tile/mGroups)%perImage
+				r := min(rows, tc.gridRows-row*rows)
+				mb0, mb1 := packedGroup(blocks, mGroups, grp)
+				b := mb1 - mb0
+				work := r * tc.wph * b
+				total += work
+				if load[0] <= load[1] {
+					load[0] += work
+				} else {
+					load[1] += work
+				}
+			}
+			if want := tc.images * tc.gridRows * tc.wph * blocks; total != want {
+				t.Fatalf("tiles hold %d row-pixel-blocks, want %d", total, want)
+			}
+			if busiest := max(load[0], load[1]); float64(busiest) > 1.1*float64(total)/2 {
+				t.Errorf("rows %d, %d tiles per image, %d channel groups: the busier goroutine does %d of %d (%.2fx an even half)",
+					rows, perImage, mGroups, busiest, total, float64(busiest)/(float64(total)/2))
+			}
+		})
+	}
+}
