@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/padim-go/padim/internal/blas"
+	"github.com/padim-go/padim/internal/cpuinfo"
 	"github.com/padim-go/padim/internal/nn"
 )
 
@@ -47,17 +48,6 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// parseCPUModel is the first "model name" of a /proc/cpuinfo text, "" when
-// there is none.
-func parseCPUModel(cpuinfo string) string {
-	for _, line := range strings.Split(cpuinfo, "\n") {
-		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
-		}
-	}
-	return ""
-}
-
 // parseLoadAverage is the first three fields of a /proc/loadavg text (the
 // 1, 5 and 15 minute load averages), "" when it has fewer.
 func parseLoadAverage(loadavg string) string {
@@ -81,7 +71,7 @@ func readProc(path string) string {
 // versions and kernels that ran, how busy the machine was, and when.
 type Machine struct {
 	Date       string // UTC, minutes
-	CPU        string // model name; "" when unknown
+	CPU        string // cpuinfo.Read(); "" when unknown
 	Load       string // 1, 5 and 15 minute load averages at the end of the run
 	GoVersion  string
 	Threads    int // kernel threads (nn.Threads)
@@ -96,7 +86,7 @@ type Machine struct {
 func probeMachine() Machine {
 	return Machine{
 		Date:       time.Now().UTC().Format("2006-01-02 15:04 UTC"),
-		CPU:        parseCPUModel(readProc("/proc/cpuinfo")),
+		CPU:        cpuinfo.Read(),
 		Load:       parseLoadAverage(readProc("/proc/loadavg")),
 		GoVersion:  runtime.Version(),
 		Threads:    nn.Threads(),

@@ -28,16 +28,6 @@ func TestPeakRSS(t *testing.T) {
 	}
 }
 
-func TestParseCPUModel(t *testing.T) {
-	info := "processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: Intel(R) Xeon(R) Processor\n\nprocessor\t: 1\nmodel name\t: Other\n"
-	if got := parseCPUModel(info); got != "Intel(R) Xeon(R) Processor" {
-		t.Errorf("parseCPUModel = %q", got)
-	}
-	if got := parseCPUModel("processor\t: 0\n"); got != "" {
-		t.Errorf("parseCPUModel without a model name = %q", got)
-	}
-}
-
 func TestParseLoadAverage(t *testing.T) {
 	if got := parseLoadAverage("2.24 2.08 1.84 3/412 12345\n"); got != "2.24 2.08 1.84" {
 		t.Errorf("parseLoadAverage = %q", got)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/padim-go/padim/internal/blas"
+	"github.com/padim-go/padim/internal/cpuinfo"
 	"github.com/padim-go/padim/internal/nn"
 )
 
@@ -28,16 +29,10 @@ func newMachineInfo() *MachineInfo {
 		BLAS: blas.Backend + "/" + blas.CoreName(), LoadStart: loadAverage(), Date: time.Now().UTC().Format("2006-01-02 15:04 UTC")}
 }
 
-// cpuModel is the first "model name" of /proc/cpuinfo, or "unknown".
+// cpuModel is cpuinfo.Read(), or "unknown".
 func cpuModel() string {
-	b, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return "unknown"
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
-		}
+	if d := cpuinfo.Read(); d != "" {
+		return d
 	}
 	return "unknown"
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/padim-go/padim/backbones"
+	"github.com/padim-go/padim/internal/cpuinfo"
 )
 
 // TestShellConventions runs the binary: the exit statuses that --help
@@ -45,6 +46,15 @@ func TestShellConventions(t *testing.T) {
 		}
 		if code == 2 && !strings.Contains(stderr, "--help") {
 			t.Errorf("padim %s: a usage error should point at --help: %q", strings.Join(tc.args, " "), stderr)
+		}
+	}
+
+	// padim version names the CPU as the benchmark reports do, so that a
+	// timing or a bug report says which processor it came from.
+	if want := cpuinfo.Read(); want != "" {
+		out, _, code := runPadim(t, bin, nil, "version")
+		if code != 0 || !strings.Contains(out, "\ncpu: "+want+"\n") {
+			t.Errorf("padim version: exit %d, no line \"cpu: %s\" in\n%s", code, want, out)
 		}
 	}
 

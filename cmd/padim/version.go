@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/padim-go/padim/internal/blas"
+	"github.com/padim-go/padim/internal/cpuinfo"
 	"github.com/padim-go/padim/internal/nn"
 	"github.com/padim-go/padim/padim"
 )
@@ -16,9 +17,10 @@ import (
 func init() {
 	rootCmd.AddCommand(&cobra.Command{
 		Use:   "version",
-		Short: "Print the build: Go version, the linear algebra library loaded and why, and its kernels",
+		Short: "Print the build: Go version, the linear algebra library loaded and why, its kernels, and the CPU",
 		Long: `Print the build: Go version, model format, the linear algebra library in use
-and why it was chosen, and the kernels it selected.
+and why it was chosen, the kernels it selected, and the CPU (model name,
+family and model numbers, vector extensions).
 
 padim loads an optimised BLAS/LAPACK when it starts (OpenBLAS first, then
 MKL, or Accelerate on macOS) and uses gonum's pure-Go code when there is none.
@@ -34,6 +36,9 @@ that file.`,
 			fmt.Fprintf(cmd.OutOrStdout(), "padim %s\n", buildVersion())
 			fmt.Fprintf(cmd.OutOrStdout(), "model format v%d, %s %s/%s, %d threads\nlinear algebra: %s (kernels %s, OPENBLAS_CORETYPE %s)\n  from: %s\nconvolutions: %s\n",
 				padim.FormatVersion, runtime.Version(), runtime.GOOS, runtime.GOARCH, threads, blas.Backend, blas.CoreName(), ct, blas.Origin(), nn.ConvKernels())
+			if cpu := cpuinfo.Read(); cpu != "" {
+				fmt.Fprintf(cmd.OutOrStdout(), "cpu: %s\n", cpu)
+			}
 		},
 	})
 }
