@@ -10,8 +10,8 @@ import (
 	"strconv"
 	"strings"
 
-	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/padim-go/padim/internal/atomicfile"
 	"github.com/padim-go/padim/internal/chart"
@@ -128,15 +128,20 @@ func memoryPlots(o MemoryOptions, byN, byD, byP []memoryPoint) error {
 			peak = append(peak, float64(p.peak)/(1<<30))
 			formula = append(formula, float64(p.formula)/(1<<30))
 		}
+		// The ticks name the measured settings; the legend and marks follow
+		// the paper figures' style (experiments/figures.go).
 		return chart.Plot{Title: title, XLabel: xLabel, YLabel: "GiB", YHeadroom: 1.15,
+			XTicksAtData: true, LegendFontSize: vg.Points(9),
 			Width: 6 * vg.Inch, Height: 4 * vg.Inch,
 			Series: []chart.Series{
-				{Name: "peak RSS", X: xs, Y: peak, Style: 0, Marker: plotutil.Shape(0)},
-				{Name: "accumulators + factors (formula)", X: xs, Y: formula, Style: 1, Marker: plotutil.Shape(1)},
+				{Name: "peak RSS (measured)", X: xs, Y: peak, Style: 0, LineWidth: vg.Points(1.5),
+					Marker: draw.CircleGlyph{}, MarkerRadius: vg.Points(3.5)},
+				{Name: "accumulators + factors (formula)", X: xs, Y: formula, Style: 1, LineWidth: vg.Points(1.5),
+					Marker: draw.BoxGlyph{}, MarkerRadius: vg.Points(3.5)},
 			},
 		}.WritePNG(path)
 	}
-	if err := plot(o.OutPrefix+".png", fmt.Sprintf("padim fit, %s d=%d, 56x56 positions", o.Backbone, o.D), "training images N",
+	if err := plot(o.OutPrefix+".png", fmt.Sprintf("padim fit, %s, d=%d, 56x56 positions", o.Backbone, o.D), "training images N",
 		byN, func(p memoryPoint) int { return p.n }); err != nil {
 		return err
 	}
@@ -144,7 +149,7 @@ func memoryPlots(o MemoryOptions, byN, byD, byP []memoryPoint) error {
 		byD, func(p memoryPoint) int { return p.d }); err != nil {
 		return err
 	}
-	return plot(o.OutPrefix+"-positions.png", fmt.Sprintf("padim fit, %s, N=%d, d=%d", o.Backbone, o.CurveN, o.D), "grid positions",
+	return plot(o.OutPrefix+"-positions.png", fmt.Sprintf("padim fit, %s, N=%d, d=%d", o.Backbone, o.CurveN, o.D), fmt.Sprintf("layer1 grid positions (centre crops of %d to %d pixels)", slices.Min(o.Crops), slices.Max(o.Crops)),
 		byP, func(p memoryPoint) int { return p.positions })
 }
 
