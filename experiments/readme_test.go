@@ -1,0 +1,100 @@
+package experiments
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// readmeNumber is a value as the reports print metrics, timings and sizes:
+// at least two decimals.
+var readmeNumber = regexp.MustCompile(`(^|[^\d.])(\d+\.\d{2,})([^\d]|$)`)
+
+// TestReadmeQuotesReports: the README's summary of the committed reports
+// (the table under "What ran here" and the paragraph on the untrained-weight
+// timing rows) quotes numbers that stand in reports/ or, for the paper's
+// values, in paper_values.json. Reports regenerated on another day or
+// machine change; a README left behind then says what no report says, as
+// it once did for every timing of the cost table.
+func TestReadmeQuotesReports(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sources strings.Builder
+	for _, pattern := range []string{"../reports/*.md", "../reports/*/*.md", "paper_values.json"} {
+		files, err := filepath.Glob(pattern)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sources.Write(b)
+			sources.WriteByte('\n')
+		}
+	}
+	quoted := readmeReportQuotes(string(readme))
+	if len(quoted) < 10 {
+		t.Fatalf("found only %d lines quoting the reports in README.md; has the section \"What ran here\" moved?", len(quoted))
+	}
+	n := 0
+	for _, line := range quoted {
+		for _, m := range readmeNumber.FindAllStringSubmatch(line, -1) {
+			n++
+			if !containsNumber(sources.String(), m[2]) {
+				t.Errorf("README.md quotes %s, which no report in reports/ and no paper value has:\n%s", m[2], line)
+			}
+		}
+	}
+	if n < 50 {
+		t.Errorf("checked only %d numbers", n)
+	}
+}
+
+// readmeReportQuotes returns the README's lines that quote the committed
+// reports: the rows of the first table after "What ran here" and the
+// paragraph that starts "Untrained-weight timing rows".
+func readmeReportQuotes(readme string) []string {
+	lines := strings.Split(readme, "\n")
+	var out []string
+	for i := 0; i < len(lines); i++ {
+		switch {
+		case strings.HasPrefix(lines[i], "What ran here"):
+			for i++; i < len(lines) && !strings.HasPrefix(lines[i], "|"); i++ {
+			}
+			for ; i < len(lines) && strings.HasPrefix(lines[i], "|"); i++ {
+				out = append(out, lines[i])
+			}
+			i--
+		case strings.HasPrefix(lines[i], "Untrained-weight timing rows"):
+			for ; i < len(lines) && strings.TrimSpace(lines[i]) != ""; i++ {
+				out = append(out, lines[i])
+			}
+		}
+	}
+	return out
+}
+
+// containsNumber reports whether text has v as a whole number, not as a
+// part of a longer one (0.98 in 0.985).
+func containsNumber(text, v string) bool {
+	for i := 0; ; {
+		j := strings.Index(text[i:], v)
+		if j < 0 {
+			return false
+		}
+		j += i
+		end := j + len(v)
+		before := j == 0 || !strings.ContainsAny(text[j-1:j], "0123456789.")
+		after := end == len(text) || !strings.ContainsAny(text[end:end+1], "0123456789")
+		if before && after {
+			return true
+		}
+		i = j + 1
+	}
+}
