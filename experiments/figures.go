@@ -378,7 +378,7 @@ func dimsPlots(figDir string, t Table, results []*Result) ([]string, error) {
 				sortCurve(c.x, c.y, c.e)
 				name, shape := "PCA", draw.GlyphDrawer(draw.BoxGlyph{})
 				if kind == "random" {
-					name, shape = "random subset (mean ± sd over seeds)", draw.CircleGlyph{}
+					name, shape = randomSubsetLegend(c.e), draw.CircleGlyph{}
 				}
 				sets = append(sets, chart.Series{Name: name, X: c.x, Y: c.y, YErr: c.e, Style: ki, LineWidth: lineWidth, Marker: shape, MarkerRadius: markerRadius})
 				for i := range c.y {
@@ -421,6 +421,19 @@ func dimsPlots(figDir string, t Table, results []*Result) ([]string, error) {
 		}
 	}
 	return written, nil
+}
+
+// randomSubsetLegend names the random-subset curve of a dimension plot
+// after what it draws: the mean over seeds, with error bars of one sd only
+// where a point has them. Means over MVTec AD classes carry no sd, and a
+// legend promising one beside bars that are not there misleads.
+func randomSubsetLegend(sd []float64) string {
+	for _, e := range sd {
+		if e > 0 {
+			return "random subset (mean ± sd over seeds)"
+		}
+	}
+	return "random subset (mean over seeds)"
 }
 
 func sortCurve(x, y, e []float64) {

@@ -67,6 +67,23 @@ func TestWriteFiguresPixelTablesDrawPixelCurves(t *testing.T) {
 	}
 }
 
+// The random-subset legend of a dimension plot promises error bars only
+// where the curve has them: a mean over classes has none.
+func TestRandomSubsetLegend(t *testing.T) {
+	for _, tc := range []struct {
+		sd   []float64
+		want string
+	}{
+		{[]float64{0.008, 0.001, 0}, "random subset (mean ± sd over seeds)"},
+		{[]float64{0, 0, 0}, "random subset (mean over seeds)"},
+		{nil, "random subset (mean over seeds)"},
+	} {
+		if got := randomSubsetLegend(tc.sd); got != tc.want {
+			t.Errorf("sd %v: legend %q, want %q", tc.sd, got, tc.want)
+		}
+	}
+}
+
 // A zoomed ROC keeps two false-positive steps in view: with 20 normal
 // images (bottle) the first step is 0.05, the zoom for AUROC >= 0.99.
 func TestROCZoomKeepsTwoSteps(t *testing.T) {
