@@ -128,16 +128,15 @@ func memoryPlots(o MemoryOptions, byN, byD, byP []memoryPoint) error {
 			peak = append(peak, float64(p.peak)/(1<<30))
 			formula = append(formula, float64(p.formula)/(1<<30))
 		}
-		// The ticks name the measured settings; the legend and marks follow
-		// the paper figures' style (experiments/figures.go).
+		// The ticks name the measured settings.
 		return chart.Plot{Title: title, XLabel: xLabel, YLabel: "GiB", YHeadroom: 1.15,
-			XTicksAtData: true, LegendFontSize: vg.Points(9),
+			XTicksAtData: true, LegendFontSize: chart.LegendFontSize,
 			Width: 6 * vg.Inch, Height: 4 * vg.Inch,
 			Series: []chart.Series{
-				{Name: "peak RSS (measured)", X: xs, Y: peak, Style: 0, LineWidth: vg.Points(1.5),
-					Marker: draw.CircleGlyph{}, MarkerRadius: vg.Points(3.5)},
-				{Name: "accumulators + factors (formula)", X: xs, Y: formula, Style: 1, LineWidth: vg.Points(1.5),
-					Marker: draw.BoxGlyph{}, MarkerRadius: vg.Points(3.5)},
+				{Name: "peak RSS (measured)", X: xs, Y: peak, Style: 0, LineWidth: chart.LineWidth,
+					Marker: draw.CircleGlyph{}, MarkerRadius: chart.MarkerRadius},
+				{Name: "accumulators + factors (formula)", X: xs, Y: formula, Style: 1, LineWidth: chart.LineWidth,
+					Marker: draw.BoxGlyph{}, MarkerRadius: chart.MarkerRadius},
 			},
 		}.WritePNG(path)
 	}

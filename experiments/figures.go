@@ -28,14 +28,12 @@ func fileName(s string) string {
 	return strings.Trim(unsafeName.ReplaceAllString(strings.ToLower(s), "-"), "-")
 }
 
-// The reports' figure style. A seed among several is drawn thinner, so
-// that a method's seed curves read as separate lines, not one thick band.
+// The paper figures' size, in the reports' style (chart.LineWidth and
+// the rest). A seed among several is drawn thinner, so that a method's
+// seed curves read as separate lines, not one thick band.
 var (
 	figureWidth, figureHeight = 7 * vg.Inch, 5 * vg.Inch
-	legendFontSize            = vg.Points(9)
-	lineWidth                 = vg.Points(1.5)
 	seedLineWidth             = vg.Points(0.8)
-	markerRadius              = vg.Points(3.5)
 )
 
 // axes are a figure's x and y ranges.
@@ -44,7 +42,7 @@ type axes struct{ x, y chart.Range }
 // figure is a report figure of the given series.
 func figure(title, xLabel, yLabel string, series []chart.Series, ax axes) chart.Plot {
 	return chart.Plot{Title: title, XLabel: xLabel, YLabel: yLabel, Series: series, X: ax.x, Y: ax.y,
-		LegendFontSize: legendFontSize, Width: figureWidth, Height: figureHeight}
+		LegendFontSize: chart.LegendFontSize, Width: figureWidth, Height: figureHeight}
 }
 
 // methodCurves are one method's curves on one dataset: one per seed.
@@ -157,7 +155,7 @@ func WriteFigures(dir, cacheDir string, t Table, results []*Result) ([]string, e
 			for i, m := range ms {
 				cs, vals := pl.curves(m)
 				for j, c := range cs {
-					c.Style, c.LineWidth = i, lineWidth
+					c.Style, c.LineWidth = i, chart.LineWidth
 					if len(cs) > 1 {
 						c.LineWidth = seedLineWidth
 					}
@@ -380,13 +378,13 @@ func dimsPlots(figDir string, t Table, results []*Result) ([]string, error) {
 				if kind == "random" {
 					name, shape = randomSubsetLegend(c.e), draw.CircleGlyph{}
 				}
-				sets = append(sets, chart.Series{Name: name, X: c.x, Y: c.y, YErr: c.e, Style: ki, LineWidth: lineWidth, Marker: shape, MarkerRadius: markerRadius})
+				sets = append(sets, chart.Series{Name: name, X: c.x, Y: c.y, YErr: c.e, Style: ki, LineWidth: chart.LineWidth, Marker: shape, MarkerRadius: chart.MarkerRadius})
 				for i := range c.y {
 					span(c.y[i], c.e[i])
 				}
 			}
 			if v, ok := p.all[m]; ok {
-				sets = append(sets, chart.Series{Name: "all 448 channels", X: []float64{448}, Y: []float64{v}, Style: 2, NoLine: true, Marker: draw.PyramidGlyph{}, MarkerRadius: markerRadius})
+				sets = append(sets, chart.Series{Name: "all 448 channels", X: []float64{448}, Y: []float64{v}, Style: 2, NoLine: true, Marker: draw.PyramidGlyph{}, MarkerRadius: chart.MarkerRadius})
 				span(v, 0)
 			}
 			for ki, kind := range []string{"random", "PCA"} {
@@ -395,7 +393,7 @@ func dimsPlots(figDir string, t Table, results []*Result) ([]string, error) {
 					if kind == "PCA" {
 						name = "paper, PCA (MVTec AD, 15 classes)"
 					}
-					sets = append(sets, chart.Series{Name: name, X: c.x, Y: c.y, Style: ki, NoLine: true, Marker: draw.CrossGlyph{}, MarkerRadius: markerRadius})
+					sets = append(sets, chart.Series{Name: name, X: c.x, Y: c.y, Style: ki, NoLine: true, Marker: draw.CrossGlyph{}, MarkerRadius: chart.MarkerRadius})
 					for _, y := range c.y {
 						span(y, 0)
 					}

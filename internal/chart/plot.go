@@ -56,6 +56,17 @@ const (
 	errorBarCap   = 6   // points
 )
 
+// The reports' figure style, shared by the paper figures (package
+// experiments) and the benchmark figures (package benchmark) so that the
+// figures of one reports/ folder look alike: a legend small enough to
+// leave the data room, lines thicker than gonum/plot's 1 pt, and markers
+// that still show the measured points when a figure is printed small.
+const (
+	LegendFontSize vg.Length = 9   // points
+	LineWidth      vg.Length = 1.5 // points
+	MarkerRadius   vg.Length = 3.5 // points
+)
+
 // figureMargin is the white border around a plot, in points. gonum/plot
 // fits the last x tick label to the image's edge by its measured width,
 // which is narrower than the text as drawn, so that without a border the
