@@ -383,23 +383,32 @@ func winogradInput(v []float32, stride int, x *tensor.Tensor, zeros []float32, c
 	}
 }
 
-// winogradOutputTiles writes the output rows y0 and y1 (nil: the tiles'
-// bottom row lies below the image) of cnt tiles from the GEMM results m
-// (16 planes stride apart, tile i at [i]) on the AVX-512 kernel: y0 holds
-// 2*cnt floats, or 2*cnt-1 when the last tile is clipped by the image's
-// odd width, and so does y1. It adds b, then, when r0 is not nil, the
-// residual rows r0 and r1 (as long as y0 and y1), and applies ReLU when
-// relu is set.
-func winogradOutputTiles(y0, y1, m []float32, stride, cnt int, b float32, relu bool, r0, r1 []float32) {
-	if cnt <= 0 {
+// winogradOutputTiles writes, on the AVX-512 kernel, the output rows of
+// cnt tiles in len(bias) channels from the GEMM results m (16 planes
+// stride apart; channel ch's tile i at [ch*mRow+i]). Channel ch's top row
+// starts at dst[ch*plane+off] and holds width floats, 2*cnt, or 2*cnt-1
+// when the last tile is clipped by the image's odd width; its bottom row
+// starts below floats further on, below < 0 when the tiles' bottom row
+// lies below the image. It adds bias[ch], then, when res is not nil, the
+// residual at the same places in res, and applies ReLU when relu is set.
+// One call covers all the channels, so the Go-to-assembly call and its
+// checks are paid once per run of tiles rather than once per channel.
+func winogradOutputTiles(dst, res []float32, off, below, width, plane int, m []float32, stride, mRow, cnt int, bias []float32, relu bool) {
+	chans := len(bias)
+	if cnt <= 0 || chans == 0 {
 		return
 	}
-	width := len(y0)
-	_ = m[15*stride+cnt-1]
-	if width != 2*cnt && width != 2*cnt-1 || y1 != nil && len(y1) != width ||
-		r0 != nil && (len(r0) < width || y1 != nil && len(r1) < width) {
+	if width != 2*cnt && width != 2*cnt-1 || off < 0 || plane < 0 || mRow < 0 {
 		panic("nn: winogradOutputTiles: rows do not match the tiles")
 	}
+	// The last channel's bottom (or only) row ends past every other float
+	// the kernel touches.
+	end := (chans-1)*plane + off + max(below, 0) + width
+	_ = dst[end-1]
+	if res != nil {
+		_ = res[end-1]
+	}
+	_ = m[(chans-1)*mRow+15*stride+cnt-1]
 	// Whole groups store 32 floats per row unmasked: a clipped last tile
 	// moves its group into the masked tail.
 	groups := cnt / 16
@@ -411,21 +420,21 @@ func winogradOutputTiles(y0, y1, m []float32, stride, cnt int, b float32, relu b
 		w := width - 32*groups
 		ld, lo, hi = 1<<c-1, 1<<min(w, 16)-1, 1<<max(w-16, 0)-1
 	}
-	var p1, q0, q1 *float32
-	if y1 != nil {
-		p1 = &y1[0]
+	var y1, r0, r1 *float32
+	if below >= 0 {
+		y1 = &dst[off+below]
 	}
-	if r0 != nil {
-		q0 = &r0[0]
-		if y1 != nil {
-			q1 = &r1[0]
+	if res != nil {
+		r0 = &res[off]
+		if below >= 0 {
+			r1 = &res[off+below]
 		}
 	}
 	r := 0
 	if relu {
 		r = 1
 	}
-	winogradOutput16(&y0[0], p1, &m[0], stride, groups, b, r, ld, lo, hi, q0, q1)
+	winogradOutput16(&dst[off], y1, &m[0], stride, groups, &bias[0], r, ld, lo, hi, r0, r1, chans, 4*plane, 4*mRow)
 }
 
 // winogradInputRun transforms cnt consecutive patches whose four input
@@ -464,8 +473,51 @@ func winogradInputRow(v []float32, stride, cnt int, ra, rb []float32, sign float
 // tiles Y = A^T m A, clipped at odd image edges, adding the bias and
 // applying act while each output row segment is in cache.
 func winogradOutput(out, res *tensor.Tensor, m []float32, stride int, c *Conv2D, act Activation, o0, o1, j0, j1, tilesW, perImage int) {
+	if o0 >= o1 {
+		return
+	}
 	n := j1 - j0
 	oh, ow, oc := out.H, out.W, out.C
+	plane := oh * ow
+	if winograd512 {
+		bias := c.Bias
+		if bias == nil {
+			zb := getScratch(o1 - o0)
+			defer putScratch(zb)
+			bias = *zb
+			clear(bias)
+		} else {
+			bias = bias[o0:o1]
+		}
+		relu := act == ActReLU || res != nil
+		for j := j0; j < j1; {
+			img, r := j/perImage, (j%perImage)/tilesW
+			tx0 := j % tilesW
+			tx1 := min(tilesW, tx0+j1-j)
+			y0, x0, x1 := 2*r, 2*tx0, min(2*tx1, ow)
+			below := -1
+			if y0+1 < oh {
+				below = ow
+			}
+			first := (img*oc + o0) * plane
+			var rd []float32
+			if res != nil {
+				rd = res.Data[first:]
+			}
+			winogradOutputTiles(out.Data[first:], rd, y0*ow+x0, below, x1-x0, plane, m[o0*n+j-j0:], stride, n, tx1-tx0, bias, relu)
+			if act != ActNone && act != ActReLU {
+				for o := o0; o < o1; o++ {
+					dst := out.Data[(img*oc+o)*plane : (img*oc+o+1)*plane]
+					applyAct(dst[y0*ow+x0:y0*ow+x1], act)
+					if below >= 0 {
+						applyAct(dst[(y0+1)*ow+x0:(y0+1)*ow+x1], act)
+					}
+				}
+			}
+			j += tx1 - tx0
+		}
+		return
+	}
 	tmpBuf := getScratch(10 * min(tilesW, n)) // winogradOutputRun's tmp
 	tmp := *tmpBuf
 	for j := j0; j < j1; {
@@ -477,7 +529,7 @@ func winogradOutput(out, res *tensor.Tensor, m []float32, stride int, c *Conv2D,
 		x0, x1 := 2*tx0, min(2*tx1, ow)
 		twoRows := y0+1 < oh
 		for o := o0; o < o1; o++ {
-			dst := out.Data[(img*oc+o)*oh*ow : (img*oc+o+1)*oh*ow]
+			dst := out.Data[(img*oc+o)*plane : (img*oc+o+1)*plane]
 			top := dst[y0*ow+x0 : y0*ow+x1]
 			var bottom []float32
 			if twoRows {
@@ -485,7 +537,7 @@ func winogradOutput(out, res *tensor.Tensor, m []float32, stride int, c *Conv2D,
 			}
 			var resTop, resBottom []float32
 			if res != nil {
-				rp := res.Data[(img*oc+o)*oh*ow : (img*oc+o+1)*oh*ow]
+				rp := res.Data[(img*oc+o)*plane : (img*oc+o+1)*plane]
 				resTop = rp[y0*ow+x0 : y0*ow+x1]
 				if bottom != nil {
 					resBottom = rp[(y0+1)*ow+x0 : (y0+1)*ow+x1]
@@ -498,24 +550,17 @@ func winogradOutput(out, res *tensor.Tensor, m []float32, stride int, c *Conv2D,
 	putScratch(tmpBuf)
 }
 
-// winogradOutputRun writes the output rows top and bottom (nil when the
-// tiles' bottom row lies below the image) of cnt tiles from the GEMM
-// results m (16 planes stride apart, tile i at [i]), adding b and applying
-// act: top holds 2*cnt floats, or 2*cnt-1 when the last tile is clipped by
-// an odd image width, and so does bottom. With residual rows resTop and
-// resBottom (act then ActNone), it adds them after b and applies ReLU,
-// the end of a ResNet block. tmp holds 10*cnt floats for the pure-Go
-// path: the two rows of A^T m, four column arrays each, and a clipped
-// row.
+// winogradOutputRun writes, in Go, the output rows top and bottom (nil
+// when the tiles' bottom row lies below the image) of cnt tiles from the
+// GEMM results m (16 planes stride apart, tile i at [i]), adding b and
+// applying act: top holds 2*cnt floats, or 2*cnt-1 when the last tile is
+// clipped by an odd image width, and so does bottom. With residual rows
+// resTop and resBottom (act then ActNone), it adds them after b and
+// applies ReLU, the end of a ResNet block. tmp holds 10*cnt floats: the
+// two rows of A^T m, four column arrays each, and a clipped row. It
+// computes every value with the additions of winogradOutputTiles, in the
+// same order.
 func winogradOutputRun(top, bottom, m []float32, stride, cnt int, b float32, act Activation, resTop, resBottom []float32, tmp []float32) {
-	if winograd512 {
-		winogradOutputTiles(top, bottom, m, stride, cnt, b, act == ActReLU || resTop != nil, resTop, resBottom)
-		if act != ActNone && act != ActReLU {
-			applyAct(top, act)
-			applyAct(bottom, act)
-		}
-		return
-	}
 	// A^T m: row 0 is m's rows 0+1+2, row 1 is rows 1-2-3, for each of the
 	// four columns.
 	s := tmp[:8*cnt]

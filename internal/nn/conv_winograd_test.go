@@ -242,9 +242,10 @@ func TestWinogradErrorRealistic(t *testing.T) {
 
 // TestWinogradTransformKernels compares the AVX-512 input and output
 // transforms with the pure-Go loops, bit for bit, on runs of 1 to 50 tiles
-// (whole groups of 16 and every tail), clipped and unclipped rows, a
-// missing bottom row, every activation and a residual, and inputs
-// holding NaN, ±Inf and -0. Both compute each value with the same additions in the same order.
+// (whole groups of 16 and every tail), three channels per call, clipped
+// and unclipped rows, a missing bottom row, every activation and a
+// residual, and inputs holding NaN, ±Inf and -0. Both compute each value
+// with the same additions in the same order.
 func TestWinogradTransformKernels(t *testing.T) {
 	if !winograd512 {
 		t.Skip(noAsm("AVX-512"))
@@ -303,9 +304,13 @@ func TestWinogradTransformKernels(t *testing.T) {
 			}
 		}
 		stride := cnt + 3
-		// Output.
-		m := make([]float32, 15*stride+cnt)
+		// Output: three channels in one call of the kernel, each checked
+		// against the Go loop run channel by channel.
+		const chans = 3
+		mRow := 16*stride + 5
+		m := make([]float32, (chans-1)*mRow+15*stride+cnt)
 		fill(m)
+		bias := make([]float32, chans)
 		for _, clipped := range []bool{false, true} {
 			for _, twoRows := range []bool{true, false} {
 				// The last case adds a residual, as a ResNet block's end does.
@@ -314,37 +319,61 @@ func TestWinogradTransformKernels(t *testing.T) {
 					if clipped {
 						width--
 					}
-					var resTop, resBottom []float32
-					if ai == 4 {
-						resTop, resBottom = make([]float32, width), make([]float32, width)
-						fill(resTop)
-						fill(resBottom)
-						if !twoRows {
-							resBottom = nil
-						}
+					// Channel ch's top row at ch*plane+1, its bottom row
+					// width+1 floats on: one float before, between and after
+					// the rows catches a store outside them.
+					off, below, plane := 1, width+1, 2*(width+1)+2
+					if !twoRows {
+						below = -1
 					}
-					b := float32(rng.NormFloat64())
+					var res []float32
+					if ai == 4 {
+						res = make([]float32, chans*plane)
+						fill(res)
+					}
+					for ch := range bias {
+						bias[ch] = float32(rng.NormFloat64())
+					}
 					outs := [2][]float32{}
 					for k, use := range []bool{false, true} {
-						// One float past each row, to catch a store past its end.
-						buf := make([]float32, 2*(width+1))
+						buf := make([]float32, chans*plane)
 						for i := range buf {
 							buf[i] = -9
 						}
-						top := buf[:width]
-						var bottom []float32
-						if twoRows {
-							bottom = buf[width+1 : 2*width+1]
+						if use {
+							winogradOutputTiles(buf, res, off, below, width, plane, m, stride, mRow, cnt, bias, act == ActReLU || res != nil)
+							if act == ActSiLU || act == ActSigmoid {
+								for ch := 0; ch < chans; ch++ {
+									applyAct(buf[ch*plane+off:ch*plane+off+width], act)
+									if twoRows {
+										applyAct(buf[ch*plane+off+below:ch*plane+off+below+width], act)
+									}
+								}
+							}
+						} else {
+							for ch := 0; ch < chans; ch++ {
+								p := buf[ch*plane : (ch+1)*plane]
+								top := p[off : off+width]
+								var bottom, resTop, resBottom []float32
+								if twoRows {
+									bottom = p[off+below : off+below+width]
+								}
+								if res != nil {
+									rp := res[ch*plane : (ch+1)*plane]
+									resTop = rp[off : off+width]
+									if twoRows {
+										resBottom = rp[off+below : off+below+width]
+									}
+								}
+								winogradOutputRun(top, bottom, m[ch*mRow:], stride, cnt, bias[ch], act, resTop, resBottom, make([]float32, 10*cnt))
+							}
 						}
-						run(use, func() {
-							winogradOutputRun(top, bottom, m, stride, cnt, b, act, resTop, resBottom, make([]float32, 10*cnt))
-						})
 						outs[k] = buf
 					}
 					for i := range outs[0] {
 						if !same(outs[1][i], outs[0][i]) {
-							t.Fatalf("output transform, %d tiles, width %d, two rows %v, %v, residual %v: float %d = %v, want %v",
-								cnt, width, twoRows, act, resTop != nil, i, outs[1][i], outs[0][i])
+							t.Fatalf("output transform, %d tiles, width %d, two rows %v, %v, residual %v: channel %d float %d = %v, want %v",
+								cnt, width, twoRows, act, res != nil, i/plane, i%plane, outs[1][i], outs[0][i])
 						}
 					}
 				}

@@ -127,12 +127,13 @@ var winograd512 = cpu.X86.HasAVX512F
 //go:noescape
 func winogradInput16(v *float32, stride, vrow int, rows *winogradRows, masks *uint16, groups, chans int)
 
-// winogradOutput16 writes the 2x2 output tiles A^T M A + bias, plus the
-// residual rows r0 and r1 when r0 is not nil, ReLU when relu != 0, of
-// groups*16 tiles, then of a last group when ld != 0, from the 16 planes
-// m + k*stride into the rows y0 and y1 (y1 nil: one row); the last group
-// reads under ld and writes its 32 floats per row under lo and hi; see
-// winogradOutputTiles.
+// winogradOutput16 writes, for chans channels, the 2x2 output tiles
+// A^T M A + bias[ch], plus the residual rows r0 and r1 when r0 is not nil,
+// ReLU when relu != 0, of groups*16 tiles, then of a last group when
+// ld != 0, from the 16 planes m + k*stride into the rows y0 and y1 (y1
+// nil: one row); the last group reads under ld and writes its 32 floats
+// per row under lo and hi. Each next channel's rows lie ystep bytes on,
+// its planes mstep bytes; see winogradOutputTiles.
 //
 //go:noescape
-func winogradOutput16(y0, y1, m *float32, stride, groups int, bias float32, relu, ld, lo, hi int, r0, r1 *float32)
+func winogradOutput16(y0, y1, m *float32, stride, groups int, bias *float32, relu, ld, lo, hi int, r0, r1 *float32, chans, ystep, mstep int)

@@ -60,6 +60,6 @@ func winogradInput16(v *float32, stride, vrow int, rows *winogradRows, masks *ui
 	panic("nn: no assembly kernels in this build")
 }
 
-func winogradOutput16(y0, y1, m *float32, stride, groups int, bias float32, relu, ld, lo, hi int, r0, r1 *float32) {
+func winogradOutput16(y0, y1, m *float32, stride, groups int, bias *float32, relu, ld, lo, hi int, r0, r1 *float32, chans, ystep, mstep int) {
 	panic("nn: no assembly kernels in this build")
 }

@@ -289,30 +289,38 @@ done:
 	VZEROUPPER
 	RET
 
-// func winogradOutput16(y0, y1, m *float32, stride, groups int, bias float32, relu, ld, lo, hi int, r0, r1 *float32)
+// func winogradOutput16(y0, y1, m *float32, stride, groups int, bias *float32, relu, ld, lo, hi int, r0, r1 *float32, chans, ystep, mstep int)
 //
-// Writes the 2x2 output tiles Y = A^T M A + bias of groups*16 tiles, then
-// of one more group when ld != 0, from the 16 planes m + k*stride (tile i
-// at [i]): tile i's top row to y0[2i], y0[2i+1], its bottom row to y1
-// (not written when y1 is nil). When r0 is not nil, the rows r0 and r1 (a
-// ResNet block's residual, laid out as y0 and y1) are added next, then
-// ReLU as Go's max(., 0) when relu != 0. The last group loads under ld and
-// stores 32 floats of each row under lo (floats 0..15) and hi (16..31),
-// for a clipped last column.
-TEXT ·winogradOutput16(SB), NOSPLIT, $0-96
-	MOVQ y0+0(FP), DI
-	MOVQ y1+8(FP), SI
-	MOVQ m+16(FP), R10
+// For each of chans channels, writes the 2x2 output tiles
+// Y = A^T M A + bias[ch] of groups*16 tiles, then of one more group when
+// ld != 0, from the 16 planes m + k*stride (tile i at [i]): tile i's top
+// row to y0[2i], y0[2i+1], its bottom row to y1 (not written when y1 is
+// nil). When r0 is not nil, the rows r0 and r1 (a ResNet block's residual,
+// laid out as y0 and y1) are added next, then ReLU as Go's max(., 0) when
+// relu != 0. The last group loads under ld and stores 32 floats of each
+// row under lo (floats 0..15) and hi (16..31), for a clipped last column.
+// The next channel's rows lie ystep bytes further on (its planes mstep
+// bytes): the kernel advances the pointer arguments that are not nil.
+TEXT ·winogradOutput16(SB), NOSPLIT, $0-120
 	MOVQ stride+24(FP), R8
 	SHLQ $2, R8
-	MOVQ groups+32(FP), CX
-	VBROADCASTSS bias+40(FP), Z28
 	MOVQ relu+48(FP), DX
-	MOVQ r0+80(FP), R11
-	MOVQ r1+88(FP), R12
+	MOVQ bias+40(FP), R14
+	MOVQ chans+96(FP), R13
 	VPXORD Z29, Z29, Z29
 	VMOVDQU32 winoLo<>(SB), Z30
 	VMOVDQU32 winoHi<>(SB), Z31
+	TESTQ R13, R13
+	JEQ done
+
+channel:
+	VBROADCASTSS (R14), Z28
+	MOVQ y0+0(FP), DI
+	MOVQ y1+8(FP), SI
+	MOVQ m+16(FP), R10
+	MOVQ r0+80(FP), R11
+	MOVQ r1+88(FP), R12
+	MOVQ groups+32(FP), CX
 	TESTQ CX, CX
 	JEQ tail
 
@@ -439,7 +447,7 @@ storedl:
 tail:
 	MOVQ ld+56(FP), AX
 	TESTQ AX, AX
-	JEQ done
+	JEQ next
 	KMOVW AX, K3
 	MOVQ lo+64(FP), AX
 	KMOVW AX, K1
@@ -560,6 +568,34 @@ store1t:
 	VMOVUPS Z1, K2, 64(SI)
 
 storedt:
+
+next:
+	// the next channel: rows ystep bytes on (the nil ones stay nil), planes mstep bytes on, the next bias
+	MOVQ ystep+104(FP), AX
+	ADDQ AX, y0+0(FP)
+	MOVQ y1+8(FP), BX
+	TESTQ BX, BX
+	JEQ keepy1
+	ADDQ AX, y1+8(FP)
+
+keepy1:
+	MOVQ r0+80(FP), BX
+	TESTQ BX, BX
+	JEQ keepr0
+	ADDQ AX, r0+80(FP)
+
+keepr0:
+	MOVQ r1+88(FP), BX
+	TESTQ BX, BX
+	JEQ keepr1
+	ADDQ AX, r1+88(FP)
+
+keepr1:
+	MOVQ mstep+112(FP), AX
+	ADDQ AX, m+16(FP)
+	ADDQ $4, R14
+	DECQ R13
+	JNZ channel
 
 done:
 	VZEROUPPER

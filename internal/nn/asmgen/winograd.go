@@ -136,28 +136,35 @@ func winogradInputStep(a *asm) {
 }
 
 func winogradOutputKernel(a *asm) {
-	a.text("winogradOutput16", "(y0, y1, m *float32, stride, groups int, bias float32, relu, ld, lo, hi int, r0, r1 *float32)", 96, `
-Writes the 2x2 output tiles Y = A^T M A + bias of groups*16 tiles, then
-of one more group when ld != 0, from the 16 planes m + k*stride (tile i
-at [i]): tile i's top row to y0[2i], y0[2i+1], its bottom row to y1
-(not written when y1 is nil). When r0 is not nil, the rows r0 and r1 (a
-ResNet block's residual, laid out as y0 and y1) are added next, then
-ReLU as Go's max(., 0) when relu != 0. The last group loads under ld and
-stores 32 floats of each row under lo (floats 0..15) and hi (16..31),
-for a clipped last column.`)
-	a.i("MOVQ y0+0(FP), DI")
-	a.i("MOVQ y1+8(FP), SI")
-	a.i("MOVQ m+16(FP), R10")
+	a.text("winogradOutput16", "(y0, y1, m *float32, stride, groups int, bias *float32, relu, ld, lo, hi int, r0, r1 *float32, chans, ystep, mstep int)", 120, `
+For each of chans channels, writes the 2x2 output tiles
+Y = A^T M A + bias[ch] of groups*16 tiles, then of one more group when
+ld != 0, from the 16 planes m + k*stride (tile i at [i]): tile i's top
+row to y0[2i], y0[2i+1], its bottom row to y1 (not written when y1 is
+nil). When r0 is not nil, the rows r0 and r1 (a ResNet block's residual,
+laid out as y0 and y1) are added next, then ReLU as Go's max(., 0) when
+relu != 0. The last group loads under ld and stores 32 floats of each
+row under lo (floats 0..15) and hi (16..31), for a clipped last column.
+The next channel's rows lie ystep bytes further on (its planes mstep
+bytes): the kernel advances the pointer arguments that are not nil.`)
 	a.i("MOVQ stride+24(FP), R8")
 	a.i("SHLQ $2, R8")
-	a.i("MOVQ groups+32(FP), CX")
-	a.i("VBROADCASTSS bias+40(FP), Z28")
 	a.i("MOVQ relu+48(FP), DX")
-	a.i("MOVQ r0+80(FP), R11")
-	a.i("MOVQ r1+88(FP), R12")
+	a.i("MOVQ bias+40(FP), R14")
+	a.i("MOVQ chans+96(FP), R13")
 	a.i("VPXORD Z29, Z29, Z29")
 	a.i("VMOVDQU32 winoLo<>(SB), Z30")
 	a.i("VMOVDQU32 winoHi<>(SB), Z31")
+	a.i("TESTQ R13, R13")
+	a.i("JEQ done")
+	a.label("channel")
+	a.i("VBROADCASTSS (R14), Z28")
+	a.i("MOVQ y0+0(FP), DI")
+	a.i("MOVQ y1+8(FP), SI")
+	a.i("MOVQ m+16(FP), R10")
+	a.i("MOVQ r0+80(FP), R11")
+	a.i("MOVQ r1+88(FP), R12")
+	a.i("MOVQ groups+32(FP), CX")
 	a.i("TESTQ CX, CX")
 	a.i("JEQ tail")
 	a.label("loop")
@@ -171,13 +178,30 @@ for a clipped last column.`)
 	a.label("tail")
 	a.i("MOVQ ld+56(FP), AX")
 	a.i("TESTQ AX, AX")
-	a.i("JEQ done")
+	a.i("JEQ next")
 	a.i("KMOVW AX, K3")
 	a.i("MOVQ lo+64(FP), AX")
 	a.i("KMOVW AX, K1")
 	a.i("MOVQ hi+72(FP), AX")
 	a.i("KMOVW AX, K2")
 	winogradOutputStep(a, true, "t")
+	a.label("next")
+	a.note("the next channel: rows ystep bytes on (the nil ones stay nil), planes mstep bytes on, the next bias")
+	a.i("MOVQ ystep+104(FP), AX")
+	a.i("ADDQ AX, y0+0(FP)")
+	for _, slot := range []string{"y1+8", "r0+80", "r1+88"} {
+		skip := "keep" + slot[:2]
+		a.i("MOVQ %s(FP), BX", slot)
+		a.i("TESTQ BX, BX")
+		a.i("JEQ %s", skip)
+		a.i("ADDQ AX, %s(FP)", slot)
+		a.label(skip)
+	}
+	a.i("MOVQ mstep+112(FP), AX")
+	a.i("ADDQ AX, m+16(FP)")
+	a.i("ADDQ $4, R14")
+	a.i("DECQ R13")
+	a.i("JNZ channel")
 	a.label("done")
 	a.ret()
 }
