@@ -302,17 +302,22 @@ func winogradBenchConvs() []benchConv {
 }
 
 // BenchmarkWinograd compares, A/B back to back per shape, the im2col +
-// GEMM kernel, the packed implicit GEMM (where it runs) and Winograd
-// F(2x2, 3x3) on every 3x3 stride-1 backbone convolution at batch 1 and 8
-// (bias + ReLU fused). GFLOP/s counts the direct convolution's
-// multiply-adds for all, so it compares time.
+// GEMM kernel, the packed implicit GEMM (where it runs), Winograd
+// F(2x2, 3x3) and, where its kernels run, F(4x4, 3x3) on every 3x3
+// stride-1 backbone convolution at batch 1 and 8 (bias + ReLU fused).
+// GFLOP/s counts the direct convolution's multiply-adds for all, so it
+// compares time.
 func BenchmarkWinograd(b *testing.B) {
 	kernels := map[string]func(*Conv2D, *tensor.Tensor, *tensor.Tensor, Activation){
-		"im2col": convGemm, "packed": convPacked, "winograd": convWinograd}
+		"im2col": convGemm, "packed": convPacked, "winograd": convWinograd,
+		"winograd4": func(c *Conv2D, x, out *tensor.Tensor, act Activation) { convWinograd4Residual(c, x, out, act, nil) }}
 	for _, bc := range winogradBenchConvs() {
 		for _, batch := range []int{1, 8} {
-			for _, kernel := range []string{"im2col", "packed", "winograd"} {
+			for _, kernel := range []string{"im2col", "packed", "winograd", "winograd4"} {
 				if kernel == "packed" && !usePacked(bc.conv()) {
+					continue
+				}
+				if kernel == "winograd4" && !(winograd512 && usePacked(bc.conv()) && bc.size%4 == 0) {
 					continue
 				}
 				b.Run(fmt.Sprintf("%s/n%d/%s", bc.name, batch, kernel), func(b *testing.B) {

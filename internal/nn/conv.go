@@ -25,6 +25,9 @@ type Conv2D struct {
 	// FoldBatchNorm invalidate it; code that edits Weight in place after a
 	// Forward must assign it a fresh slice instead.
 	winograd unsafe.Pointer
+	// winograd4 caches the F(4x4, 3x3) transform (a *winograd4Weights),
+	// under the same rules.
+	winograd4 unsafe.Pointer
 	// packed caches Weight in the layout of the AVX-512 GEMM kernels (a
 	// *packedWeights), under the same rules as winograd.
 	packed unsafe.Pointer
@@ -119,7 +122,9 @@ func (c *Conv2D) Forward(x *tensor.Tensor) *tensor.Tensor { return c.ForwardAct(
 //     input, Weight (OutC x InC) times input (InC x H*W);
 //   - 3x3, stride 1, padding 1, ungrouped, wide enough (useWinograd):
 //     Winograd F(2x2, 3x3), 16 GEMMs per block of tiles on 2.25x fewer
-//     multiplies, with the weight transform cached in the Conv2D;
+//     multiplies, with the weight transform cached in the Conv2D; on
+//     planes of 28 or more pixels a side, multiples of 4, with the
+//     AVX-512 kernels (useWinograd4), F(4x4, 3x3): 36 GEMMs on 4x fewer;
 //   - everything else: im2col of one column tile into a pooled buffer,
 //     then Sgemm, per image and group.
 //
@@ -159,6 +164,9 @@ func (c *Conv2D) ForwardActInto(x, out *tensor.Tensor, act Activation) {
 // not nil, sets out = ReLU(out + res).
 func (c *Conv2D) forward(out, x *tensor.Tensor, act Activation, res *tensor.Tensor) *tensor.Tensor {
 	switch c.KernelName(x.H, x.W) {
+	case "winograd4":
+		convWinograd4Residual(c, x, out, act, res)
+		return out
 	case "winograd":
 		convWinogradResidual(c, x, out, act, res)
 		return out
@@ -177,13 +185,16 @@ func (c *Conv2D) forward(out, x *tensor.Tensor, act Activation, res *tensor.Tens
 }
 
 // KernelName names the kernel ForwardAct runs on an input of h x w:
-// "depthwise", "winograd", "packed" (this package's AVX-512 GEMM) or
-// "blas" (im2col + OpenBLAS or gonum Sgemm). ForwardAct dispatches on it,
-// so reports name the kernel that really runs.
+// "depthwise", "winograd4" (F(4x4, 3x3)), "winograd" (F(2x2, 3x3)),
+// "packed" (this package's AVX-512 GEMM) or "blas" (im2col + OpenBLAS or
+// gonum Sgemm). ForwardAct dispatches on it, so reports name the kernel
+// that really runs.
 func (c *Conv2D) KernelName(h, w int) string {
 	switch {
 	case c.isDepthwise():
 		return "depthwise"
+	case useWinograd4(c, h, w):
+		return "winograd4"
 	case useWinograd(c):
 		return "winograd"
 	case usePacked(c) && packedFits(c, h, w):

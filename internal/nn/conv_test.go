@@ -294,7 +294,8 @@ func TestDivisionHelpers(t *testing.T) {
 
 // TestForwardAddReLU checks the fused residual end of a ResNet block
 // against ForwardAct followed by AddReLU, bit for bit, on every kernel
-// (Winograd, packed, im2col, depthwise), over thread counts and batches.
+// (both Winograds, packed, im2col, depthwise), over thread counts and
+// batches.
 func TestForwardAddReLU(t *testing.T) {
 	defer SetThreads(SetThreads(1))
 	for _, tc := range []struct {
@@ -302,6 +303,7 @@ func TestForwardAddReLU(t *testing.T) {
 		inC, outC, size, k, s, p, g int
 	}{
 		{"winograd", 64, 64, 13, 3, 1, 1, 1},
+		{"winograd4", 64, 64, 28, 3, 1, 1, 1},
 		{"packed", 32, 64, 9, 1, 1, 0, 1},
 		{"packed", 16, 24, 11, 3, 2, 1, 1},
 		{"blas", 8, 13, 7, 3, 1, 1, 1},

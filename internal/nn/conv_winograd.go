@@ -123,6 +123,7 @@ func (c *Conv2D) winogradU() *winogradWeights {
 // for code that changes Weight in place.
 func (c *Conv2D) dropCaches() {
 	atomic.StorePointer(&c.winograd, nil)
+	atomic.StorePointer(&c.winograd4, nil)
 	atomic.StorePointer(&c.packed, nil)
 }
 
@@ -187,7 +188,7 @@ func convWinogradResidual(c *Conv2D, x, out *tensor.Tensor, act Activation, res 
 	plane := outC * inC
 	gemm := func(v, m []float32, vStride, mStride, o0, o1, n int) {
 		if ww.packed[0] != nil {
-			winogradPackedGemm(ww, inC, outC, v, m, vStride, mStride, o0, o1, n)
+			winogradPackedGemm(ww.packed[:], inC, outC, v, m, vStride, mStride, o0, o1, n)
 			return
 		}
 		for k := 0; k < 16; k++ {
@@ -221,7 +222,7 @@ func convWinogradResidual(c *Conv2D, x, out *tensor.Tensor, act Activation, res 
 		putScratch(mBuf)
 		return
 	}
-	cols, blocks := winogradTiling(total)
+	cols, blocks := winogradTiling(total, winogradMaxCols)
 	parallelFor(blocks, func(_, b int) {
 		j0 := b * cols
 		j1 := min(j0+cols, total)
@@ -237,16 +238,16 @@ func convWinogradResidual(c *Conv2D, x, out *tensor.Tensor, act Activation, res 
 	})
 }
 
-// winogradPackedGemm is the 16 GEMMs of convWinograd on the packed
-// kernels: for each k, rows [o0, o1) of M_k (OutC x n) = U_k V_k, V_k the
-// InC x n transformed input at v[k*vStride:].
-func winogradPackedGemm(ww *winogradWeights, inC, outC int, v, m []float32, vStride, mStride, o0, o1, n int) {
+// winogradPackedGemm is the GEMMs of convWinograd (16) or convWinograd4
+// (36) on the packed kernels: for each plane k of packed, rows [o0, o1)
+// of M_k (OutC x n) = U_k V_k, V_k the InC x n transformed input at
+// v[k*vStride:].
+func winogradPackedGemm(packed [][]float32, inC, outC int, v, m []float32, vStride, mStride, o0, o1, n int) {
 	offs := make([]int32, inC) // row ic of V_k starts ic*n floats in
 	for ic := range offs {
 		offs[ic] = int32(ic * n)
 	}
-	for k := 0; k < 16; k++ {
-		a := ww.packed[k]
+	for k, a := range packed {
 		vk, mk := v[k*vStride:], m[k*mStride:]
 		for k0 := 0; k0 < inC; k0 += packedKC {
 			kl := min(packedKC, inC-k0)
@@ -266,14 +267,14 @@ func winogradPackedGemm(ww *winogradWeights, inC, outC int, v, m []float32, vStr
 // starts one cache line further along the 4 KiB page than the previous.
 func winogradPlaneStride(s int) int { return ceilDiv(s, 1024)*1024 + 16 }
 
-// winogradTiling cuts total tiles into blocks of at most winogradMaxCols,
-// whole packedNR-tile panels each but the last, at least Threads() of them
-// and a multiple of Threads() when they are few, so that no goroutine idles
+// winogradTiling cuts total tiles into blocks of at most maxCols, whole
+// packedNR-tile panels each but the last, at least Threads() of them and
+// a multiple of Threads() when they are few, so that no goroutine idles
 // while another finishes a last block.
-func winogradTiling(total int) (cols, blocks int) {
+func winogradTiling(total, maxCols int) (cols, blocks int) {
 	w := Threads()
 	panels := ceilDiv(total, packedNR)
-	perBlock := max(1, winogradMaxCols/packedNR)
+	perBlock := max(1, maxCols/packedNR)
 	blocks = ceilDiv(panels, perBlock)
 	if blocks < 4*w && blocks%w != 0 {
 		blocks = ceilDiv(blocks, w) * w

@@ -69,8 +69,9 @@ const winogradTol = 1e-5
 
 // TestWinogradSelected checks that the dispatch rule picks Winograd for
 // the backbone shapes it was measured faster on, with and without the
-// AVX-512 kernels, and that ForwardAct then really runs it: its output is
-// bit for bit the Winograd kernel's and not the im2col kernel's.
+// AVX-512 kernels, F(4x4, 3x3) on the 56x56 and 28x28 ones with them, and
+// that ForwardAct then really runs the kernel it names: its output is bit
+// for bit that kernel's and not the im2col kernel's.
 func TestWinogradSelected(t *testing.T) {
 	defer SetThreads(SetThreads(2))
 	for _, tc := range []struct {
@@ -78,33 +79,40 @@ func TestWinogradSelected(t *testing.T) {
 		inC, outC, size, k int
 		stride, pad, group int
 		want512, wantGo    bool // with the AVX-512 kernels, without them
+		want4              bool // F(4x4, 3x3), with the AVX-512 kernels
 	}{
-		{"r18_l3_3x3", 256, 256, 14, 3, 1, 1, 1, true, true},
-		{"wr50_l2_3x3", 256, 256, 28, 3, 1, 1, 1, true, true},
-		{"wr50_l3_3x3", 512, 512, 14, 3, 1, 1, 1, true, true},
-		{"r18_l1_3x3", 64, 64, 56, 3, 1, 1, 1, true, false},
-		{"r18_l2_3x3", 128, 128, 28, 3, 1, 1, 1, true, false},
-		{"wr50_l1_3x3", 128, 128, 56, 3, 1, 1, 1, true, false},
-		{"narrow output", 256, 128, 14, 3, 1, 1, 1, true, false},
-		{"narrower", 48, 64, 14, 3, 1, 1, 1, false, false},
-		{"outputs not in micro-tiles", 64, 68, 14, 3, 1, 1, 1, false, false},
-		{"stride2", 256, 256, 28, 3, 2, 1, 1, false, false},
-		{"no padding", 256, 256, 14, 3, 1, 0, 1, false, false},
-		{"5x5", 256, 256, 14, 5, 1, 2, 1, false, false},
-		{"grouped", 256, 256, 14, 3, 1, 1, 2, false, false},
-		{"depthwise", 256, 256, 14, 3, 1, 1, 256, false, false},
+		{"r18_l3_3x3", 256, 256, 14, 3, 1, 1, 1, true, true, false},
+		{"wr50_l2_3x3", 256, 256, 28, 3, 1, 1, 1, true, true, true},
+		{"wr50_l3_3x3", 512, 512, 14, 3, 1, 1, 1, true, true, false},
+		{"r18_l1_3x3", 64, 64, 56, 3, 1, 1, 1, true, false, true},
+		{"r18_l2_3x3", 128, 128, 28, 3, 1, 1, 1, true, false, true},
+		{"wr50_l1_3x3", 128, 128, 56, 3, 1, 1, 1, true, false, true},
+		{"24x24: F(2x2)", 128, 128, 24, 3, 1, 1, 1, true, false, false},
+		{"30x30: F(2x2)", 128, 128, 30, 3, 1, 1, 1, true, false, false},
+		{"narrow output", 256, 128, 14, 3, 1, 1, 1, true, false, false},
+		{"narrower", 48, 64, 14, 3, 1, 1, 1, false, false, false},
+		{"outputs not in micro-tiles", 64, 68, 28, 3, 1, 1, 1, false, false, false},
+		{"stride2", 256, 256, 28, 3, 2, 1, 1, false, false, false},
+		{"no padding", 256, 256, 14, 3, 1, 0, 1, false, false, false},
+		{"5x5", 256, 256, 14, 5, 1, 2, 1, false, false, false},
+		{"grouped", 256, 256, 14, 3, 1, 1, 2, false, false, false},
+		{"depthwise", 256, 256, 14, 3, 1, 1, 256, false, false, false},
 	} {
 		fast := winograd512 && packedEnabled
-		want := tc.wantGo
+		want, want4 := tc.wantGo, false
 		if fast {
-			want = tc.want512
+			want, want4 = tc.want512, tc.want4
 		}
 		// The rule without the AVX-512 kernels holds on any machine.
 		func() {
 			defer func(old bool) { winograd512 = old }(winograd512)
 			winograd512 = false
-			if got := useWinograd(NewConv2D(tc.inC, tc.outC, tc.k, tc.stride, tc.pad, tc.group)); got != tc.wantGo {
+			c := NewConv2D(tc.inC, tc.outC, tc.k, tc.stride, tc.pad, tc.group)
+			if got := useWinograd(c); got != tc.wantGo {
 				t.Errorf("%s: useWinograd without the AVX-512 kernels = %v, want %v", tc.name, got, tc.wantGo)
+			}
+			if useWinograd4(c, tc.size, tc.size) {
+				t.Errorf("%s: useWinograd4 without the AVX-512 kernels", tc.name)
 			}
 		}()
 		t.Run(tc.name, func(t *testing.T) {
@@ -116,17 +124,26 @@ func TestWinogradSelected(t *testing.T) {
 			if got := useWinograd(c); got != want {
 				t.Fatalf("useWinograd = %v, want %v (AVX-512 kernels: %v)", got, want, fast)
 			}
+			if got := useWinograd4(c, tc.size, tc.size); got != want4 {
+				t.Fatalf("useWinograd4 = %v, want %v (AVX-512 kernels: %v)", got, want4, fast)
+			}
 			if !want {
 				return
 			}
 			got := c.ForwardAct(x, ActReLU)
 			wino, gemm := tensor.New(1, c.OutC, got.H, got.W), tensor.New(1, c.OutC, got.H, got.W)
-			convWinograd(c, x, wino, ActReLU)
+			kernel := "F(2x2, 3x3)"
+			if want4 {
+				kernel = "F(4x4, 3x3)"
+				convWinograd4Residual(c, x, wino, ActReLU, nil)
+			} else {
+				convWinograd(c, x, wino, ActReLU)
+			}
 			convGemm(c, x, gemm, ActReLU)
 			differs := false
 			for i, v := range got.Data {
 				if math.Float32bits(v) != math.Float32bits(wino.Data[i]) {
-					t.Fatalf("element %d: ForwardAct %v, Winograd kernel %v: not the Winograd path", i, v, wino.Data[i])
+					t.Fatalf("element %d: ForwardAct %v, Winograd %s kernel %v: not that path", i, v, kernel, wino.Data[i])
 				}
 				differs = differs || v != gemm.Data[i]
 			}

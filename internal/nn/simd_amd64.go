@@ -137,3 +137,23 @@ func winogradInput16(v *float32, stride, vrow int, rows *winogradRows, masks *ui
 //
 //go:noescape
 func winogradOutput16(y0, y1, m *float32, stride, groups int, bias *float32, relu, ld, lo, hi int, r0, r1 *float32, chans, ystep, mstep int)
+
+// winograd4Input16 writes, for chans channels, the F(4x4, 3x3)
+// transformed input of groups*16 tiles of one tile row into the 36 planes
+// v + ch*vrow + k*stride, reading the tiles' six input rows as rows
+// describes, each group's under the six lane masks at masks (five row
+// vectors, the stores); see winograd4Input.
+//
+//go:noescape
+func winograd4Input16(v *float32, stride, vrow int, rows *winograd4Rows, masks *uint16, groups, chans int)
+
+// winograd4Output16 writes, for chans channels, the 4x4 output tiles
+// A^T M A + bias[ch], plus the residual when res is not nil, ReLU when
+// relu != 0, of groups*16 tiles, then of a last group when ld != 0, from
+// the 36 planes m + k*stride into four rows rowstep bytes apart from y;
+// the last group reads under ld and writes under the four masks of st.
+// Each next channel's rows lie ystep bytes on, its planes mstep bytes;
+// tmp holds 24*16 floats of scratch. See winograd4OutputTiles.
+//
+//go:noescape
+func winograd4Output16(y, m *float32, stride, groups int, bias *float32, relu, ld, st int, res *float32, chans, ystep, mstep, rowstep int, tmp *float32)

@@ -63,3 +63,11 @@ func winogradInput16(v *float32, stride, vrow int, rows *winogradRows, masks *ui
 func winogradOutput16(y0, y1, m *float32, stride, groups int, bias *float32, relu, ld, lo, hi int, r0, r1 *float32, chans, ystep, mstep int) {
 	panic("nn: no assembly kernels in this build")
 }
+
+func winograd4Input16(v *float32, stride, vrow int, rows *winograd4Rows, masks *uint16, groups, chans int) {
+	panic("nn: no assembly kernels in this build")
+}
+
+func winograd4Output16(y, m *float32, stride, groups int, bias *float32, relu, ld, st int, res *float32, chans, ystep, mstep, rowstep int, tmp *float32) {
+	panic("nn: no assembly kernels in this build")
+}

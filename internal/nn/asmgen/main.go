@@ -8,6 +8,7 @@
 //	simd_depthwise512_amd64.s AVX-512 depthwise convolution blocks of rows (depthwise512.go)
 //	simd_split_amd64.s       AVX2 stride-2 phase split (split.go)
 //	simd_winograd_amd64.s    AVX-512 Winograd F(2x2, 3x3) input and output transforms (winograd.go)
+//	simd_winograd4_amd64.s   AVX-512 Winograd F(4x4, 3x3) input and output transforms (winograd4.go)
 //
 // Kernels of a family share their loop structure and instruction patterns
 // (the loop over 32, 8 and then 1..7 floats, the exp polynomial, the
@@ -42,6 +43,7 @@ var files = []struct {
 	{"simd_depthwise512_amd64.s", writeDepthwise512},
 	{"simd_split_amd64.s", writeSplit},
 	{"simd_winograd_amd64.s", writeWinograd},
+	{"simd_winograd4_amd64.s", writeWinograd4},
 }
 
 func main() {
