@@ -163,14 +163,7 @@ func winogradTransformWeights(weight []float32, outC, inC int) []float32 {
 // img-major then row-major, so late 14x14 planes of a batch still fill
 // wide GEMMs.
 //
-// With enough tiles, they are cut into column blocks (winogradTiling),
-// each one work item of parallelFor: input transform, 16 single-threaded
-// GEMMs and output transform with bias and activation, all in that
-// goroutine's cache. With fewer than winogradMinCols tiles per goroutine
-// (one 14x14 image: 49 tiles), cutting the columns would leave GEMMs too
-// narrow, so instead all tiles form one block whose input transform is
-// split by input channel and whose GEMMs and output transform are split
-// by output channel.
+// runWinograd schedules the blocks of tiles on the goroutines.
 func convWinograd(c *Conv2D, x, out *tensor.Tensor, act Activation) {
 	convWinogradResidual(c, x, out, act, nil)
 }
@@ -200,39 +193,76 @@ func convWinogradResidual(c *Conv2D, x, out *tensor.Tensor, act Activation, res 
 	defer putScratch(zBuf)
 	zeros := *zBuf
 	clear(zeros)
-	if w := Threads(); w > 1 && total < winogradMinCols*w {
-		vStride, mStride := winogradPlaneStride(inC*total), winogradPlaneStride(outC*total)
-		vBuf, mBuf := getScratch(16*vStride), getScratch(16*mStride)
+	align := 1
+	if ww.packed[0] != nil {
+		align = packedMR
+	}
+	runWinograd(winogradRun{
+		planes: 16, inC: inC, outC: outC, total: total, maxCols: winogradMaxCols, align: align,
+		input: func(v []float32, stride, c0, c1, j0, j1 int) {
+			winogradInput(v, stride, x, zeros, c0, c1, j0, j1, tilesW, perImage)
+		},
+		gemm: gemm,
+		output: func(m []float32, stride, o0, o1, j0, j1 int) {
+			winogradOutput(out, res, m, stride, c, act, o0, o1, j0, j1, tilesW, perImage)
+		},
+	})
+}
+
+// winogradRun is one Winograd convolution as runWinograd schedules it:
+// planes transformed planes, total tiles numbered across the batch, and
+// the three steps on a range of input channels, output channels and
+// tiles. v and m hold the transformed input and the GEMM results, plane
+// k at k*stride, channel rows of n = j1-j0 tiles.
+type winogradRun struct {
+	planes, inC, outC, total int
+	maxCols                  int // tiles per block at most (winogradTiling)
+	align                    int // output channels split in multiples of this
+	input                    func(v []float32, stride, c0, c1, j0, j1 int)
+	gemm                     func(v, m []float32, vStride, mStride, o0, o1, n int)
+	output                   func(m []float32, stride, o0, o1, j0, j1 int)
+}
+
+// runWinograd runs r on Threads() goroutines. With enough tiles, they are
+// cut into column blocks (winogradTiling), each one work item of
+// parallelFor: input transform, single-threaded GEMMs and output transform,
+// all in that goroutine's cache. With fewer than winogradMinCols tiles per
+// goroutine (one 14x14 image: 49 tiles of 2x2), cutting the columns would
+// leave GEMMs too narrow, so instead all tiles form one block whose input
+// transform is split by input channel and whose GEMMs and output
+// transform are split by output channel.
+func runWinograd(r winogradRun) {
+	if w := Threads(); w > 1 && r.total < winogradMinCols*w {
+		vStride, mStride := winogradPlaneStride(r.inC*r.total), winogradPlaneStride(r.outC*r.total)
+		vBuf, mBuf := getScratch(r.planes*vStride), getScratch(r.planes*mStride)
 		v, m := *vBuf, *mBuf
-		inChunk, outChunk := ceilDiv(inC, w), ceilDiv(outC, w)
-		if ww.packed[0] != nil {
-			outChunk = ceilDiv(outChunk, packedMR) * packedMR // whole micro-tiles
-		}
+		inChunk := ceilDiv(r.inC, w)
+		outChunk := ceilDiv(ceilDiv(r.outC, w), r.align) * r.align
 		parallelFor(w, func(_, i int) {
-			winogradInput(v, vStride, x, zeros, i*inChunk, min((i+1)*inChunk, inC), 0, total, tilesW, perImage)
+			r.input(v, vStride, i*inChunk, min((i+1)*inChunk, r.inC), 0, r.total)
 		})
 		parallelFor(w, func(_, i int) {
-			o0, o1 := i*outChunk, min((i+1)*outChunk, outC)
+			o0, o1 := i*outChunk, min((i+1)*outChunk, r.outC)
 			if o0 < o1 {
-				gemm(v, m, vStride, mStride, o0, o1, total)
-				winogradOutput(out, res, m, mStride, c, act, o0, o1, 0, total, tilesW, perImage)
+				r.gemm(v, m, vStride, mStride, o0, o1, r.total)
+				r.output(m, mStride, o0, o1, 0, r.total)
 			}
 		})
 		putScratch(vBuf)
 		putScratch(mBuf)
 		return
 	}
-	cols, blocks := winogradTiling(total, winogradMaxCols)
+	cols, blocks := winogradTiling(r.total, r.maxCols)
 	parallelFor(blocks, func(_, b int) {
 		j0 := b * cols
-		j1 := min(j0+cols, total)
+		j1 := min(j0+cols, r.total)
 		n := j1 - j0
-		vStride, mStride := winogradPlaneStride(inC*n), winogradPlaneStride(outC*n)
-		vBuf, mBuf := getScratch(16*vStride), getScratch(16*mStride)
+		vStride, mStride := winogradPlaneStride(r.inC*n), winogradPlaneStride(r.outC*n)
+		vBuf, mBuf := getScratch(r.planes*vStride), getScratch(r.planes*mStride)
 		v, m := *vBuf, *mBuf
-		winogradInput(v, vStride, x, zeros, 0, inC, j0, j1, tilesW, perImage)
-		gemm(v, m, vStride, mStride, 0, outC, n)
-		winogradOutput(out, res, m, mStride, c, act, 0, outC, j0, j1, tilesW, perImage)
+		r.input(v, vStride, 0, r.inC, j0, j1)
+		r.gemm(v, m, vStride, mStride, 0, r.outC, n)
+		r.output(m, mStride, 0, r.outC, j0, j1)
 		putScratch(vBuf)
 		putScratch(mBuf)
 	})
@@ -364,15 +394,7 @@ func winogradInput(v []float32, stride int, x *tensor.Tensor, zeros []float32, c
 			}
 		}
 		_, _ = zeros[2*cnt+1], vr[(c1-c0-1)*n+15*stride+cnt-1]
-		lanes := func(o int) uint16 { // bit l: float o+l of the run is read
-			var m uint16
-			for l := 0; l < 16; l++ {
-				if f := o + l; f >= lo && f < hi {
-					m |= 1 << l
-				}
-			}
-			return m
-		}
+		lanes := func(o int) uint16 { return laneMask(o, lo, hi) }
 		groups := ceilDiv(cnt, 16)
 		masks = masks[:0]
 		for g := 0; g < groups; g++ {
@@ -438,6 +460,29 @@ func winogradOutputTiles(dst, res []float32, off, below, width, plane int, m []f
 	winogradOutput16(&dst[off], y1, &m[0], stride, groups, &bias[0], r, ld, lo, hi, r0, r1, chans, 4*plane, 4*mRow)
 }
 
+// laneMask is the load mask of the 16 floats o..o+15 of a run whose
+// floats [lo, hi) lie inside the image: bit l is set when float o+l is.
+func laneMask(o, lo, hi int) uint16 {
+	var m uint16
+	for l := 0; l < 16; l++ {
+		if f := o + l; f >= lo && f < hi {
+			m |= 1 << l
+		}
+	}
+	return m
+}
+
+// biasRange returns the biases of output channels [o0, o1), zeros when c
+// has none, and the function that returns their buffer to the pool.
+func (c *Conv2D) biasRange(o0, o1 int) ([]float32, func()) {
+	if c.Bias != nil {
+		return c.Bias[o0:o1], func() {}
+	}
+	zb := getScratch(o1 - o0)
+	clear(*zb)
+	return *zb, func() { putScratch(zb) }
+}
+
 // winogradInputRun transforms cnt consecutive patches whose four input
 // rows are r0..r3 (column 2i of each is patch i's first column) into the
 // 16 planes of v, in Go. Row q of B^T d is ra + sign*rb for one pair of
@@ -481,15 +526,8 @@ func winogradOutput(out, res *tensor.Tensor, m []float32, stride int, c *Conv2D,
 	oh, ow, oc := out.H, out.W, out.C
 	plane := oh * ow
 	if winograd512 {
-		bias := c.Bias
-		if bias == nil {
-			zb := getScratch(o1 - o0)
-			defer putScratch(zb)
-			bias = *zb
-			clear(bias)
-		} else {
-			bias = bias[o0:o1]
-		}
+		bias, release := c.biasRange(o0, o1)
+		defer release()
 		relu := act == ActReLU || res != nil
 		for j := j0; j < j1; {
 			img, r := j/perImage, (j%perImage)/tilesW

@@ -122,10 +122,9 @@ func winograd4TransformWeights(weight []float32, outC, inC int) []float32 {
 }
 
 // convWinograd4Residual runs a convolution useWinograd4 accepts as
-// Winograd F(4x4, 3x3), in the blocks of convWinogradResidual: tiles of
-// all images numbered together, cut into column blocks (input transform,
-// 36 GEMMs, output transform in one goroutine each) or, with too few
-// tiles, one block split by channels. With res, out = ReLU(out + res).
+// Winograd F(4x4, 3x3), scheduled by runWinograd like F(2x2, 3x3): tiles
+// of all images numbered together, cut into column blocks or, with too
+// few tiles, one block split by channels. With res, out = ReLU(out + res).
 func convWinograd4Residual(c *Conv2D, x, out *tensor.Tensor, act Activation, res *tensor.Tensor) {
 	ww := c.winograd4U()
 	packed := ww.packed[:]
@@ -138,39 +137,17 @@ func convWinograd4Residual(c *Conv2D, x, out *tensor.Tensor, act Activation, res
 	defer putScratch(zBuf)
 	zeros := *zBuf
 	clear(zeros)
-	if w := Threads(); w > 1 && total < winogradMinCols*w {
-		vStride, mStride := winogradPlaneStride(inC*total), winogradPlaneStride(outC*total)
-		vBuf, mBuf := getScratch(36*vStride), getScratch(36*mStride)
-		v, m := *vBuf, *mBuf
-		inChunk := ceilDiv(inC, w)
-		outChunk := ceilDiv(ceilDiv(outC, w), packedMR) * packedMR // whole micro-tiles
-		parallelFor(w, func(_, i int) {
-			winograd4Input(v, vStride, x, zeros, i*inChunk, min((i+1)*inChunk, inC), 0, total, tilesW, perImage)
-		})
-		parallelFor(w, func(_, i int) {
-			o0, o1 := i*outChunk, min((i+1)*outChunk, outC)
-			if o0 < o1 {
-				winogradPackedGemm(packed, inC, outC, v, m, vStride, mStride, o0, o1, total)
-				winograd4Output(out, res, m, mStride, c, act, o0, o1, 0, total, tilesW, perImage)
-			}
-		})
-		putScratch(vBuf)
-		putScratch(mBuf)
-		return
-	}
-	cols, blocks := winogradTiling(total, winograd4MaxCols)
-	parallelFor(blocks, func(_, b int) {
-		j0 := b * cols
-		j1 := min(j0+cols, total)
-		n := j1 - j0
-		vStride, mStride := winogradPlaneStride(inC*n), winogradPlaneStride(outC*n)
-		vBuf, mBuf := getScratch(36*vStride), getScratch(36*mStride)
-		v, m := *vBuf, *mBuf
-		winograd4Input(v, vStride, x, zeros, 0, inC, j0, j1, tilesW, perImage)
-		winogradPackedGemm(packed, inC, outC, v, m, vStride, mStride, 0, outC, n)
-		winograd4Output(out, res, m, mStride, c, act, 0, outC, j0, j1, tilesW, perImage)
-		putScratch(vBuf)
-		putScratch(mBuf)
+	runWinograd(winogradRun{
+		planes: 36, inC: inC, outC: outC, total: total, maxCols: winograd4MaxCols, align: packedMR,
+		input: func(v []float32, stride, c0, c1, j0, j1 int) {
+			winograd4Input(v, stride, x, zeros, c0, c1, j0, j1, tilesW, perImage)
+		},
+		gemm: func(v, m []float32, vStride, mStride, o0, o1, n int) {
+			winogradPackedGemm(packed, inC, outC, v, m, vStride, mStride, o0, o1, n)
+		},
+		output: func(m []float32, stride, o0, o1, j0, j1 int) {
+			winograd4Output(out, res, m, stride, c, act, o0, o1, j0, j1, tilesW, perImage)
+		},
 	})
 }
 
@@ -228,15 +205,7 @@ func winograd4Input(v []float32, stride int, x *tensor.Tensor, zeros []float32, 
 			}
 		}
 		_, _ = zeros[4*cnt+1], vr[(c1-c0-1)*n+35*stride+cnt-1]
-		lanes := func(o int) uint16 { // bit l: float o+l of the run is read
-			var m uint16
-			for l := 0; l < 16; l++ {
-				if f := o + l; f >= lo && f < hi {
-					m |= 1 << l
-				}
-			}
-			return m
-		}
+		lanes := func(o int) uint16 { return laneMask(o, lo, hi) }
 		groups := ceilDiv(cnt, 16)
 		masks := maskBuf[:0]
 		for g := 0; g < groups; g++ {
@@ -260,15 +229,8 @@ func winograd4Output(out, res *tensor.Tensor, m []float32, stride int, c *Conv2D
 	n := j1 - j0
 	oh, ow, oc := out.H, out.W, out.C
 	plane := oh * ow
-	bias := c.Bias
-	if bias == nil {
-		zb := getScratch(o1 - o0)
-		defer putScratch(zb)
-		bias = *zb
-		clear(bias)
-	} else {
-		bias = bias[o0:o1]
-	}
+	bias, release := c.biasRange(o0, o1)
+	defer release()
 	var tmp [24 * 16]float32
 	relu := act == ActReLU || res != nil
 	for j := j0; j < j1; {
