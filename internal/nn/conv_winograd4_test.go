@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand"
 	"testing"
+	"unsafe"
 
 	"github.com/padim-go/padim/internal/tensor"
 )
@@ -167,6 +168,25 @@ func TestWinograd4Special(t *testing.T) {
 		}
 		if v := out.At(0, o, 20, 20); v != v {
 			t.Fatalf("channel %d (20, 20) is NaN, far from the NaN input", o)
+		}
+	}
+}
+
+// TestWinograd4RowsLayout pins the field offsets of winograd4Rows that
+// the input kernel addresses (asmgen/winograd4.go: w4Lead, w4Cur, w4Tmp).
+func TestWinograd4RowsLayout(t *testing.T) {
+	var r winograd4Rows
+	for _, f := range []struct {
+		name      string
+		got, want uintptr
+	}{
+		{"row[1].step", unsafe.Offsetof(r.row) + unsafe.Sizeof(r.row[0]) + unsafe.Offsetof(r.row[0].step), 24},
+		{"lead", unsafe.Offsetof(r.lead), 96},
+		{"cur", unsafe.Offsetof(r.cur), 104},
+		{"tmp", unsafe.Offsetof(r.tmp), 152},
+	} {
+		if f.got != f.want {
+			t.Errorf("winograd4Rows.%s at byte %d, the kernel reads it at %d", f.name, f.got, f.want)
 		}
 	}
 }

@@ -16,8 +16,11 @@
 // channels run as Winograd F(2x2,3x3) (conv_winograd.go: 16 GEMMs, on the
 // same micro-kernels, between AVX-512 input and output transforms that
 // handle 16 tiles per instruction, 2.25x fewer multiplies; without
-// AVX-512, from 256 channels, with Go transforms and OpenBLAS GEMMs);
-// depthwise ones as a direct kernel. Everything else, and
+// AVX-512, from 256 channels, with Go transforms and OpenBLAS GEMMs), and,
+// with AVX-512, on planes of 28 or more pixels a side in multiples of 4,
+// as Winograd F(4x4,3x3) (conv_winograd4.go: 36 GEMMs, 4x fewer multiplies
+// than direct, about ten times F(2x2,3x3)'s rounding error); depthwise
+// ones as a direct kernel. Everything else, and
 // every ungrouped convolution without AVX-512 or with PADIM_CONV=blas,
 // runs as tiled im2col + blas.Sgemm (1x1 stride-1 convolutions skip
 // im2col). Conv2D.ForwardAct fuses bias and activation into the tile
@@ -41,7 +44,8 @@
 // micro-kernels), simd_elementwise_amd64.s (bias, scale, residual add,
 // ReLU, three-row max, float64 sums), simd_exp_amd64.s (exp, SiLU and Sigmoid, AVX2 and
 // AVX-512), simd_depthwise_amd64.s, simd_split_amd64.s and
-// simd_winograd_amd64.s (the Winograd transforms). The generator
+// simd_winograd_amd64.s and simd_winograd4_amd64.s (the Winograd
+// transforms). The generator
 // writes each instruction pattern that kernels share (the masked tail,
 // ReLU, the exp polynomial, the division by 1+e, the loop that stops at
 // the first out-of-range vector) once, as a Go function, so the kernels
