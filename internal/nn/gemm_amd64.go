@@ -95,17 +95,6 @@ func gemm2x8(kc int, a *float32, ps int, b *float32, offs *int32, t *float32)
 //go:noescape
 func gemm1x8(kc int, a *float32, ps int, b *float32, offs *int32, t *float32)
 
-// narrowMulti[r] is the kernel for narrowPanels(r) channel panels and r
-// pixels, narrowOne[r] for one panel.
-var (
-	narrowMulti = [packedNarrowMax + 1]func(kc int, a *float32, ps int, b *float32, offs *int32, t *float32){
-		nil, gemm4x1, gemm4x2, gemm4x3, gemm4x4, gemm4x5, gemm4x6, gemm2x7, gemm2x8,
-	}
-	narrowOne = [packedNarrowMax + 1]func(kc int, a *float32, ps int, b *float32, offs *int32, t *float32){
-		nil, gemm1x1, gemm1x2, gemm1x3, gemm1x4, gemm1x5, gemm1x6, gemm1x7, gemm1x8,
-	}
-)
-
 // narrowPanels is how many channel panels the multi-panel narrow kernel
 // for n pixels takes.
 func narrowPanels(n int) int {
@@ -116,11 +105,52 @@ func narrowPanels(n int) int {
 }
 
 // narrowKernel runs the narrow kernel for panels (1 or narrowPanels(n))
-// channel panels ps floats apart and n (1..8) pixels.
+// channel panels ps floats apart and n (1..8) pixels. It calls each
+// kernel by name, not through a table of function values: through those
+// the compiler could not see that t does not escape, and packedNarrow's
+// 1 KB result buffer was allocated on the heap at every call.
 func narrowKernel(panels, n, kc int, a *float32, ps int, b *float32, offs *int32, t *float32) {
 	if panels == 1 {
-		narrowOne[n](kc, a, ps, b, offs, t)
+		switch n {
+		case 1:
+			gemm1x1(kc, a, ps, b, offs, t)
+		case 2:
+			gemm1x2(kc, a, ps, b, offs, t)
+		case 3:
+			gemm1x3(kc, a, ps, b, offs, t)
+		case 4:
+			gemm1x4(kc, a, ps, b, offs, t)
+		case 5:
+			gemm1x5(kc, a, ps, b, offs, t)
+		case 6:
+			gemm1x6(kc, a, ps, b, offs, t)
+		case 7:
+			gemm1x7(kc, a, ps, b, offs, t)
+		case 8:
+			gemm1x8(kc, a, ps, b, offs, t)
+		default:
+			panic("nn: narrow kernel for more than packedNarrowMax pixels")
+		}
 		return
 	}
-	narrowMulti[n](kc, a, ps, b, offs, t)
+	switch n {
+	case 1:
+		gemm4x1(kc, a, ps, b, offs, t)
+	case 2:
+		gemm4x2(kc, a, ps, b, offs, t)
+	case 3:
+		gemm4x3(kc, a, ps, b, offs, t)
+	case 4:
+		gemm4x4(kc, a, ps, b, offs, t)
+	case 5:
+		gemm4x5(kc, a, ps, b, offs, t)
+	case 6:
+		gemm4x6(kc, a, ps, b, offs, t)
+	case 7:
+		gemm2x7(kc, a, ps, b, offs, t)
+	case 8:
+		gemm2x8(kc, a, ps, b, offs, t)
+	default:
+		panic("nn: narrow kernel for more than packedNarrowMax pixels")
+	}
 }
