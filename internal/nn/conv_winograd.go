@@ -323,11 +323,39 @@ func winogradTiling(total, maxCols int) (cols, blocks int) {
 // kernel advances the pointers channel by channel, and reads columns past
 // the image as zero through its lane masks.
 type winogradRows struct {
-	row [4]struct {
-		p    unsafe.Pointer
-		step int
-	}
+	row  [4]winogradRow
 	lead int
+}
+
+// winogradRow is one input row of a run for the input kernels: its first
+// float and the bytes to the same row of the next channel.
+type winogradRow struct {
+	p    unsafe.Pointer
+	step int
+}
+
+// setWinogradRows points rows[q] at image row y0+q of channel ch0 of
+// image img of x, from column max(x0, 0), or at zeros (step 0) when that
+// row lies above or below the image, and returns lead: 1 when x0 < 0. The
+// run's floats [lo, hi) from column x0 lie inside the image; chans
+// channels are read.
+func setWinogradRows(rows []winogradRow, x *tensor.Tensor, zeros []float32, img, ch0, chans, y0, x0, lo, hi int) (lead int) {
+	h, w, plane := x.H, x.W, x.H*x.W
+	first := (img*x.C + ch0) * plane
+	for q := range rows {
+		rows[q] = winogradRow{p: unsafe.Pointer(&zeros[0])}
+		if y := y0 + q; y >= 0 && y < h {
+			start := first + y*w + max(x0, 0)
+			// The last channel's row holds every float the masks let
+			// through.
+			_ = x.Data[start+(chans-1)*plane+hi-lo-1]
+			rows[q] = winogradRow{p: unsafe.Pointer(&x.Data[start]), step: 4 * plane}
+		}
+	}
+	if x0 < 0 {
+		return 1
+	}
+	return 0
 }
 
 // winogradInput writes V = B^T d B of tiles [j0, j1) of input channels
@@ -379,20 +407,7 @@ func winogradInput(v []float32, stride int, x *tensor.Tensor, zeros []float32, c
 			continue
 		}
 		var rows winogradRows
-		if x0 < 0 {
-			rows.lead = 1
-		}
-		for q := 0; q < 4; q++ {
-			rows.row[q].p = unsafe.Pointer(&zeros[0])
-			if y := 2*r - 1 + q; y >= 0 && y < h {
-				start := first + y*w + max(x0, 0)
-				// The last channel's row holds every float the masks let
-				// through.
-				_ = x.Data[start+(c1-c0-1)*plane+hi-lo-1]
-				rows.row[q].p = unsafe.Pointer(&x.Data[start])
-				rows.row[q].step = 4 * plane
-			}
-		}
+		rows.lead = setWinogradRows(rows.row[:], x, zeros, img, c0, c1-c0, 2*r-1, x0, lo, hi)
 		_, _ = zeros[2*cnt+1], vr[(c1-c0-1)*n+15*stride+cnt-1]
 		lanes := func(o int) uint16 { return laneMask(o, lo, hi) }
 		groups := ceilDiv(cnt, 16)

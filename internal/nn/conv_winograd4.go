@@ -156,10 +156,7 @@ func convWinograd4Residual(c *Conv2D, x, out *tensor.Tensor, act Activation, res
 // the four of F(2x2, 3x3)), followed by the kernel's own row cursors and
 // its 36-vector scratch area.
 type winograd4Rows struct {
-	row [6]struct {
-		p    unsafe.Pointer
-		step int
-	}
+	row  [6]winogradRow
 	lead int
 	cur  [6]uintptr
 	tmp  [36 * 16]float32
@@ -176,7 +173,7 @@ func winograd4Input(v []float32, stride int, x *tensor.Tensor, zeros []float32, 
 		return
 	}
 	n := j1 - j0
-	h, w, plane := x.H, x.W, x.H*x.W
+	w := x.W
 	var rows winograd4Rows
 	var maskBuf [6 * 8]uint16 // six masks per group of 16 tiles
 	for j := j0; j < j1; {
@@ -188,22 +185,7 @@ func winograd4Input(v []float32, stride int, x *tensor.Tensor, zeros []float32, 
 		// (image column x0) lie inside the image.
 		x0 := 4*tx0 - 1
 		lo, hi := max(0, -x0), min(w-x0, 4*cnt+2)
-		first := (img*x.C + c0) * plane
-		rows.lead = 0
-		if x0 < 0 {
-			rows.lead = 1
-		}
-		for q := 0; q < 6; q++ {
-			rows.row[q].p, rows.row[q].step = unsafe.Pointer(&zeros[0]), 0
-			if y := 4*r - 1 + q; y >= 0 && y < h {
-				start := first + y*w + max(x0, 0)
-				// The last channel's row holds every float the masks let
-				// through.
-				_ = x.Data[start+(c1-c0-1)*plane+hi-lo-1]
-				rows.row[q].p = unsafe.Pointer(&x.Data[start])
-				rows.row[q].step = 4 * plane
-			}
-		}
+		rows.lead = setWinogradRows(rows.row[:], x, zeros, img, c0, c1-c0, 4*r-1, x0, lo, hi)
 		_, _ = zeros[4*cnt+1], vr[(c1-c0-1)*n+35*stride+cnt-1]
 		lanes := func(o int) uint16 { return laneMask(o, lo, hi) }
 		groups := ceilDiv(cnt, 16)

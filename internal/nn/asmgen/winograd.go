@@ -14,12 +14,50 @@ column vectors back. Written by asmgen/winograd.go.`
 // writeWinograd writes the index tables and the two transform kernels.
 func writeWinograd(a *asm) {
 	a.comment(winogradDoc)
-	indexTable(a, "winoEven", "lane i = 2i: the even columns of two vectors", func(i int) int { return 2 * i })
-	indexTable(a, "winoOdd", "lane i = 2i+1: the odd columns of two vectors", func(i int) int { return 2*i + 1 })
-	indexTable(a, "winoLo", "lanes 0..15 of the interleave of two vectors: a0 b0 a1 b1 ...", func(i int) int { return i/2 + 16*(i%2) })
-	indexTable(a, "winoHi", "lanes 16..31 of the interleave of two vectors", func(i int) int { return 8 + i/2 + 16*(i%2) })
+	indexTable(a, "winoEven", evenLanesDoc, evenLanes)
+	indexTable(a, "winoOdd", oddLanesDoc, oddLanes)
+	indexTable(a, "winoLo", loLanesDoc, loLanes)
+	indexTable(a, "winoHi", hiLanesDoc, hiLanes)
 	winogradInputKernel(a)
 	winogradOutputKernel(a)
+}
+
+// The VPERMT2PS index tables both Winograd files declare (file-local
+// symbols, so each file writes its own copy of the same lanes).
+const (
+	evenLanesDoc = "lane i = 2i: the even columns of two vectors"
+	oddLanesDoc  = "lane i = 2i+1: the odd columns of two vectors"
+	loLanesDoc   = "lanes 0..15 of the interleave of two vectors: a0 b0 a1 b1 ..."
+	hiLanesDoc   = "lanes 16..31 of the interleave of two vectors"
+)
+
+func evenLanes(i int) int { return 2 * i }
+func oddLanes(i int) int  { return 2*i + 1 }
+func loLanes(i int) int   { return i/2 + 16*(i%2) }
+func hiLanes(i int) int   { return 8 + i/2 + 16*(i%2) }
+
+// permute2 emits dst = VPERMT2PS of the table t1:t2 by the index
+// register idx (lane i of dst is lane idx[i] of the 32 lanes of t1 then
+// t2), leaving t1 as it was.
+func permute2(a *asm, dst, t1, idx, t2 string) {
+	a.i("VMOVAPS %s, %s", t1, dst)
+	a.i("VPERMT2PS %s, %s, %s", t2, idx, dst)
+}
+
+// loadPlanes emits loads of the vectors regs from ptr onwards, step (a
+// register holding bytes) apart, each under mask with zeroing when mask
+// is not empty. It moves ptr to the last vector.
+func loadPlanes(a *asm, ptr, step, mask string, regs []string) {
+	for k, r := range regs {
+		if mask != "" {
+			a.i("VMOVUPS.Z (%s), %s, %s", ptr, mask, r)
+		} else {
+			a.i("VMOVUPS (%s), %s", ptr, r)
+		}
+		if k < len(regs)-1 {
+			a.i("ADDQ %s, %s", step, ptr)
+		}
+	}
 }
 
 // indexTable writes a read-only table of 16 int32 lane indices.
@@ -32,6 +70,14 @@ func indexTable(a *asm, sym, what string, lane func(int) int) {
 }
 
 func z(i int) string { return fmt.Sprintf("Z%d", i) }
+
+// maskIf is mask when masked, else no mask.
+func maskIf(masked bool, mask string) string {
+	if masked {
+		return mask
+	}
+	return ""
+}
 
 func winogradInputKernel(a *asm) {
 	a.text("winogradInput16", "(v *float32, stride, vrow int, rows *winogradRows, masks *uint16, groups, chans int)", 56, `
@@ -119,8 +165,7 @@ func winogradInputStep(a *asm) {
 			if i%2 == 1 {
 				idx = "Z31"
 			}
-			a.i("VMOVAPS %s, %s", z(src), z(20+i))
-			a.i("VPERMT2PS %s, %s, %s", z(src+1), idx, z(20+i))
+			permute2(a, z(20+i), z(src), idx, z(src+1))
 		}
 		a.i("VSUBPS Z22, Z20, Z24")
 		a.i("VADDPS Z22, Z21, Z25")
@@ -213,16 +258,11 @@ bytes): the kernel advances the pointer arguments that are not nil.`)
 // labels of the two copies apart.
 func winogradOutputStep(a *asm, masked bool, sfx string) {
 	a.i("MOVQ R10, R9")
-	for k := 0; k < 16; k++ {
-		if masked {
-			a.i("VMOVUPS.Z (R9), K3, %s", z(k))
-		} else {
-			a.i("VMOVUPS (R9), %s", z(k))
-		}
-		if k < 15 {
-			a.i("ADDQ R8, R9")
-		}
+	planes := make([]string, 16)
+	for k := range planes {
+		planes[k] = z(k)
 	}
+	loadPlanes(a, "R9", "R8", maskIf(masked, "K3"), planes)
 	a.note("A^T M: s_c = m_c + m_4+c + m_8+c (Z16..19), t_c = m_4+c - m_8+c - m_12+c (Z20..23)")
 	for c := 0; c < 4; c++ {
 		a.i("VADDPS %s, %s, %s", z(4+c), z(c), z(16+c))
@@ -248,10 +288,8 @@ func winogradOutputStep(a *asm, masked bool, sfx string) {
 		}
 		e, o := z(24+2*r), z(25+2*r)
 		a.note("row %d in pixel order: Z0 = columns 0..15, Z1 = 16..31", r)
-		a.i("VMOVAPS %s, Z0", e)
-		a.i("VPERMT2PS %s, Z30, Z0", o)
-		a.i("VMOVAPS %s, Z1", e)
-		a.i("VPERMT2PS %s, Z31, Z1", o)
+		permute2(a, "Z0", e, "Z30", o)
+		permute2(a, "Z1", e, "Z31", o)
 		res := []string{"R11", "R12"}[r]
 		a.i("MOVQ r0+80(FP), AX")
 		a.i("TESTQ AX, AX")

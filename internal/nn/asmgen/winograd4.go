@@ -17,8 +17,8 @@ pixel order. Written by asmgen/winograd4.go.`
 // writeWinograd4 writes the index tables and the two transform kernels.
 func writeWinograd4(a *asm) {
 	a.comment(winograd4Doc)
-	indexTable(a, "wino4Even", "lane i = 2i: the even columns of two vectors", func(i int) int { return 2 * i })
-	indexTable(a, "wino4Odd", "lane i = 2i+1: the odd columns of two vectors", func(i int) int { return 2*i + 1 })
+	indexTable(a, "wino4Even", evenLanesDoc, evenLanes)
+	indexTable(a, "wino4Odd", oddLanesDoc, oddLanes)
 	indexTable(a, "wino4Next0", "lane i = i+1: one tile on, lane 15 from lane 0 of the second vector", func(i int) int { return i + 1 })
 	indexTable(a, "wino4Next1", "lane i = i+1, lane 15 from lane 1 of the second vector", func(i int) int {
 		if i == 15 {
@@ -26,8 +26,8 @@ func writeWinograd4(a *asm) {
 		}
 		return i + 1
 	})
-	indexTable(a, "wino4Lo", "lanes 0..15 of the interleave of two vectors: a0 b0 a1 b1 ...", func(i int) int { return i/2 + 16*(i%2) })
-	indexTable(a, "wino4Hi", "lanes 16..31 of the interleave of two vectors", func(i int) int { return 8 + i/2 + 16*(i%2) })
+	indexTable(a, "wino4Lo", loLanesDoc, loLanes)
+	indexTable(a, "wino4Hi", hiLanesDoc, hiLanes)
 	a.splat("wino4Two", "2.0", 0x40000000, 1)
 	a.splat("wino4Four", "4.0", 0x40800000, 1)
 	a.splat("wino4Five", "5.0", 0x40a00000, 1)
@@ -82,6 +82,9 @@ func at6(a *asm, m [6]int, y [4]int, t [4]int, two, four, eight string) {
 	a.i("VADDPS %s, %s, %s", z(m[5]), z(t[1]), z(y[3]))
 	a.i("VFMADD231PS %s, %s, %s", z(t[3]), eight, z(y[3]))
 }
+
+// permZ is permute2 on registers Z<dst>, Z<t1>, Z<idx>, Z<t2>.
+func permZ(a *asm, dst, t1, idx, t2 int) { permute2(a, z(dst), z(t1), z(idx), z(t2)) }
 
 // winograd4Rows offsets (conv_winograd4.go's winograd4Rows): six rows of
 // pointer and step, lead, six row cursors, the 36-vector scratch.
@@ -168,20 +171,16 @@ func winograd4InputStep(a *asm) {
 			a.i("VMOVUPS.Z %d(R10), %s, %s", 64*p, k, z(p))
 		}
 		a.note("columns 4i..4i+5 (Z9..Z14): even and odd of 0..31 and 32..63, then even and odd of those; 4i+4, 4i+5 one tile on")
-		perm := func(dst, t1, idx, t2 int) {
-			a.i("VMOVAPS %s, %s", z(t1), z(dst))
-			a.i("VPERMT2PS %s, %s, %s", z(t2), z(idx), z(dst))
-		}
-		perm(5, 0, 31, 1)   // floats 0, 2, ..., 30
-		perm(6, 0, 30, 1)   // 1, 3, ..., 31
-		perm(7, 2, 31, 3)   // 32, 34, ..., 62
-		perm(8, 2, 30, 3)   // 33, ..., 63
-		perm(9, 5, 31, 7)   // 0, 4, ..., 60: column 4i
-		perm(11, 5, 30, 7)  // 2, 6, ..., 62: 4i+2
-		perm(10, 6, 31, 8)  // 1, 5, ..., 61: 4i+1
-		perm(12, 6, 30, 8)  // 3, 7, ..., 63: 4i+3
-		perm(13, 9, 29, 4)  // 4, 8, ..., 64: 4i+4
-		perm(14, 10, 28, 4) // 5, 9, ..., 65: 4i+5
+		permZ(a, 5, 0, 31, 1)   // floats 0, 2, ..., 30
+		permZ(a, 6, 0, 30, 1)   // 1, 3, ..., 31
+		permZ(a, 7, 2, 31, 3)   // 32, 34, ..., 62
+		permZ(a, 8, 2, 30, 3)   // 33, ..., 63
+		permZ(a, 9, 5, 31, 7)   // 0, 4, ..., 60: column 4i
+		permZ(a, 11, 5, 30, 7)  // 2, 6, ..., 62: 4i+2
+		permZ(a, 10, 6, 31, 8)  // 1, 5, ..., 61: 4i+1
+		permZ(a, 12, 6, 30, 8)  // 3, 7, ..., 63: 4i+3
+		permZ(a, 13, 9, 29, 4)  // 4, 8, ..., 64: 4i+4
+		permZ(a, 14, 10, 28, 4) // 5, 9, ..., 65: 4i+5
 		a.note("d B of row %d (Z15..Z20) to the scratch", q)
 		bt6(a, [6]int{9, 10, 11, 12, 13, 14}, [6]int{15, 16, 17, 18, 19, 20}, 21, 22, "Z27", "Z26")
 		for c := 0; c < 6; c++ {
@@ -294,16 +293,7 @@ func winograd4OutputStep(a *asm, masked bool, sfx string) {
 		for i := 0; i < c; i++ {
 			a.i("ADDQ R8, R9")
 		}
-		for r := 0; r < 6; r++ {
-			if masked {
-				a.i("VMOVUPS.Z (R9), K3, %s", z(r))
-			} else {
-				a.i("VMOVUPS (R9), %s", z(r))
-			}
-			if r < 5 {
-				a.i("ADDQ SI, R9")
-			}
-		}
+		loadPlanes(a, "R9", "SI", maskIf(masked, "K3"), []string{"Z0", "Z1", "Z2", "Z3", "Z4", "Z5"})
 		at6(a, [6]int{0, 1, 2, 3, 4, 5}, [4]int{6, 7, 8, 9}, [4]int{10, 11, 12, 13}, "Z27", "Z26", "Z25")
 		for r := 0; r < 4; r++ {
 			a.i("VMOVUPS %s, %d(BX)", z(6+r), 64*(6*r+c))
@@ -320,18 +310,14 @@ func winograd4OutputStep(a *asm, masked bool, sfx string) {
 		for c := 0; c < 4; c++ {
 			a.i("VADDPS Z28, %s, %s", z(6+c), z(6+c))
 		}
-		perm := func(dst, t1, idx, t2 int) {
-			a.i("VMOVAPS %s, %s", z(t1), z(dst))
-			a.i("VPERMT2PS %s, %s, %s", z(t2), z(idx), z(dst))
-		}
-		perm(14, 6, 31, 8)   // y0, y2 of tiles 0..7
-		perm(15, 6, 30, 8)   // tiles 8..15
-		perm(16, 7, 31, 9)   // y1, y3 of tiles 0..7
-		perm(17, 7, 30, 9)   // tiles 8..15
-		perm(18, 14, 31, 16) // tiles 0..3 in pixel order
-		perm(19, 14, 30, 16) // 4..7
-		perm(20, 15, 31, 17) // 8..11
-		perm(21, 15, 30, 17) // 12..15
+		permZ(a, 14, 6, 31, 8)   // y0, y2 of tiles 0..7
+		permZ(a, 15, 6, 30, 8)   // tiles 8..15
+		permZ(a, 16, 7, 31, 9)   // y1, y3 of tiles 0..7
+		permZ(a, 17, 7, 30, 9)   // tiles 8..15
+		permZ(a, 18, 14, 31, 16) // tiles 0..3 in pixel order
+		permZ(a, 19, 14, 30, 16) // 4..7
+		permZ(a, 20, 15, 31, 17) // 8..11
+		permZ(a, 21, 15, 30, 17) // 12..15
 		lbl := fmt.Sprintf("%d%s", r, sfx)
 		a.i("CMPQ res+64(FP), $0")
 		a.i("JEQ act%s", lbl)
