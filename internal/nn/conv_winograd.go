@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"runtime"
 	"sync/atomic"
 	"unsafe"
 
@@ -327,10 +328,16 @@ type winogradRows struct {
 	lead int
 }
 
-// winogradRow is one input row of a run for the input kernels: its first
-// float and the bytes to the same row of the next channel.
+// winogradRow is one input row of a run for the input kernels: the
+// address of its first float and the bytes to the same row of the next
+// channel. The address is a uintptr, not a pointer: the kernels advance it
+// channel by channel, past the end of the tensor after the last channel,
+// and a pointer field holding that value is a bad pointer to the garbage
+// collector (the write barrier of the next store into the field reported
+// it). The caller keeps the tensor and the zeros alive (runtime.KeepAlive)
+// until the kernel returns; both live in the heap, which does not move.
 type winogradRow struct {
-	p    unsafe.Pointer
+	p    uintptr
 	step int
 }
 
@@ -343,13 +350,13 @@ func setWinogradRows(rows []winogradRow, x *tensor.Tensor, zeros []float32, img,
 	h, w, plane := x.H, x.W, x.H*x.W
 	first := (img*x.C + ch0) * plane
 	for q := range rows {
-		rows[q] = winogradRow{p: unsafe.Pointer(&zeros[0])}
+		rows[q] = winogradRow{p: uintptr(unsafe.Pointer(&zeros[0]))}
 		if y := y0 + q; y >= 0 && y < h {
 			start := first + y*w + max(x0, 0)
 			// The last channel's row holds every float the masks let
 			// through.
 			_ = x.Data[start+(chans-1)*plane+hi-lo-1]
-			rows[q] = winogradRow{p: unsafe.Pointer(&x.Data[start]), step: 4 * plane}
+			rows[q] = winogradRow{p: uintptr(unsafe.Pointer(&x.Data[start])), step: 4 * plane}
 		}
 	}
 	if x0 < 0 {
@@ -417,6 +424,8 @@ func winogradInput(v []float32, stride int, x *tensor.Tensor, zeros []float32, c
 			masks = append(masks, lanes(32*g), lanes(32*g+16), lanes(32*g+2), lanes(32*g+18), st)
 		}
 		winogradInput16(&vr[0], stride, n, &rows, &masks[0], groups, c1-c0)
+		runtime.KeepAlive(x)
+		runtime.KeepAlive(zeros)
 		j += cnt
 	}
 }

@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"runtime"
 	"sync/atomic"
 	"unsafe"
 
@@ -195,6 +196,8 @@ func winograd4Input(v []float32, stride int, x *tensor.Tensor, zeros []float32, 
 			masks = append(masks, lanes(64*g), lanes(64*g+16), lanes(64*g+32), lanes(64*g+48), lanes(64*g+64), st)
 		}
 		winograd4Input16(&vr[0], stride, n, &rows, &masks[0], groups, c1-c0)
+		runtime.KeepAlive(x)
+		runtime.KeepAlive(zeros)
 		j += cnt
 	}
 }
