@@ -12,7 +12,7 @@ import (
 
 // ResultsVersion is mixed into every cache key. Bump it when a change to the
 // computation makes earlier cached results stale.
-const ResultsVersion = 4
+const ResultsVersion = 5
 
 // Inputs implements Executor: the dataset's file list with sizes, and the weights' sha256.
 func (e *Env) Inputs(run Run) (string, error) {

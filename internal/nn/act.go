@@ -244,9 +244,11 @@ func reluSlice(d []float32) {
 // a stack buffer, small enough to stay in L1 for the second pass.
 const expChunk = 256
 
-// The final division runs in float64 so that 1+e adds no rounding: the
-// result is then within exp's error plus one float32 rounding. Where
-// exp(-v) overflows (v < -88.72) the result is exactly 0, as in torch.
+// The final division runs in float32, as torch's float32 SiLU and Sigmoid
+// do and as the assembly kernels' VDIVPS does (so that they give the same
+// values): 1+e rounded, then a correctly rounded quotient, within exp's
+// error plus two float32 roundings. Where exp(-v) overflows (v < -88.72)
+// the result is exactly 0, as in torch.
 
 func siluSlice(d []float32) {
 	var e [expChunk]float32
@@ -255,7 +257,7 @@ func siluSlice(d []float32) {
 		expBlockGo(e[:], c, -1)
 		ec := e[:len(c)]
 		for i, v := range c {
-			c[i] = float32(float64(v) / (1 + float64(ec[i])))
+			c[i] = v / (1 + ec[i])
 		}
 		d = d[len(c):]
 	}
@@ -268,7 +270,7 @@ func sigmoidSlice(d []float32) {
 		expBlockGo(e[:], c, -1)
 		ec := e[:len(c)]
 		for i := range c {
-			c[i] = float32(1 / (1 + float64(ec[i])))
+			c[i] = 1 / (1 + ec[i])
 		}
 		d = d[len(c):]
 	}

@@ -60,10 +60,11 @@ func simdMax3(d, x, y, z []float32)
 //go:noescape
 func simdExp(e, x []float32, sign float32) int
 
-// simdBiasSiLU sets d[i] = v/(1+exp(-v)) with v = d[i]+b, stopping before
-// the first vector with a v outside (-87, -expLower) or NaN: from v = -87
-// down, 1/(1+exp(-v)) is below the smallest normal float32 and the
-// reciprocal instruction would flush it to zero.
+// simdBiasSiLU sets d[i] = v/(1+exp(-v)) with v = d[i]+b, the division in
+// float32 as siluSlice does it, stopping before the first vector with a v
+// outside (-87, -expLower) or NaN: those go to the Go code, which gives
+// exp(-v) beyond its polynomial's range (up to +Inf) and quotients near
+// the smallest normal float32 exactly.
 //
 //go:noescape
 func simdBiasSiLU(d []float32, b float32) int
