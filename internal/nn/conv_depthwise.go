@@ -34,13 +34,7 @@ func convDepthwise(c *Conv2D, x, out *tensor.Tensor, act Activation) {
 	}
 	if simd512 {
 		if plan, ok := newDWEdgePlan(c, x.H, x.W); ok {
-			parallelFor(x.N*c.InC, func(_, pi int) {
-				ch := pi % c.InC
-				dst := out.Data[pi*out.H*out.W : (pi+1)*out.H*out.W]
-				depthwiseEdgePlane(dst, x.Data[pi*x.H*x.W:(pi+1)*x.H*x.W], x.W, c, &plan,
-					c.Weight[ch*c.KH*c.KW:(ch+1)*c.KH*c.KW], c.bias(ch))
-				applyAct(dst, act)
-			})
+			convDepthwiseEdge(c, x, out, act, &plan)
 			return
 		}
 	}
@@ -127,9 +121,25 @@ func simdTapOffsets(c *Conv2D, out *tensor.Tensor, tapOff []int, hp, rowLen int)
 	return offs
 }
 
-// dw512Kernel is the signature of the AVX-512 depthwise blocks
-// (simd_depthwise512_amd64.go).
-type dw512Kernel func(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32)
+// dw512MaxLog2Rows is log2 of the most rows an AVX-512 depthwise block of
+// nv vectors computes: 8 rows of one or two vectors, 4 of three or four
+// (16 accumulators).
+func dw512MaxLog2Rows(nv int) int {
+	if nv <= 2 {
+		return 3
+	}
+	return 2
+}
+
+// dw512Log2Rows is log2 of the rows of the largest block of nv vectors
+// that fits in the rows left.
+func dw512Log2Rows(nv, left int) int {
+	l := dw512MaxLog2Rows(nv)
+	for 1<<l > left {
+		l--
+	}
+	return l
+}
 
 // depthwise512Plane computes the oh x ow output plane dst from the padded,
 // phased plane (output row oy reading from padded[oy*rowStep:], tap t at
@@ -147,21 +157,13 @@ func depthwise512Plane(dst []float32, oh, ow int, padded []float32, rowStep int,
 		cw := min(64, ow-c0)
 		nv := ceilDiv(cw, 16)
 		mask := uint64(1)<<(cw-16*(nv-1)) - 1
-		kernels := &dw512Kernels[nv-1]
 		for oy := 0; oy < oh; {
-			l := len(kernels) - 1
-			for kernels[l] == nil || 1<<l > oh-oy {
-				l--
-			}
-			kernels[l](&dst[oy*ow+c0], &padded[oy*rowStep+c0], ow, rowStep, mask, offs, w, b)
+			l := dw512Log2Rows(nv, oh-oy)
+			dw512Block(nv, l, &dst[oy*ow+c0], &padded[oy*rowStep+c0], ow, rowStep, mask, offs, w, b)
 			oy += 1 << l
 		}
 	}
 }
-
-// dw512EdgeKernel is the signature of the edge-masked AVX-512 depthwise
-// blocks, which read the unpadded plane.
-type dw512EdgeKernel func(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
 
 // dwEdgePlan lays out a stride-1, same-size depthwise convolution for the
 // edge-masked kernels on an h x w plane: tap t = ky*KW+kx reads
@@ -173,6 +175,16 @@ type dwEdgePlan struct {
 	h, w   int
 	offs   []int
 	chunks []dwEdgeChunk
+	calls  []dwEdgeCall // the kernel calls of one plane, in order
+}
+
+// dwEdgeCall is one kernel call of a dwEdgePlan: a block of 2^l rows
+// (l < 0: a border pair of two rows) of nv vectors starting at element
+// off of the plane, over taps [t0, t1) with their lane masks edges.
+type dwEdgeCall struct {
+	nv, l, off, t0, t1 int
+	store              uint64
+	edges              []uint32
 }
 
 // dwEdgeChunk is one column chunk of a dwEdgePlan: output columns
@@ -241,7 +253,7 @@ func newDWEdgePlan(c *Conv2D, h, w int) (dwEdgePlan, bool) {
 		// on the 14- and 28-wide planes of EfficientNet-B5, one call per
 		// pair instead of one per row took the border rows from 2.5% of
 		// the network's CPU time to 0.6% (pprof, one goroutine).
-		if c.PadH == 2 && ch.nv <= len(dw512BorderKernels) && h >= 4 {
+		if c.PadH == 2 && ch.nv <= 2 && h >= 4 { // simdDW512BorderV1, V2
 			for _, oy := range []int{0, h - 2} {
 				ch.pairs = append(ch.pairs, borderPair(c, h, oy, func(kx int) (uint32, uint32) {
 					return lanes(c0, 0, kx), lanes(c0, ch.nv-1, kx)
@@ -250,7 +262,38 @@ func newDWEdgePlan(c *Conv2D, h, w int) (dwEdgePlan, bool) {
 		}
 		p.chunks = append(p.chunks, ch)
 	}
+	p.calls = p.planCalls(c)
 	return p, true
+}
+
+// planCalls lays out the kernel calls of one plane. Rows whose taps all
+// read existing input rows run in blocks, as in depthwise512Plane; the
+// PadH rows at the top and the bottom run over the taps of the existing
+// rows only, a contiguous run of them (taps are ordered by row): one by
+// one, or two together where the chunk has a border pair.
+func (p *dwEdgePlan) planCalls(c *Conv2D) []dwEdgeCall {
+	var calls []dwEdgeCall
+	h := p.h
+	for i := range p.chunks {
+		ch := &p.chunks[i]
+		for oy := 0; oy < h; {
+			if bp := ch.pairAt(oy); bp != nil {
+				calls = append(calls, dwEdgeCall{nv: ch.nv, l: -1, off: oy*p.w + ch.c0, t0: bp.t0, t1: bp.t1, store: ch.store, edges: bp.edges})
+				oy += 2
+				continue
+			}
+			l, t0, t1 := 0, 0, len(p.offs)
+			if oy < c.PadH || oy >= h-c.PadH {
+				t0 = max(0, c.PadH-oy) * c.KW
+				t1 = min(c.KH, h+c.PadH-oy) * c.KW
+			} else {
+				l = dw512Log2Rows(ch.nv, h-c.PadH-oy)
+			}
+			calls = append(calls, dwEdgeCall{nv: ch.nv, l: l, off: oy*p.w + ch.c0, t0: t0, t1: t1, store: ch.store, edges: ch.edges[2*t0 : 2*t1]})
+			oy += 1 << l
+		}
+	}
+	return calls
 }
 
 // borderPair lays out output rows oy and oy+1 of c on an h-row plane for
@@ -276,37 +319,61 @@ func borderPair(c *Conv2D, h, oy int, lanes func(kx int) (uint32, uint32)) dwBor
 	return bp
 }
 
-// depthwiseEdgePlane computes one h x w output plane dst of c from the
-// unpadded input plane src (w wide) with weights wts and bias b. Rows
-// whose taps all read existing input rows run in blocks, as in
-// depthwise512Plane; the PadH rows at the top and the bottom run over the
-// taps of the existing rows only, a contiguous run of them (taps are
-// ordered by row): one by one, or two together where the plan has a
-// border pair.
-func depthwiseEdgePlane(dst, src []float32, w int, c *Conv2D, p *dwEdgePlan, wts []float32, b float32) {
-	h := p.h
-	for i := range p.chunks {
-		ch := &p.chunks[i]
-		kernels := &dw512EdgeKernels[ch.nv-1]
-		for oy := 0; oy < h; {
-			if bp := ch.pairAt(oy); bp != nil {
-				dw512BorderKernels[ch.nv-1](&dst[oy*w+ch.c0], &src[oy*w+ch.c0], w, w, ch.store,
-					p.offs[bp.t0:bp.t1], wts[bp.t0:bp.t1], b, bp.edges)
-				oy += 2
-				continue
-			}
-			l, t0, t1 := 0, 0, len(p.offs)
-			if oy < c.PadH || oy >= h-c.PadH {
-				t0 = max(0, c.PadH-oy) * c.KW
-				t1 = min(c.KH, h+c.PadH-oy) * c.KW
-			} else {
-				l = len(kernels) - 1
-				for kernels[l] == nil || 1<<l > h-c.PadH-oy {
-					l--
-				}
-			}
-			kernels[l](&dst[oy*w+ch.c0], &src[oy*w+ch.c0], w, w, ch.store, p.offs[t0:t1], wts[t0:t1], b, ch.edges[2*t0:2*t1])
-			oy += 1 << l
+// convDepthwiseEdge runs c (stride 1, same-size output) with the
+// edge-masked kernels of plan, on groups of channels of one image at a
+// time: each kernel call runs its block of rows on every channel of the
+// group, so that the Go side of a call (arguments, the plan's walk) is paid
+// once per group rather than once per plane, and the activation runs over
+// the group's planes at once.
+func convDepthwiseEdge(c *Conv2D, x, out *tensor.Tensor, act Activation, plan *dwEdgePlan) {
+	plane := x.H * x.W
+	kk := c.KH * c.KW
+	g := dwEdgeGroup(plane)
+	groups := ceilDiv(c.InC, g)
+	bias := c.Bias
+	if bias == nil {
+		bias = make([]float32, c.InC)
+	}
+	parallelFor(x.N*groups, func(_, gi int) {
+		img, ch0 := gi/groups, gi%groups*g
+		n := min(g, c.InC-ch0)
+		lo, hi := (img*c.InC+ch0)*plane, (img*c.InC+ch0+n)*plane
+		dst := out.Data[lo:hi]
+		depthwiseEdgePlanes(dst, x.Data[lo:hi], plan, c.Weight[ch0*kk:(ch0+n)*kk], bias[ch0:ch0+n])
+		applyAct(dst, act)
+	})
+}
+
+// dwEdgeGroup is how many channels of h x w = plane pixels
+// convDepthwiseEdge runs per group: about dwEdgeGroupFloats of input (and
+// as much output), so that a group's planes stay in L2 from one block of
+// rows to the next; one channel for planes as large or larger.
+func dwEdgeGroup(plane int) int {
+	return max(1, dwEdgeGroupFloats/plane)
+}
+
+// dwEdgeGroupFloats: 8K floats, 32 KB of input, 41 planes of 14x14, 10
+// of 28x28.
+const dwEdgeGroupFloats = 8 << 10
+
+// depthwiseEdgePlanes computes the output planes dst of len(bias)
+// channels from their unpadded input planes src (both plan.h x plan.w
+// each, one after the other), with their weights wts (KH*KW per channel)
+// and biases, running plan's calls in order.
+func depthwiseEdgePlanes(dst, src []float32, p *dwEdgePlan, wts, bias []float32) {
+	chans, plane, kk := len(bias), p.h*p.w, len(p.offs)
+	if chans == 0 || len(dst) != chans*plane || len(src) != chans*plane || len(wts) != chans*kk {
+		panic(fmt.Sprintf("nn: depthwise planes: %d channels, %d and %d floats of planes of %d, %d weights of %d taps",
+			chans, len(dst), len(src), plane, len(wts), kk))
+	}
+	for i := range p.calls {
+		cl := &p.calls[i]
+		d, s, w := &dst[cl.off], &src[cl.off], &wts[cl.t0]
+		offs := p.offs[cl.t0:cl.t1]
+		if cl.l < 0 {
+			dw512BorderBlock(cl.nv, d, s, p.w, p.w, cl.store, offs, w, &bias[0], cl.edges, chans, plane, kk)
+		} else {
+			dw512EdgeBlock(cl.nv, cl.l, d, s, p.w, p.w, cl.store, offs, w, &bias[0], cl.edges, chans, plane, kk)
 		}
 	}
 }

@@ -2,6 +2,8 @@
 
 package nn
 
+import "fmt"
+
 // The AVX-512 depthwise kernels of simd_depthwise512_amd64.s, written by
 // asmgen/depthwise512.go. simdDW512V<nv>R<nr>(d, src, dStride, sStride,
 // mask, offs, w, b) computes a block of nr output rows of nv 16-lane
@@ -54,16 +56,48 @@ func simdDW512V4R2(d, src *float32, dStride, sStride int, mask uint64, offs []in
 //go:noescape
 func simdDW512V4R4(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32)
 
-// dw512Kernels indexes the kernels by vectors-1 and log2(rows); nil where
-// a shape would need more than 16 accumulators.
-var dw512Kernels = [4][4]dw512Kernel{
-	{simdDW512V1R1, simdDW512V1R2, simdDW512V1R4, simdDW512V1R8},
-	{simdDW512V2R1, simdDW512V2R2, simdDW512V2R4, simdDW512V2R8},
-	{simdDW512V3R1, simdDW512V3R2, simdDW512V3R4, nil},
-	{simdDW512V4R1, simdDW512V4R2, simdDW512V4R4, nil},
+// dw512Block runs simdDW512V<nv>R<2^l>. The kernels are called by name:
+// through a table of function values, every call went through the
+// wrapper that adapts Go's register calling convention to the assembly's
+// stack one, and those wrappers took 14% of the time of the 14x14
+// depthwise convolutions, whose planes need several calls each for few
+// FMAs (pprof, BenchmarkConv).
+func dw512Block(nv, l int, d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32) {
+	switch nv<<2 | l {
+	case 1<<2 | 0:
+		simdDW512V1R1(d, src, dStride, sStride, mask, offs, w, b)
+	case 1<<2 | 1:
+		simdDW512V1R2(d, src, dStride, sStride, mask, offs, w, b)
+	case 1<<2 | 2:
+		simdDW512V1R4(d, src, dStride, sStride, mask, offs, w, b)
+	case 1<<2 | 3:
+		simdDW512V1R8(d, src, dStride, sStride, mask, offs, w, b)
+	case 2<<2 | 0:
+		simdDW512V2R1(d, src, dStride, sStride, mask, offs, w, b)
+	case 2<<2 | 1:
+		simdDW512V2R2(d, src, dStride, sStride, mask, offs, w, b)
+	case 2<<2 | 2:
+		simdDW512V2R4(d, src, dStride, sStride, mask, offs, w, b)
+	case 2<<2 | 3:
+		simdDW512V2R8(d, src, dStride, sStride, mask, offs, w, b)
+	case 3<<2 | 0:
+		simdDW512V3R1(d, src, dStride, sStride, mask, offs, w, b)
+	case 3<<2 | 1:
+		simdDW512V3R2(d, src, dStride, sStride, mask, offs, w, b)
+	case 3<<2 | 2:
+		simdDW512V3R4(d, src, dStride, sStride, mask, offs, w, b)
+	case 4<<2 | 0:
+		simdDW512V4R1(d, src, dStride, sStride, mask, offs, w, b)
+	case 4<<2 | 1:
+		simdDW512V4R2(d, src, dStride, sStride, mask, offs, w, b)
+	case 4<<2 | 2:
+		simdDW512V4R4(d, src, dStride, sStride, mask, offs, w, b)
+	default:
+		panic(fmt.Sprintf("nn: no depthwise block of %d vectors and %d rows", nv, 1<<l))
+	}
 }
 
-// simdDW512EdgeV<nv>R<nr>(d, src, dStride, sStride, mask, offs, w, b, edges)
+// simdDW512EdgeV<nv>R<nr>(d, src, dStride, sStride, mask, offs, w, bias, edges, chans, plane, wStride)
 // is the same block reading an unpadded plane: offs[t] may be negative,
 // and tap t's FMAs of the first and last vector take the lane masks
 // edges[2t] and edges[2t+1] (edges[2t] alone when nv is 1), lanes outside
@@ -71,53 +105,82 @@ var dw512Kernels = [4][4]dw512Kernel{
 // under the masks (and every full middle vector) in bounds.
 
 //go:noescape
-func simdDW512EdgeV1R1(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
+func simdDW512EdgeV1R1(d, src *float32, dStride, sStride int, mask uint64, offs []int, w, bias *float32, edges []uint32, chans, plane, wStride int)
 
 //go:noescape
-func simdDW512EdgeV1R2(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
+func simdDW512EdgeV1R2(d, src *float32, dStride, sStride int, mask uint64, offs []int, w, bias *float32, edges []uint32, chans, plane, wStride int)
 
 //go:noescape
-func simdDW512EdgeV1R4(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
+func simdDW512EdgeV1R4(d, src *float32, dStride, sStride int, mask uint64, offs []int, w, bias *float32, edges []uint32, chans, plane, wStride int)
 
 //go:noescape
-func simdDW512EdgeV1R8(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
+func simdDW512EdgeV1R8(d, src *float32, dStride, sStride int, mask uint64, offs []int, w, bias *float32, edges []uint32, chans, plane, wStride int)
 
 //go:noescape
-func simdDW512EdgeV2R1(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
+func simdDW512EdgeV2R1(d, src *float32, dStride, sStride int, mask uint64, offs []int, w, bias *float32, edges []uint32, chans, plane, wStride int)
 
 //go:noescape
-func simdDW512EdgeV2R2(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
+func simdDW512EdgeV2R2(d, src *float32, dStride, sStride int, mask uint64, offs []int, w, bias *float32, edges []uint32, chans, plane, wStride int)
 
 //go:noescape
-func simdDW512EdgeV2R4(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
+func simdDW512EdgeV2R4(d, src *float32, dStride, sStride int, mask uint64, offs []int, w, bias *float32, edges []uint32, chans, plane, wStride int)
 
 //go:noescape
-func simdDW512EdgeV2R8(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
+func simdDW512EdgeV2R8(d, src *float32, dStride, sStride int, mask uint64, offs []int, w, bias *float32, edges []uint32, chans, plane, wStride int)
 
 //go:noescape
-func simdDW512EdgeV3R1(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
+func simdDW512EdgeV3R1(d, src *float32, dStride, sStride int, mask uint64, offs []int, w, bias *float32, edges []uint32, chans, plane, wStride int)
 
 //go:noescape
-func simdDW512EdgeV3R2(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
+func simdDW512EdgeV3R2(d, src *float32, dStride, sStride int, mask uint64, offs []int, w, bias *float32, edges []uint32, chans, plane, wStride int)
 
 //go:noescape
-func simdDW512EdgeV3R4(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
+func simdDW512EdgeV3R4(d, src *float32, dStride, sStride int, mask uint64, offs []int, w, bias *float32, edges []uint32, chans, plane, wStride int)
 
 //go:noescape
-func simdDW512EdgeV4R1(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
+func simdDW512EdgeV4R1(d, src *float32, dStride, sStride int, mask uint64, offs []int, w, bias *float32, edges []uint32, chans, plane, wStride int)
 
 //go:noescape
-func simdDW512EdgeV4R2(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
+func simdDW512EdgeV4R2(d, src *float32, dStride, sStride int, mask uint64, offs []int, w, bias *float32, edges []uint32, chans, plane, wStride int)
 
 //go:noescape
-func simdDW512EdgeV4R4(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
+func simdDW512EdgeV4R4(d, src *float32, dStride, sStride int, mask uint64, offs []int, w, bias *float32, edges []uint32, chans, plane, wStride int)
 
-// dw512EdgeKernels indexes the edge-masked kernels as dw512Kernels.
-var dw512EdgeKernels = [4][4]dw512EdgeKernel{
-	{simdDW512EdgeV1R1, simdDW512EdgeV1R2, simdDW512EdgeV1R4, simdDW512EdgeV1R8},
-	{simdDW512EdgeV2R1, simdDW512EdgeV2R2, simdDW512EdgeV2R4, simdDW512EdgeV2R8},
-	{simdDW512EdgeV3R1, simdDW512EdgeV3R2, simdDW512EdgeV3R4, nil},
-	{simdDW512EdgeV4R1, simdDW512EdgeV4R2, simdDW512EdgeV4R4, nil},
+// dw512EdgeBlock runs simdDW512EdgeV<nv>R<2^l>, called by name as in
+// dw512Block.
+func dw512EdgeBlock(nv, l int, d, src *float32, dStride, sStride int, mask uint64, offs []int, w, bias *float32, edges []uint32, chans, plane, wStride int) {
+	switch nv<<2 | l {
+	case 1<<2 | 0:
+		simdDW512EdgeV1R1(d, src, dStride, sStride, mask, offs, w, bias, edges, chans, plane, wStride)
+	case 1<<2 | 1:
+		simdDW512EdgeV1R2(d, src, dStride, sStride, mask, offs, w, bias, edges, chans, plane, wStride)
+	case 1<<2 | 2:
+		simdDW512EdgeV1R4(d, src, dStride, sStride, mask, offs, w, bias, edges, chans, plane, wStride)
+	case 1<<2 | 3:
+		simdDW512EdgeV1R8(d, src, dStride, sStride, mask, offs, w, bias, edges, chans, plane, wStride)
+	case 2<<2 | 0:
+		simdDW512EdgeV2R1(d, src, dStride, sStride, mask, offs, w, bias, edges, chans, plane, wStride)
+	case 2<<2 | 1:
+		simdDW512EdgeV2R2(d, src, dStride, sStride, mask, offs, w, bias, edges, chans, plane, wStride)
+	case 2<<2 | 2:
+		simdDW512EdgeV2R4(d, src, dStride, sStride, mask, offs, w, bias, edges, chans, plane, wStride)
+	case 2<<2 | 3:
+		simdDW512EdgeV2R8(d, src, dStride, sStride, mask, offs, w, bias, edges, chans, plane, wStride)
+	case 3<<2 | 0:
+		simdDW512EdgeV3R1(d, src, dStride, sStride, mask, offs, w, bias, edges, chans, plane, wStride)
+	case 3<<2 | 1:
+		simdDW512EdgeV3R2(d, src, dStride, sStride, mask, offs, w, bias, edges, chans, plane, wStride)
+	case 3<<2 | 2:
+		simdDW512EdgeV3R4(d, src, dStride, sStride, mask, offs, w, bias, edges, chans, plane, wStride)
+	case 4<<2 | 0:
+		simdDW512EdgeV4R1(d, src, dStride, sStride, mask, offs, w, bias, edges, chans, plane, wStride)
+	case 4<<2 | 1:
+		simdDW512EdgeV4R2(d, src, dStride, sStride, mask, offs, w, bias, edges, chans, plane, wStride)
+	case 4<<2 | 2:
+		simdDW512EdgeV4R4(d, src, dStride, sStride, mask, offs, w, bias, edges, chans, plane, wStride)
+	default:
+		panic(fmt.Sprintf("nn: no edge-masked depthwise block of %d vectors and %d rows", nv, 1<<l))
+	}
 }
 
 // simdDW512BorderV<nv> is simdDW512EdgeV<nv>R2 with masks per tap and row:
@@ -126,10 +189,20 @@ var dw512EdgeKernels = [4][4]dw512EdgeKernel{
 // row lies outside the plane.
 //
 //go:noescape
-func simdDW512BorderV1(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
+func simdDW512BorderV1(d, src *float32, dStride, sStride int, mask uint64, offs []int, w, bias *float32, edges []uint32, chans, plane, wStride int)
 
 //go:noescape
-func simdDW512BorderV2(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
+func simdDW512BorderV2(d, src *float32, dStride, sStride int, mask uint64, offs []int, w, bias *float32, edges []uint32, chans, plane, wStride int)
 
-// dw512BorderKernels indexes the border-pair kernels by vectors-1.
-var dw512BorderKernels = [2]dw512EdgeKernel{simdDW512BorderV1, simdDW512BorderV2}
+// dw512BorderBlock runs simdDW512BorderV<nv>, called by name as in
+// dw512Block.
+func dw512BorderBlock(nv int, d, src *float32, dStride, sStride int, mask uint64, offs []int, w, bias *float32, edges []uint32, chans, plane, wStride int) {
+	switch nv {
+	case 1:
+		simdDW512BorderV1(d, src, dStride, sStride, mask, offs, w, bias, edges, chans, plane, wStride)
+	case 2:
+		simdDW512BorderV2(d, src, dStride, sStride, mask, offs, w, bias, edges, chans, plane, wStride)
+	default:
+		panic(fmt.Sprintf("nn: no depthwise border-pair block of %d vectors", nv))
+	}
+}

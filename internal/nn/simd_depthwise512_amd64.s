@@ -717,8 +717,8 @@ taps:
 // The same blocks reading the unpadded plane (stride 1): per tap, masks
 // of the first and last vector's lanes whose input column exists.
 
-// func simdDW512EdgeV1R1(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
-TEXT ·simdDW512EdgeV1R1(SB), NOSPLIT, $0-120
+// func simdDW512EdgeV1R1(d, src *float32, dStride, sStride int, mask uint64, offs []int, w, bias *float32, edges []uint32, chans, plane, wStride int)
+TEXT ·simdDW512EdgeV1R1(SB), NOSPLIT, $0-128
 	MOVQ d+0(FP), DI
 	MOVQ src+8(FP), SI
 	MOVQ dStride+16(FP), CX
@@ -729,12 +729,18 @@ TEXT ·simdDW512EdgeV1R1(SB), NOSPLIT, $0-120
 	KMOVW AX, K1
 	MOVQ offs_base+40(FP), R8
 	MOVQ offs_len+48(FP), R9
-	MOVQ w_base+64(FP), R10
-	VBROADCASTSS b+88(FP), Z31
-	MOVQ edges_base+96(FP), R14
+	MOVQ w+64(FP), R10
+	MOVQ bias+72(FP), R15
+	// plane and wStride in bytes
+	SHLQ $2, plane+112(FP)
+	SHLQ $2, wStride+120(FP)
 	// BX, DX = three rows of src, of d, in bytes
 	LEAQ (R13)(R13*2), BX
 	LEAQ (CX)(CX*2), DX
+
+chans:
+	VBROADCASTSS (R15), Z31
+	MOVQ edges_base+80(FP), R14
 	VMOVAPS Z31, Z0
 	XORQ AX, AX
 
@@ -749,11 +755,17 @@ taps:
 	CMPQ AX, R9
 	JLT taps
 	VMOVUPS Z0, K1, (DI)
+	ADDQ plane+112(FP), DI
+	ADDQ plane+112(FP), SI
+	ADDQ wStride+120(FP), R10
+	ADDQ $4, R15
+	DECQ chans+104(FP)
+	JNZ chans
 	VZEROUPPER
 	RET
 
-// func simdDW512EdgeV1R2(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
-TEXT ·simdDW512EdgeV1R2(SB), NOSPLIT, $0-120
+// func simdDW512EdgeV1R2(d, src *float32, dStride, sStride int, mask uint64, offs []int, w, bias *float32, edges []uint32, chans, plane, wStride int)
+TEXT ·simdDW512EdgeV1R2(SB), NOSPLIT, $0-128
 	MOVQ d+0(FP), DI
 	MOVQ src+8(FP), SI
 	MOVQ dStride+16(FP), CX
@@ -764,12 +776,18 @@ TEXT ·simdDW512EdgeV1R2(SB), NOSPLIT, $0-120
 	KMOVW AX, K1
 	MOVQ offs_base+40(FP), R8
 	MOVQ offs_len+48(FP), R9
-	MOVQ w_base+64(FP), R10
-	VBROADCASTSS b+88(FP), Z31
-	MOVQ edges_base+96(FP), R14
+	MOVQ w+64(FP), R10
+	MOVQ bias+72(FP), R15
+	// plane and wStride in bytes
+	SHLQ $2, plane+112(FP)
+	SHLQ $2, wStride+120(FP)
 	// BX, DX = three rows of src, of d, in bytes
 	LEAQ (R13)(R13*2), BX
 	LEAQ (CX)(CX*2), DX
+
+chans:
+	VBROADCASTSS (R15), Z31
+	MOVQ edges_base+80(FP), R14
 	VMOVAPS Z31, Z0
 	VMOVAPS Z31, Z1
 	XORQ AX, AX
@@ -787,11 +805,17 @@ taps:
 	JLT taps
 	VMOVUPS Z0, K1, (DI)
 	VMOVUPS Z1, K1, (DI)(CX*1)
+	ADDQ plane+112(FP), DI
+	ADDQ plane+112(FP), SI
+	ADDQ wStride+120(FP), R10
+	ADDQ $4, R15
+	DECQ chans+104(FP)
+	JNZ chans
 	VZEROUPPER
 	RET
 
-// func simdDW512EdgeV1R4(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
-TEXT ·simdDW512EdgeV1R4(SB), NOSPLIT, $0-120
+// func simdDW512EdgeV1R4(d, src *float32, dStride, sStride int, mask uint64, offs []int, w, bias *float32, edges []uint32, chans, plane, wStride int)
+TEXT ·simdDW512EdgeV1R4(SB), NOSPLIT, $0-128
 	MOVQ d+0(FP), DI
 	MOVQ src+8(FP), SI
 	MOVQ dStride+16(FP), CX
@@ -802,12 +826,18 @@ TEXT ·simdDW512EdgeV1R4(SB), NOSPLIT, $0-120
 	KMOVW AX, K1
 	MOVQ offs_base+40(FP), R8
 	MOVQ offs_len+48(FP), R9
-	MOVQ w_base+64(FP), R10
-	VBROADCASTSS b+88(FP), Z31
-	MOVQ edges_base+96(FP), R14
+	MOVQ w+64(FP), R10
+	MOVQ bias+72(FP), R15
+	// plane and wStride in bytes
+	SHLQ $2, plane+112(FP)
+	SHLQ $2, wStride+120(FP)
 	// BX, DX = three rows of src, of d, in bytes
 	LEAQ (R13)(R13*2), BX
 	LEAQ (CX)(CX*2), DX
+
+chans:
+	VBROADCASTSS (R15), Z31
+	MOVQ edges_base+80(FP), R14
 	VMOVAPS Z31, Z0
 	VMOVAPS Z31, Z1
 	VMOVAPS Z31, Z2
@@ -831,11 +861,17 @@ taps:
 	VMOVUPS Z1, K1, (DI)(CX*1)
 	VMOVUPS Z2, K1, (DI)(CX*2)
 	VMOVUPS Z3, K1, (DI)(DX*1)
+	ADDQ plane+112(FP), DI
+	ADDQ plane+112(FP), SI
+	ADDQ wStride+120(FP), R10
+	ADDQ $4, R15
+	DECQ chans+104(FP)
+	JNZ chans
 	VZEROUPPER
 	RET
 
-// func simdDW512EdgeV1R8(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
-TEXT ·simdDW512EdgeV1R8(SB), NOSPLIT, $0-120
+// func simdDW512EdgeV1R8(d, src *float32, dStride, sStride int, mask uint64, offs []int, w, bias *float32, edges []uint32, chans, plane, wStride int)
+TEXT ·simdDW512EdgeV1R8(SB), NOSPLIT, $0-128
 	MOVQ d+0(FP), DI
 	MOVQ src+8(FP), SI
 	MOVQ dStride+16(FP), CX
@@ -846,12 +882,18 @@ TEXT ·simdDW512EdgeV1R8(SB), NOSPLIT, $0-120
 	KMOVW AX, K1
 	MOVQ offs_base+40(FP), R8
 	MOVQ offs_len+48(FP), R9
-	MOVQ w_base+64(FP), R10
-	VBROADCASTSS b+88(FP), Z31
-	MOVQ edges_base+96(FP), R14
+	MOVQ w+64(FP), R10
+	MOVQ bias+72(FP), R15
+	// plane and wStride in bytes
+	SHLQ $2, plane+112(FP)
+	SHLQ $2, wStride+120(FP)
 	// BX, DX = three rows of src, of d, in bytes
 	LEAQ (R13)(R13*2), BX
 	LEAQ (CX)(CX*2), DX
+
+chans:
+	VBROADCASTSS (R15), Z31
+	MOVQ edges_base+80(FP), R14
 	VMOVAPS Z31, Z0
 	VMOVAPS Z31, Z1
 	VMOVAPS Z31, Z2
@@ -889,11 +931,17 @@ taps:
 	VMOVUPS Z5, K1, (R12)(CX*1)
 	VMOVUPS Z6, K1, (R12)(CX*2)
 	VMOVUPS Z7, K1, (R12)(DX*1)
+	ADDQ plane+112(FP), DI
+	ADDQ plane+112(FP), SI
+	ADDQ wStride+120(FP), R10
+	ADDQ $4, R15
+	DECQ chans+104(FP)
+	JNZ chans
 	VZEROUPPER
 	RET
 
-// func simdDW512EdgeV2R1(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
-TEXT ·simdDW512EdgeV2R1(SB), NOSPLIT, $0-120
+// func simdDW512EdgeV2R1(d, src *float32, dStride, sStride int, mask uint64, offs []int, w, bias *float32, edges []uint32, chans, plane, wStride int)
+TEXT ·simdDW512EdgeV2R1(SB), NOSPLIT, $0-128
 	MOVQ d+0(FP), DI
 	MOVQ src+8(FP), SI
 	MOVQ dStride+16(FP), CX
@@ -904,12 +952,18 @@ TEXT ·simdDW512EdgeV2R1(SB), NOSPLIT, $0-120
 	KMOVW AX, K1
 	MOVQ offs_base+40(FP), R8
 	MOVQ offs_len+48(FP), R9
-	MOVQ w_base+64(FP), R10
-	VBROADCASTSS b+88(FP), Z31
-	MOVQ edges_base+96(FP), R14
+	MOVQ w+64(FP), R10
+	MOVQ bias+72(FP), R15
+	// plane and wStride in bytes
+	SHLQ $2, plane+112(FP)
+	SHLQ $2, wStride+120(FP)
 	// BX, DX = three rows of src, of d, in bytes
 	LEAQ (R13)(R13*2), BX
 	LEAQ (CX)(CX*2), DX
+
+chans:
+	VBROADCASTSS (R15), Z31
+	MOVQ edges_base+80(FP), R14
 	VMOVAPS Z31, Z0
 	VMOVAPS Z31, Z1
 	XORQ AX, AX
@@ -928,11 +982,17 @@ taps:
 	JLT taps
 	VMOVUPS Z0, (DI)
 	VMOVUPS Z1, K1, 64(DI)
+	ADDQ plane+112(FP), DI
+	ADDQ plane+112(FP), SI
+	ADDQ wStride+120(FP), R10
+	ADDQ $4, R15
+	DECQ chans+104(FP)
+	JNZ chans
 	VZEROUPPER
 	RET
 
-// func simdDW512EdgeV2R2(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
-TEXT ·simdDW512EdgeV2R2(SB), NOSPLIT, $0-120
+// func simdDW512EdgeV2R2(d, src *float32, dStride, sStride int, mask uint64, offs []int, w, bias *float32, edges []uint32, chans, plane, wStride int)
+TEXT ·simdDW512EdgeV2R2(SB), NOSPLIT, $0-128
 	MOVQ d+0(FP), DI
 	MOVQ src+8(FP), SI
 	MOVQ dStride+16(FP), CX
@@ -943,12 +1003,18 @@ TEXT ·simdDW512EdgeV2R2(SB), NOSPLIT, $0-120
 	KMOVW AX, K1
 	MOVQ offs_base+40(FP), R8
 	MOVQ offs_len+48(FP), R9
-	MOVQ w_base+64(FP), R10
-	VBROADCASTSS b+88(FP), Z31
-	MOVQ edges_base+96(FP), R14
+	MOVQ w+64(FP), R10
+	MOVQ bias+72(FP), R15
+	// plane and wStride in bytes
+	SHLQ $2, plane+112(FP)
+	SHLQ $2, wStride+120(FP)
 	// BX, DX = three rows of src, of d, in bytes
 	LEAQ (R13)(R13*2), BX
 	LEAQ (CX)(CX*2), DX
+
+chans:
+	VBROADCASTSS (R15), Z31
+	MOVQ edges_base+80(FP), R14
 	VMOVAPS Z31, Z0
 	VMOVAPS Z31, Z1
 	VMOVAPS Z31, Z2
@@ -973,11 +1039,17 @@ taps:
 	VMOVUPS Z1, K1, 64(DI)
 	VMOVUPS Z2, (DI)(CX*1)
 	VMOVUPS Z3, K1, 64(DI)(CX*1)
+	ADDQ plane+112(FP), DI
+	ADDQ plane+112(FP), SI
+	ADDQ wStride+120(FP), R10
+	ADDQ $4, R15
+	DECQ chans+104(FP)
+	JNZ chans
 	VZEROUPPER
 	RET
 
-// func simdDW512EdgeV2R4(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
-TEXT ·simdDW512EdgeV2R4(SB), NOSPLIT, $0-120
+// func simdDW512EdgeV2R4(d, src *float32, dStride, sStride int, mask uint64, offs []int, w, bias *float32, edges []uint32, chans, plane, wStride int)
+TEXT ·simdDW512EdgeV2R4(SB), NOSPLIT, $0-128
 	MOVQ d+0(FP), DI
 	MOVQ src+8(FP), SI
 	MOVQ dStride+16(FP), CX
@@ -988,12 +1060,18 @@ TEXT ·simdDW512EdgeV2R4(SB), NOSPLIT, $0-120
 	KMOVW AX, K1
 	MOVQ offs_base+40(FP), R8
 	MOVQ offs_len+48(FP), R9
-	MOVQ w_base+64(FP), R10
-	VBROADCASTSS b+88(FP), Z31
-	MOVQ edges_base+96(FP), R14
+	MOVQ w+64(FP), R10
+	MOVQ bias+72(FP), R15
+	// plane and wStride in bytes
+	SHLQ $2, plane+112(FP)
+	SHLQ $2, wStride+120(FP)
 	// BX, DX = three rows of src, of d, in bytes
 	LEAQ (R13)(R13*2), BX
 	LEAQ (CX)(CX*2), DX
+
+chans:
+	VBROADCASTSS (R15), Z31
+	MOVQ edges_base+80(FP), R14
 	VMOVAPS Z31, Z0
 	VMOVAPS Z31, Z1
 	VMOVAPS Z31, Z2
@@ -1030,11 +1108,17 @@ taps:
 	VMOVUPS Z5, K1, 64(DI)(CX*2)
 	VMOVUPS Z6, (DI)(DX*1)
 	VMOVUPS Z7, K1, 64(DI)(DX*1)
+	ADDQ plane+112(FP), DI
+	ADDQ plane+112(FP), SI
+	ADDQ wStride+120(FP), R10
+	ADDQ $4, R15
+	DECQ chans+104(FP)
+	JNZ chans
 	VZEROUPPER
 	RET
 
-// func simdDW512EdgeV2R8(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
-TEXT ·simdDW512EdgeV2R8(SB), NOSPLIT, $0-120
+// func simdDW512EdgeV2R8(d, src *float32, dStride, sStride int, mask uint64, offs []int, w, bias *float32, edges []uint32, chans, plane, wStride int)
+TEXT ·simdDW512EdgeV2R8(SB), NOSPLIT, $0-128
 	MOVQ d+0(FP), DI
 	MOVQ src+8(FP), SI
 	MOVQ dStride+16(FP), CX
@@ -1045,12 +1129,18 @@ TEXT ·simdDW512EdgeV2R8(SB), NOSPLIT, $0-120
 	KMOVW AX, K1
 	MOVQ offs_base+40(FP), R8
 	MOVQ offs_len+48(FP), R9
-	MOVQ w_base+64(FP), R10
-	VBROADCASTSS b+88(FP), Z31
-	MOVQ edges_base+96(FP), R14
+	MOVQ w+64(FP), R10
+	MOVQ bias+72(FP), R15
+	// plane and wStride in bytes
+	SHLQ $2, plane+112(FP)
+	SHLQ $2, wStride+120(FP)
 	// BX, DX = three rows of src, of d, in bytes
 	LEAQ (R13)(R13*2), BX
 	LEAQ (CX)(CX*2), DX
+
+chans:
+	VBROADCASTSS (R15), Z31
+	MOVQ edges_base+80(FP), R14
 	VMOVAPS Z31, Z0
 	VMOVAPS Z31, Z1
 	VMOVAPS Z31, Z2
@@ -1113,11 +1203,17 @@ taps:
 	VMOVUPS Z13, K1, 64(R12)(CX*2)
 	VMOVUPS Z14, (R12)(DX*1)
 	VMOVUPS Z15, K1, 64(R12)(DX*1)
+	ADDQ plane+112(FP), DI
+	ADDQ plane+112(FP), SI
+	ADDQ wStride+120(FP), R10
+	ADDQ $4, R15
+	DECQ chans+104(FP)
+	JNZ chans
 	VZEROUPPER
 	RET
 
-// func simdDW512EdgeV3R1(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
-TEXT ·simdDW512EdgeV3R1(SB), NOSPLIT, $0-120
+// func simdDW512EdgeV3R1(d, src *float32, dStride, sStride int, mask uint64, offs []int, w, bias *float32, edges []uint32, chans, plane, wStride int)
+TEXT ·simdDW512EdgeV3R1(SB), NOSPLIT, $0-128
 	MOVQ d+0(FP), DI
 	MOVQ src+8(FP), SI
 	MOVQ dStride+16(FP), CX
@@ -1128,12 +1224,18 @@ TEXT ·simdDW512EdgeV3R1(SB), NOSPLIT, $0-120
 	KMOVW AX, K1
 	MOVQ offs_base+40(FP), R8
 	MOVQ offs_len+48(FP), R9
-	MOVQ w_base+64(FP), R10
-	VBROADCASTSS b+88(FP), Z31
-	MOVQ edges_base+96(FP), R14
+	MOVQ w+64(FP), R10
+	MOVQ bias+72(FP), R15
+	// plane and wStride in bytes
+	SHLQ $2, plane+112(FP)
+	SHLQ $2, wStride+120(FP)
 	// BX, DX = three rows of src, of d, in bytes
 	LEAQ (R13)(R13*2), BX
 	LEAQ (CX)(CX*2), DX
+
+chans:
+	VBROADCASTSS (R15), Z31
+	MOVQ edges_base+80(FP), R14
 	VMOVAPS Z31, Z0
 	VMOVAPS Z31, Z1
 	VMOVAPS Z31, Z2
@@ -1155,11 +1257,17 @@ taps:
 	VMOVUPS Z0, (DI)
 	VMOVUPS Z1, 64(DI)
 	VMOVUPS Z2, K1, 128(DI)
+	ADDQ plane+112(FP), DI
+	ADDQ plane+112(FP), SI
+	ADDQ wStride+120(FP), R10
+	ADDQ $4, R15
+	DECQ chans+104(FP)
+	JNZ chans
 	VZEROUPPER
 	RET
 
-// func simdDW512EdgeV3R2(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
-TEXT ·simdDW512EdgeV3R2(SB), NOSPLIT, $0-120
+// func simdDW512EdgeV3R2(d, src *float32, dStride, sStride int, mask uint64, offs []int, w, bias *float32, edges []uint32, chans, plane, wStride int)
+TEXT ·simdDW512EdgeV3R2(SB), NOSPLIT, $0-128
 	MOVQ d+0(FP), DI
 	MOVQ src+8(FP), SI
 	MOVQ dStride+16(FP), CX
@@ -1170,12 +1278,18 @@ TEXT ·simdDW512EdgeV3R2(SB), NOSPLIT, $0-120
 	KMOVW AX, K1
 	MOVQ offs_base+40(FP), R8
 	MOVQ offs_len+48(FP), R9
-	MOVQ w_base+64(FP), R10
-	VBROADCASTSS b+88(FP), Z31
-	MOVQ edges_base+96(FP), R14
+	MOVQ w+64(FP), R10
+	MOVQ bias+72(FP), R15
+	// plane and wStride in bytes
+	SHLQ $2, plane+112(FP)
+	SHLQ $2, wStride+120(FP)
 	// BX, DX = three rows of src, of d, in bytes
 	LEAQ (R13)(R13*2), BX
 	LEAQ (CX)(CX*2), DX
+
+chans:
+	VBROADCASTSS (R15), Z31
+	MOVQ edges_base+80(FP), R14
 	VMOVAPS Z31, Z0
 	VMOVAPS Z31, Z1
 	VMOVAPS Z31, Z2
@@ -1206,11 +1320,17 @@ taps:
 	VMOVUPS Z3, (DI)(CX*1)
 	VMOVUPS Z4, 64(DI)(CX*1)
 	VMOVUPS Z5, K1, 128(DI)(CX*1)
+	ADDQ plane+112(FP), DI
+	ADDQ plane+112(FP), SI
+	ADDQ wStride+120(FP), R10
+	ADDQ $4, R15
+	DECQ chans+104(FP)
+	JNZ chans
 	VZEROUPPER
 	RET
 
-// func simdDW512EdgeV3R4(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
-TEXT ·simdDW512EdgeV3R4(SB), NOSPLIT, $0-120
+// func simdDW512EdgeV3R4(d, src *float32, dStride, sStride int, mask uint64, offs []int, w, bias *float32, edges []uint32, chans, plane, wStride int)
+TEXT ·simdDW512EdgeV3R4(SB), NOSPLIT, $0-128
 	MOVQ d+0(FP), DI
 	MOVQ src+8(FP), SI
 	MOVQ dStride+16(FP), CX
@@ -1221,12 +1341,18 @@ TEXT ·simdDW512EdgeV3R4(SB), NOSPLIT, $0-120
 	KMOVW AX, K1
 	MOVQ offs_base+40(FP), R8
 	MOVQ offs_len+48(FP), R9
-	MOVQ w_base+64(FP), R10
-	VBROADCASTSS b+88(FP), Z31
-	MOVQ edges_base+96(FP), R14
+	MOVQ w+64(FP), R10
+	MOVQ bias+72(FP), R15
+	// plane and wStride in bytes
+	SHLQ $2, plane+112(FP)
+	SHLQ $2, wStride+120(FP)
 	// BX, DX = three rows of src, of d, in bytes
 	LEAQ (R13)(R13*2), BX
 	LEAQ (CX)(CX*2), DX
+
+chans:
+	VBROADCASTSS (R15), Z31
+	MOVQ edges_base+80(FP), R14
 	VMOVAPS Z31, Z0
 	VMOVAPS Z31, Z1
 	VMOVAPS Z31, Z2
@@ -1275,11 +1401,17 @@ taps:
 	VMOVUPS Z9, (DI)(DX*1)
 	VMOVUPS Z10, 64(DI)(DX*1)
 	VMOVUPS Z11, K1, 128(DI)(DX*1)
+	ADDQ plane+112(FP), DI
+	ADDQ plane+112(FP), SI
+	ADDQ wStride+120(FP), R10
+	ADDQ $4, R15
+	DECQ chans+104(FP)
+	JNZ chans
 	VZEROUPPER
 	RET
 
-// func simdDW512EdgeV4R1(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
-TEXT ·simdDW512EdgeV4R1(SB), NOSPLIT, $0-120
+// func simdDW512EdgeV4R1(d, src *float32, dStride, sStride int, mask uint64, offs []int, w, bias *float32, edges []uint32, chans, plane, wStride int)
+TEXT ·simdDW512EdgeV4R1(SB), NOSPLIT, $0-128
 	MOVQ d+0(FP), DI
 	MOVQ src+8(FP), SI
 	MOVQ dStride+16(FP), CX
@@ -1290,12 +1422,18 @@ TEXT ·simdDW512EdgeV4R1(SB), NOSPLIT, $0-120
 	KMOVW AX, K1
 	MOVQ offs_base+40(FP), R8
 	MOVQ offs_len+48(FP), R9
-	MOVQ w_base+64(FP), R10
-	VBROADCASTSS b+88(FP), Z31
-	MOVQ edges_base+96(FP), R14
+	MOVQ w+64(FP), R10
+	MOVQ bias+72(FP), R15
+	// plane and wStride in bytes
+	SHLQ $2, plane+112(FP)
+	SHLQ $2, wStride+120(FP)
 	// BX, DX = three rows of src, of d, in bytes
 	LEAQ (R13)(R13*2), BX
 	LEAQ (CX)(CX*2), DX
+
+chans:
+	VBROADCASTSS (R15), Z31
+	MOVQ edges_base+80(FP), R14
 	VMOVAPS Z31, Z0
 	VMOVAPS Z31, Z1
 	VMOVAPS Z31, Z2
@@ -1320,11 +1458,17 @@ taps:
 	VMOVUPS Z1, 64(DI)
 	VMOVUPS Z2, 128(DI)
 	VMOVUPS Z3, K1, 192(DI)
+	ADDQ plane+112(FP), DI
+	ADDQ plane+112(FP), SI
+	ADDQ wStride+120(FP), R10
+	ADDQ $4, R15
+	DECQ chans+104(FP)
+	JNZ chans
 	VZEROUPPER
 	RET
 
-// func simdDW512EdgeV4R2(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
-TEXT ·simdDW512EdgeV4R2(SB), NOSPLIT, $0-120
+// func simdDW512EdgeV4R2(d, src *float32, dStride, sStride int, mask uint64, offs []int, w, bias *float32, edges []uint32, chans, plane, wStride int)
+TEXT ·simdDW512EdgeV4R2(SB), NOSPLIT, $0-128
 	MOVQ d+0(FP), DI
 	MOVQ src+8(FP), SI
 	MOVQ dStride+16(FP), CX
@@ -1335,12 +1479,18 @@ TEXT ·simdDW512EdgeV4R2(SB), NOSPLIT, $0-120
 	KMOVW AX, K1
 	MOVQ offs_base+40(FP), R8
 	MOVQ offs_len+48(FP), R9
-	MOVQ w_base+64(FP), R10
-	VBROADCASTSS b+88(FP), Z31
-	MOVQ edges_base+96(FP), R14
+	MOVQ w+64(FP), R10
+	MOVQ bias+72(FP), R15
+	// plane and wStride in bytes
+	SHLQ $2, plane+112(FP)
+	SHLQ $2, wStride+120(FP)
 	// BX, DX = three rows of src, of d, in bytes
 	LEAQ (R13)(R13*2), BX
 	LEAQ (CX)(CX*2), DX
+
+chans:
+	VBROADCASTSS (R15), Z31
+	MOVQ edges_base+80(FP), R14
 	VMOVAPS Z31, Z0
 	VMOVAPS Z31, Z1
 	VMOVAPS Z31, Z2
@@ -1377,11 +1527,17 @@ taps:
 	VMOVUPS Z5, 64(DI)(CX*1)
 	VMOVUPS Z6, 128(DI)(CX*1)
 	VMOVUPS Z7, K1, 192(DI)(CX*1)
+	ADDQ plane+112(FP), DI
+	ADDQ plane+112(FP), SI
+	ADDQ wStride+120(FP), R10
+	ADDQ $4, R15
+	DECQ chans+104(FP)
+	JNZ chans
 	VZEROUPPER
 	RET
 
-// func simdDW512EdgeV4R4(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
-TEXT ·simdDW512EdgeV4R4(SB), NOSPLIT, $0-120
+// func simdDW512EdgeV4R4(d, src *float32, dStride, sStride int, mask uint64, offs []int, w, bias *float32, edges []uint32, chans, plane, wStride int)
+TEXT ·simdDW512EdgeV4R4(SB), NOSPLIT, $0-128
 	MOVQ d+0(FP), DI
 	MOVQ src+8(FP), SI
 	MOVQ dStride+16(FP), CX
@@ -1392,12 +1548,18 @@ TEXT ·simdDW512EdgeV4R4(SB), NOSPLIT, $0-120
 	KMOVW AX, K1
 	MOVQ offs_base+40(FP), R8
 	MOVQ offs_len+48(FP), R9
-	MOVQ w_base+64(FP), R10
-	VBROADCASTSS b+88(FP), Z31
-	MOVQ edges_base+96(FP), R14
+	MOVQ w+64(FP), R10
+	MOVQ bias+72(FP), R15
+	// plane and wStride in bytes
+	SHLQ $2, plane+112(FP)
+	SHLQ $2, wStride+120(FP)
 	// BX, DX = three rows of src, of d, in bytes
 	LEAQ (R13)(R13*2), BX
 	LEAQ (CX)(CX*2), DX
+
+chans:
+	VBROADCASTSS (R15), Z31
+	MOVQ edges_base+80(FP), R14
 	VMOVAPS Z31, Z0
 	VMOVAPS Z31, Z1
 	VMOVAPS Z31, Z2
@@ -1458,6 +1620,12 @@ taps:
 	VMOVUPS Z13, 64(DI)(DX*1)
 	VMOVUPS Z14, 128(DI)(DX*1)
 	VMOVUPS Z15, K1, 192(DI)(DX*1)
+	ADDQ plane+112(FP), DI
+	ADDQ plane+112(FP), SI
+	ADDQ wStride+120(FP), R10
+	ADDQ $4, R15
+	DECQ chans+104(FP)
+	JNZ chans
 	VZEROUPPER
 	RET
 
@@ -1465,8 +1633,8 @@ taps:
 // tap and row, so that both rows take the taps of either, a row skipping
 // those of input rows outside the plane.
 
-// func simdDW512BorderV1(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
-TEXT ·simdDW512BorderV1(SB), NOSPLIT, $0-120
+// func simdDW512BorderV1(d, src *float32, dStride, sStride int, mask uint64, offs []int, w, bias *float32, edges []uint32, chans, plane, wStride int)
+TEXT ·simdDW512BorderV1(SB), NOSPLIT, $0-128
 	MOVQ d+0(FP), DI
 	MOVQ src+8(FP), SI
 	MOVQ dStride+16(FP), CX
@@ -1477,9 +1645,15 @@ TEXT ·simdDW512BorderV1(SB), NOSPLIT, $0-120
 	KMOVW AX, K1
 	MOVQ offs_base+40(FP), R8
 	MOVQ offs_len+48(FP), R9
-	MOVQ w_base+64(FP), R10
-	VBROADCASTSS b+88(FP), Z31
-	MOVQ edges_base+96(FP), R12
+	MOVQ w+64(FP), R10
+	MOVQ bias+72(FP), R15
+	// plane and wStride in bytes
+	SHLQ $2, plane+112(FP)
+	SHLQ $2, wStride+120(FP)
+
+chans:
+	VBROADCASTSS (R15), Z31
+	MOVQ edges_base+80(FP), R12
 	VMOVAPS Z31, Z0
 	VMOVAPS Z31, Z1
 	XORQ AX, AX
@@ -1499,11 +1673,17 @@ taps:
 	JLT taps
 	VMOVUPS Z0, K1, (DI)
 	VMOVUPS Z1, K1, (DI)(CX*1)
+	ADDQ plane+112(FP), DI
+	ADDQ plane+112(FP), SI
+	ADDQ wStride+120(FP), R10
+	ADDQ $4, R15
+	DECQ chans+104(FP)
+	JNZ chans
 	VZEROUPPER
 	RET
 
-// func simdDW512BorderV2(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)
-TEXT ·simdDW512BorderV2(SB), NOSPLIT, $0-120
+// func simdDW512BorderV2(d, src *float32, dStride, sStride int, mask uint64, offs []int, w, bias *float32, edges []uint32, chans, plane, wStride int)
+TEXT ·simdDW512BorderV2(SB), NOSPLIT, $0-128
 	MOVQ d+0(FP), DI
 	MOVQ src+8(FP), SI
 	MOVQ dStride+16(FP), CX
@@ -1514,9 +1694,15 @@ TEXT ·simdDW512BorderV2(SB), NOSPLIT, $0-120
 	KMOVW AX, K1
 	MOVQ offs_base+40(FP), R8
 	MOVQ offs_len+48(FP), R9
-	MOVQ w_base+64(FP), R10
-	VBROADCASTSS b+88(FP), Z31
-	MOVQ edges_base+96(FP), R12
+	MOVQ w+64(FP), R10
+	MOVQ bias+72(FP), R15
+	// plane and wStride in bytes
+	SHLQ $2, plane+112(FP)
+	SHLQ $2, wStride+120(FP)
+
+chans:
+	VBROADCASTSS (R15), Z31
+	MOVQ edges_base+80(FP), R12
 	VMOVAPS Z31, Z0
 	VMOVAPS Z31, Z1
 	VMOVAPS Z31, Z2
@@ -1544,5 +1730,11 @@ taps:
 	VMOVUPS Z1, K1, 64(DI)
 	VMOVUPS Z2, (DI)(CX*1)
 	VMOVUPS Z3, K1, 64(DI)(CX*1)
+	ADDQ plane+112(FP), DI
+	ADDQ plane+112(FP), SI
+	ADDQ wStride+120(FP), R10
+	ADDQ $4, R15
+	DECQ chans+104(FP)
+	JNZ chans
 	VZEROUPPER
 	RET

@@ -2,12 +2,17 @@
 
 package nn
 
-// dw512Kernels is empty without the assembly: simd512 is false, so
-// convDepthwise never looks at it.
-var dw512Kernels [4][4]dw512Kernel
+// Without the assembly simd512 is false, so convDepthwise never calls
+// these.
 
-// dw512EdgeKernels is empty likewise.
-var dw512EdgeKernels [4][4]dw512EdgeKernel
+func dw512Block(nv, l int, d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32) {
+	panic("nn: AVX-512 depthwise block without the assembly")
+}
 
-// dw512BorderKernels is empty likewise.
-var dw512BorderKernels [2]dw512EdgeKernel
+func dw512EdgeBlock(nv, l int, d, src *float32, dStride, sStride int, mask uint64, offs []int, w, bias *float32, edges []uint32, chans, plane, wStride int) {
+	panic("nn: AVX-512 depthwise block without the assembly")
+}
+
+func dw512BorderBlock(nv int, d, src *float32, dStride, sStride int, mask uint64, offs []int, w, bias *float32, edges []uint32, chans, plane, wStride int) {
+	panic("nn: AVX-512 depthwise block without the assembly")
+}

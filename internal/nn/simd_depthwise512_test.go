@@ -77,7 +77,8 @@ func checkDepthwise512Plane(t *testing.T, rng *rand.Rand, k, stride, oh, ow int)
 // over padded planes: the same FMAs in the same order, the padding's
 // zeros replaced by skipped lanes, so the values are equal (a zero's sign
 // aside), on sizes from a single pixel (all rows at the border) to planes
-// of several column chunks, through ForwardAct with SiLU.
+// of several column chunks, through ForwardAct with SiLU, on groups of
+// channels (convDepthwiseEdge) of all sizes.
 func TestDepthwiseEdgeMasked(t *testing.T) {
 	if !simd512 {
 		t.Skip(noAsm("AVX-512F"))
@@ -87,14 +88,19 @@ func TestDepthwiseEdgeMasked(t *testing.T) {
 		for _, h := range []int{1, 2, 3, 6, 14, 17} {
 			for _, w := range []int{1, 3, 14, 16, 28, 33, 56, 64, 65, 112, 130} {
 				t.Run(fmt.Sprintf("k%d_%dx%d", k, h, w), func(t *testing.T) {
-					c := &Conv2D{InC: 3, OutC: 3, KH: k, KW: k, Stride: 1, PadH: k / 2, PadW: k / 2, Groups: 3,
-						Weight: randSlice(rng, 3*k*k), Bias: randSlice(rng, 3)}
+					// Five channels: the larger planes run in groups of
+					// three or four channels and a last, smaller group.
+					c := &Conv2D{InC: 5, OutC: 5, KH: k, KW: k, Stride: 1, PadH: k / 2, PadW: k / 2, Groups: 5,
+						Weight: randSlice(rng, 5*k*k), Bias: randSlice(rng, 5)}
+					if g := dwEdgeGroup(h * w); h*w > 1600 && (g >= 5 || g < 3) {
+						t.Fatalf("%dx%d planes in groups of %d channels: the test wants 3 or 4", h, w, g)
+					}
 					// The backbones' widths must take the path; others may
 					// fall back to padding (a middle vector at the right edge).
 					if _, ok := newDWEdgePlan(c, h, w); !ok && (w == 14 || w == 28 || w == 56 || w == 112) {
 						t.Fatalf("no edge-masked plan for %dx%d", h, w)
 					}
-					x := randTensor(rng, 2, 3, h, w)
+					x := randTensor(rng, 2, 5, h, w)
 					got := c.ForwardAct(x, ActSiLU)
 					var want *tensor.Tensor
 					withSIMD512(false, func() { want = c.ForwardAct(x, ActSiLU) })

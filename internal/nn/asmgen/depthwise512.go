@@ -42,9 +42,11 @@ those of input rows outside the plane.`)
 // edge-masked block of 2 rows x nv vectors, the masks of tap t being
 // edges[4t+2r] (first vector of row r) and edges[4t+2r+1] (last vector).
 func depthwise512BorderPair(a *asm, nv int) {
-	a.text(fmt.Sprintf("simdDW512BorderV%d", nv), "(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)", 120, "")
-	dw512Args(a)
-	a.i("MOVQ edges_base+96(FP), R12")
+	a.text(fmt.Sprintf("simdDW512BorderV%d", nv), dw512EdgeSig, dw512EdgeArgBytes, "")
+	dw512EdgeArgs(a)
+	a.label("chans")
+	a.i("VBROADCASTSS (R15), Z31")
+	a.i("MOVQ edges_base+80(FP), R12")
 	for r := 0; r < 2*nv; r++ {
 		a.i("VMOVAPS Z31, Z%d", r)
 	}
@@ -80,6 +82,7 @@ func depthwise512BorderPair(a *asm, nv int) {
 			}
 		}
 	}
+	dw512NextChannel(a)
 	a.ret()
 }
 
@@ -96,24 +99,27 @@ func depthwise512BorderPair(a *asm, nv int) {
 // as a zero of the padding would add nothing.
 func depthwise512(a *asm, nv, nr int, edges bool) {
 	name := fmt.Sprintf("simdDW512V%dR%d", nv, nr)
-	sig, args := "(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32)", 92
 	first, last := "K1", "K1" // masks of the first and last vector's FMAs
 	if edges {
 		name = fmt.Sprintf("simdDW512EdgeV%dR%d", nv, nr)
-		sig, args = "(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32, edges []uint32)", 120
 		first, last = "K2", "K4"
 		if nv == 1 {
 			last = first
 		}
-	}
-	a.text(name, sig, args, "")
-	dw512Args(a)
-	if edges {
-		a.i("MOVQ edges_base+96(FP), R14")
+		a.text(name, dw512EdgeSig, dw512EdgeArgBytes, "")
+		dw512EdgeArgs(a)
+	} else {
+		a.text(name, "(d, src *float32, dStride, sStride int, mask uint64, offs []int, w []float32, b float32)", 92, "")
+		dw512Args(a)
 	}
 	a.note("BX, DX = three rows of src, of d, in bytes")
 	a.i("LEAQ (R13)(R13*2), BX")
 	a.i("LEAQ (CX)(CX*2), DX")
+	if edges {
+		a.label("chans")
+		a.i("VBROADCASTSS (R15), Z31")
+		a.i("MOVQ edges_base+80(FP), R14")
+	}
 	acc := func(r, v int) string { return fmt.Sprintf("Z%d", r*nv+v) }
 	for r := 0; r < nr; r++ {
 		for v := 0; v < nv; v++ {
@@ -164,6 +170,9 @@ func depthwise512(a *asm, nv, nr int, edges bool) {
 			}
 		}
 	}
+	if edges {
+		dw512NextChannel(a)
+	}
 	a.ret()
 }
 
@@ -207,4 +216,50 @@ func dw512Args(a *asm) {
 	a.i("MOVQ offs_len+48(FP), R9")
 	a.i("MOVQ w_base+64(FP), R10")
 	a.i("VBROADCASTSS b+88(FP), Z31")
+}
+
+// dw512EdgeSig is the Go signature of the edge-masked and border-pair
+// kernels, which run the block on chans channels: channel c's output,
+// input, weights and bias are plane*c, plane*c, wStride*c and c elements
+// on from d, src, w and bias.
+const (
+	dw512EdgeSig      = "(d, src *float32, dStride, sStride int, mask uint64, offs []int, w, bias *float32, edges []uint32, chans, plane, wStride int)"
+	dw512EdgeArgBytes = 128
+)
+
+// dw512EdgeArgs loads the arguments of the edge-masked kernels as
+// dw512Args does, w and the bias pointer (R15) being plain pointers; the
+// bias is broadcast per channel, the edges reloaded per channel
+// (dw512NextChannel).
+func dw512EdgeArgs(a *asm) {
+	a.i("MOVQ d+0(FP), DI")
+	a.i("MOVQ src+8(FP), SI")
+	a.i("MOVQ dStride+16(FP), CX")
+	a.i("SHLQ $2, CX")
+	a.i("MOVQ sStride+24(FP), R13")
+	a.i("SHLQ $2, R13")
+	a.i("MOVQ mask+32(FP), AX")
+	a.i("KMOVW AX, K1")
+	a.i("MOVQ offs_base+40(FP), R8")
+	a.i("MOVQ offs_len+48(FP), R9")
+	a.i("MOVQ w+64(FP), R10")
+	a.i("MOVQ bias+72(FP), R15")
+	a.note("plane and wStride in bytes")
+	a.i("SHLQ $2, plane+112(FP)")
+	a.i("SHLQ $2, wStride+120(FP)")
+}
+
+// dw512NextChannel moves d, src, w and the bias on to the next channel and
+// loops back to chans while channels are left. One call per block of
+// rows for a whole group of channels instead of one per channel: on the
+// 14x14 planes of EfficientNet-B5's late stages a block is a few hundred
+// FMAs, and the Go side of each call (arguments, the plane's bookkeeping)
+// had cost about as much as the block.
+func dw512NextChannel(a *asm) {
+	a.i("ADDQ plane+112(FP), DI")
+	a.i("ADDQ plane+112(FP), SI")
+	a.i("ADDQ wStride+120(FP), R10")
+	a.i("ADDQ $4, R15")
+	a.i("DECQ chans+104(FP)")
+	a.i("JNZ chans")
 }
