@@ -405,3 +405,23 @@ func BenchmarkWinogradColdWeights(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSqueezeExcite times EfficientNet-B5's squeeze-and-excitation
+// on a block of its fifth stage (1056 channels of 14x14, squeezed to 44):
+// two convolutions on 1x1 maps, their activations and the scaling.
+func BenchmarkSqueezeExcite(b *testing.B) {
+	rng := rand.New(rand.NewSource(6))
+	const c, sq = 1056, 44
+	se := SqueezeExcite{
+		Reduce: &Conv2D{InC: c, OutC: sq, KH: 1, KW: 1, Stride: 1, Groups: 1, Weight: randSlice(rng, c*sq), Bias: randSlice(rng, sq)},
+		Expand: &Conv2D{InC: sq, OutC: c, KH: 1, KW: 1, Stride: 1, Groups: 1, Weight: randSlice(rng, c*sq), Bias: randSlice(rng, c)},
+	}
+	src := randTensor(rng, 1, c, 14, 14)
+	x := src.Clone()
+	pooled := GlobalAvgPool(src)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		copy(x.Data, src.Data)
+		se.ForwardPooled(x, pooled)
+	}
+}

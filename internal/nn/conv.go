@@ -31,6 +31,9 @@ type Conv2D struct {
 	// packed caches Weight in the layout of the AVX-512 GEMM kernels (a
 	// *packedWeights), under the same rules as winograd.
 	packed unsafe.Pointer
+	// dwPlan caches the last edge-masked depthwise plan made for c (a
+	// *dwEdgePlan, which records the geometry and input size it is for).
+	dwPlan unsafe.Pointer
 }
 
 // NewConv2D returns a convolution with zero weights and no bias.

@@ -114,3 +114,49 @@ func TestDepthwiseEdgeMasked(t *testing.T) {
 		}
 	}
 }
+
+// TestDepthwiseEdgePlanCache checks that a convolution reuses its
+// edge-masked plan while the input size and its geometry stay the same,
+// and makes a new one (or none) when either changes, every output
+// matching the reference convolution.
+func TestDepthwiseEdgePlanCache(t *testing.T) {
+	if !simd512 {
+		t.Skip(noAsm("AVX-512F"))
+	}
+	rng := rand.New(rand.NewSource(514))
+	c := &Conv2D{InC: 4, OutC: 4, KH: 5, KW: 5, Stride: 1, PadH: 2, PadW: 2, Groups: 4,
+		Weight: randSlice(rng, 4*25), Bias: randSlice(rng, 4)}
+	check := func(h, w int) *dwEdgePlan {
+		t.Helper()
+		x := randTensor(rng, 1, 4, h, w)
+		got := c.ForwardAct(x, ActNone)
+		oh, ow := c.OutSize(h, w)
+		want := tensor.New(1, 4, oh, ow)
+		conv2DReference(c, x, want)
+		for i := range want.Data {
+			if d := math.Abs(float64(got.Data[i] - want.Data[i])); d > 1e-5 {
+				t.Fatalf("%dx%d, stride %d: element %d = %v, want %v", h, w, c.Stride, i, got.Data[i], want.Data[i])
+			}
+		}
+		return (*dwEdgePlan)(c.dwPlan)
+	}
+	first := check(14, 14)
+	if first == nil || first.h != 14 {
+		t.Fatalf("no 14x14 plan cached after a 14x14 call: %v", first)
+	}
+	if again := check(14, 14); again != first {
+		t.Fatal("a second 14x14 call made a new plan")
+	}
+	other := check(28, 20)
+	if other == first || other.h != 28 || other.w != 20 {
+		t.Fatal("a 28x20 call did not plan for 28x20")
+	}
+	c.Stride = 2 // no edge-masked plan applies: the padded path runs
+	check(28, 20)
+	c.Stride, c.PadH, c.PadW = 1, 1, 1 // a 5x5 kernel with pads of 1 shrinks the output
+	check(28, 20)
+	c.PadH, c.PadW = 2, 2
+	if p := check(28, 20); p != other {
+		t.Fatal("back to the first geometry, the cached 28x20 plan was replaced")
+	}
+}
