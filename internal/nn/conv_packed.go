@@ -291,9 +291,20 @@ func packedTiling(m, gridRows, wph, images int) (rows, perImage, mGroups int) {
 // packedGroup returns the channel blocks [mb0, mb1) of group grp when
 // blocks channel blocks are shared among groups: evenly, the group sizes
 // differing by at most one (ceil-sized groups left 33 blocks in four
-// groups as 9, 9, 9 and 6).
+// groups as 9, 9, 9 and 6), the larger groups first. parallelFor hands
+// the groups out in order, so the goroutines take the larger ones
+// together and then the smaller: the 22 blocks of EfficientNet-B5's
+// 14x14 projections in four groups, as 5, 6, 5 and 6, had left one
+// goroutine 10 blocks and the other 12, and the caller waited 16% of
+// those convolutions' time for its helper.
 func packedGroup(blocks, groups, grp int) (mb0, mb1 int) {
-	return grp * blocks / groups, (grp + 1) * blocks / groups
+	q, r := blocks/groups, blocks%groups
+	mb0 = grp*q + min(grp, r)
+	mb1 = mb0 + q
+	if grp < r {
+		mb1++
+	}
+	return mb0, mb1
 }
 
 // packedFits reports whether the offsets of c's phased copy of an h x w

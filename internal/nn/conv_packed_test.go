@@ -393,8 +393,9 @@ func TestPackedNarrowMatchesWide(t *testing.T) {
 // TestPackedTilingBalanced checks that the tiles of the backbones' packed
 // convolutions keep two goroutines equally busy: handed out in order to
 // whichever goroutine is free (as parallelFor does), the busier one does
-// at most 10% more than half the work, and every output row and channel
-// block is in exactly one tile.
+// at most 10% more than half the work (2% when the work is split by
+// channels alone into an even number of groups), and every output row
+// and channel block is in exactly one tile.
 func TestPackedTilingBalanced(t *testing.T) {
 	defer SetThreads(SetThreads(2))
 	cases := []struct {
@@ -422,13 +423,17 @@ func TestPackedTilingBalanced(t *testing.T) {
 				t.Fatalf("rows %d x %d tiles do not cover %d grid rows exactly once", rows, perImage, tc.gridRows)
 			}
 			blocks := tc.m / packedMR
-			next := 0
+			next, prev := 0, blocks
 			for grp := 0; grp < mGroups; grp++ {
 				mb0, mb1 := packedGroup(blocks, mGroups, grp)
 				if mb0 != next || mb1 <= mb0 {
 					t.Fatalf("channel group %d of %d is blocks [%d, %d), want it to start at %d and hold some", grp, mGroups, mb0, mb1, next)
 				}
-				next = mb1
+				// Larger groups first, sizes differing by at most one.
+				if size := mb1 - mb0; size > prev || size < blocks/mGroups || size > blocks/mGroups+1 {
+					t.Fatalf("channel group %d of %d holds %d blocks after one of %d (of %d blocks)", grp, mGroups, size, prev, blocks)
+				}
+				next, prev = mb1, mb1-mb0
 			}
 			if next != blocks {
 				t.Fatalf("channel groups end at block %d, want %d", next, blocks)
@@ -453,6 +458,12 @@ func TestPackedTilingBalanced(t *testing.T) {
 			}
 			if want := tc.images * tc.gridRows * tc.wph * blocks; total != want {
 				t.Fatalf("tiles hold %d row-pixel-blocks, want %d", total, want)
+			}
+			// Split by channels alone (one image, one row tile), an even
+			// number of groups must share out evenly: 22 blocks in four
+			// groups are 6, 6, 5, 5, taken 6+5 by either goroutine.
+			if busiest := max(load[0], load[1]); tc.images*perImage == 1 && mGroups%2 == 0 && float64(busiest) > 1.02*float64(total)/2 {
+				t.Errorf("%d channel groups of %d blocks: the busier goroutine does %d of %d", mGroups, blocks, busiest, total)
 			}
 			if busiest := max(load[0], load[1]); float64(busiest) > 1.1*float64(total)/2 {
 				t.Errorf("rows %d, %d tiles per image, %d channel groups: the busier goroutine does %d of %d (%.2fx an even half)",
