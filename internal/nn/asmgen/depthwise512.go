@@ -199,11 +199,20 @@ func rowVec(r, v int, base0, base4, step, step3 string) string {
 	return fmt.Sprintf("%s(%s)(%s*1)", disp, base, step3)
 }
 
-// dw512Args loads the arguments every AVX-512 depthwise block shares:
-// d (DI), src (SI), the row strides in bytes (CX for d, R13 for src), the
-// last vector's lane mask (K1), offs (R8, its length R9), w (R10) and the
-// bias in every lane of Z31.
+// dw512Args loads the arguments of the padded-plane blocks: those every
+// AVX-512 depthwise block shares (dw512SharedArgs), w (R10) and the bias
+// in every lane of Z31.
 func dw512Args(a *asm) {
+	dw512SharedArgs(a)
+	a.i("MOVQ w_base+64(FP), R10")
+	a.i("VBROADCASTSS b+88(FP), Z31")
+}
+
+// dw512SharedArgs loads the arguments every AVX-512 depthwise block
+// shares, at the same frame offsets in all of them: d (DI), src (SI), the
+// row strides in bytes (CX for d, R13 for src), the last vector's lane
+// mask (K1) and offs (R8, its length R9).
+func dw512SharedArgs(a *asm) {
 	a.i("MOVQ d+0(FP), DI")
 	a.i("MOVQ src+8(FP), SI")
 	a.i("MOVQ dStride+16(FP), CX")
@@ -214,8 +223,6 @@ func dw512Args(a *asm) {
 	a.i("KMOVW AX, K1")
 	a.i("MOVQ offs_base+40(FP), R8")
 	a.i("MOVQ offs_len+48(FP), R9")
-	a.i("MOVQ w_base+64(FP), R10")
-	a.i("VBROADCASTSS b+88(FP), Z31")
 }
 
 // dw512EdgeSig is the Go signature of the edge-masked and border-pair
@@ -227,21 +234,12 @@ const (
 	dw512EdgeArgBytes = 128
 )
 
-// dw512EdgeArgs loads the arguments of the edge-masked kernels as
-// dw512Args does, w and the bias pointer (R15) being plain pointers; the
+// dw512EdgeArgs loads the arguments of the edge-masked kernels: the shared
+// ones, w (R10) and the bias pointer (R15), both plain pointers; the
 // bias is broadcast per channel, the edges reloaded per channel
 // (dw512NextChannel).
 func dw512EdgeArgs(a *asm) {
-	a.i("MOVQ d+0(FP), DI")
-	a.i("MOVQ src+8(FP), SI")
-	a.i("MOVQ dStride+16(FP), CX")
-	a.i("SHLQ $2, CX")
-	a.i("MOVQ sStride+24(FP), R13")
-	a.i("SHLQ $2, R13")
-	a.i("MOVQ mask+32(FP), AX")
-	a.i("KMOVW AX, K1")
-	a.i("MOVQ offs_base+40(FP), R8")
-	a.i("MOVQ offs_len+48(FP), R9")
+	dw512SharedArgs(a)
 	a.i("MOVQ w+64(FP), R10")
 	a.i("MOVQ bias+72(FP), R15")
 	a.note("plane and wStride in bytes")
