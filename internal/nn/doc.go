@@ -20,11 +20,14 @@
 // with AVX-512, on planes of 28 or more pixels a side in multiples of 4,
 // as Winograd F(4x4,3x3) (conv_winograd4.go: 36 GEMMs, 4x fewer multiplies
 // than direct, about ten times F(2x2,3x3)'s rounding error); depthwise
-// ones as a direct kernel. Everything else, and
+// ones as a direct kernel (with AVX-512, stride-1 ones read the unpadded
+// planes and run each block of rows over a group of channels per call).
+// Everything else, and
 // every ungrouped convolution without AVX-512 or with PADIM_CONV=blas,
 // runs as tiled im2col + blas.Sgemm (1x1 stride-1 convolutions skip
 // im2col). Conv2D.ForwardAct fuses bias and activation into the tile
-// epilogue. SiLU and Sigmoid use a float32 exp within one ulp (Expf). Work
+// epilogue. SiLU and Sigmoid use a float32 exp within one ulp (Expf) and
+// divide by 1+exp(-v) in float32, as torch does. Work
 // is split over SetThreads goroutines, with OpenBLAS kept single-threaded
 // so the two do not oversubscribe the cores. The goroutines beyond the
 // caller come from a pool (parallel.go) whose helpers poll for the next
