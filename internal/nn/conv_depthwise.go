@@ -170,15 +170,13 @@ func depthwise512Plane(dst []float32, oh, ow int, padded []float32, rowStep int,
 // dwEdgePlan lays out a stride-1, same-size depthwise convolution for the
 // edge-masked kernels on an h x w plane: tap t = ky*KW+kx reads
 // src[(oy+ky-PadH)*w + ox+kx-PadW] for output (oy, ox), at offs[t] from
-// the output's own position; per column chunk (as depthwise512Plane cuts
-// them), the masks of the first and last vector's lanes whose input
-// column exists, two per tap.
+// the output's own position; and the kernel calls of one plane, column
+// chunk by column chunk (as depthwise512Plane cuts them).
 type dwEdgePlan struct {
-	h, w   int
-	conv   [5]int // KH, KW, PadH, PadW, Stride of the convolution planned
-	offs   []int
-	chunks []dwEdgeChunk
-	calls  []dwEdgeCall // the kernel calls of one plane, in order
+	h, w  int
+	conv  [5]int // KH, KW, PadH, PadW, Stride of the convolution planned
+	offs  []int
+	calls []dwEdgeCall // the kernel calls of one plane, in order
 }
 
 // dwEdgeCall is one kernel call of a dwEdgePlan: a block of 2^l rows
@@ -190,8 +188,8 @@ type dwEdgeCall struct {
 	edges              []uint32
 }
 
-// dwEdgeChunk is one column chunk of a dwEdgePlan: output columns
-// [c0, c0+16*nv) cut to the plane.
+// dwEdgeChunk is one column chunk of a plane while newDWEdgePlan lays out
+// its calls: output columns [c0, c0+16*nv) cut to the plane.
 type dwEdgeChunk struct {
 	c0, nv int
 	store  uint64   // lanes of the last vector inside the plane
@@ -263,38 +261,35 @@ func newDWEdgePlan(c *Conv2D, h, w int) (dwEdgePlan, bool) {
 				}))
 			}
 		}
-		p.chunks = append(p.chunks, ch)
+		p.calls = append(p.calls, p.chunkCalls(c, &ch)...)
 	}
-	p.calls = p.planCalls(c)
 	return p, true
 }
 
-// planCalls lays out the kernel calls of one plane. Rows whose taps all
-// read existing input rows run in blocks, as in depthwise512Plane; the
-// PadH rows at the top and the bottom run over the taps of the existing
-// rows only, a contiguous run of them (taps are ordered by row): one by
-// one, or two together where the chunk has a border pair.
-func (p *dwEdgePlan) planCalls(c *Conv2D) []dwEdgeCall {
+// chunkCalls lays out the kernel calls of column chunk ch. Rows whose
+// taps all read existing input rows run in blocks, as in
+// depthwise512Plane; the PadH rows at the top and the bottom run over the
+// taps of the existing rows only, a contiguous run of them (taps are
+// ordered by row): one by one, or two together where the chunk has a
+// border pair.
+func (p *dwEdgePlan) chunkCalls(c *Conv2D, ch *dwEdgeChunk) []dwEdgeCall {
 	var calls []dwEdgeCall
 	h := p.h
-	for i := range p.chunks {
-		ch := &p.chunks[i]
-		for oy := 0; oy < h; {
-			if bp := ch.pairAt(oy); bp != nil {
-				calls = append(calls, dwEdgeCall{nv: ch.nv, l: -1, off: oy*p.w + ch.c0, t0: bp.t0, t1: bp.t1, store: ch.store, edges: bp.edges})
-				oy += 2
-				continue
-			}
-			l, t0, t1 := 0, 0, len(p.offs)
-			if oy < c.PadH || oy >= h-c.PadH {
-				t0 = max(0, c.PadH-oy) * c.KW
-				t1 = min(c.KH, h+c.PadH-oy) * c.KW
-			} else {
-				l = dw512Log2Rows(ch.nv, h-c.PadH-oy)
-			}
-			calls = append(calls, dwEdgeCall{nv: ch.nv, l: l, off: oy*p.w + ch.c0, t0: t0, t1: t1, store: ch.store, edges: ch.edges[2*t0 : 2*t1]})
-			oy += 1 << l
+	for oy := 0; oy < h; {
+		if bp := ch.pairAt(oy); bp != nil {
+			calls = append(calls, dwEdgeCall{nv: ch.nv, l: -1, off: oy*p.w + ch.c0, t0: bp.t0, t1: bp.t1, store: ch.store, edges: bp.edges})
+			oy += 2
+			continue
 		}
+		l, t0, t1 := 0, 0, len(p.offs)
+		if oy < c.PadH || oy >= h-c.PadH {
+			t0 = max(0, c.PadH-oy) * c.KW
+			t1 = min(c.KH, h+c.PadH-oy) * c.KW
+		} else {
+			l = dw512Log2Rows(ch.nv, h-c.PadH-oy)
+		}
+		calls = append(calls, dwEdgeCall{nv: ch.nv, l: l, off: oy*p.w + ch.c0, t0: t0, t1: t1, store: ch.store, edges: ch.edges[2*t0 : 2*t1]})
+		oy += 1 << l
 	}
 	return calls
 }
