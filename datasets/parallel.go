@@ -94,13 +94,20 @@ func Prefetch[T any](ctx context.Context, n, size int, load func(start, end int)
 // Receive waits for the next batch from Prefetch or for ctx to be done,
 // whichever comes first, so an interrupted run does not first wait for a
 // batch still being decoded (seconds with large images). ok is false when
-// the channel is closed; err is ctx's error when ctx ended the wait.
+// the channel is closed; err is ctx's error when ctx ended the wait or
+// is done when the channel closes (Prefetch closes it on cancellation).
 func Receive[T any](ctx context.Context, batches <-chan Batch[T]) (b Batch[T], ok bool, err error) {
 	select {
 	case <-ctx.Done():
 		return b, false, ctx.Err()
 	case b, ok = <-batches:
-		return b, ok, nil
+		if !ok {
+			// Prefetch also closes the channel when ctx is done, and
+			// select picks at random between two ready cases: a closed
+			// channel after a cancellation is the cancellation.
+			return b, false, ctx.Err()
+		}
+		return b, true, nil
 	}
 }
 
